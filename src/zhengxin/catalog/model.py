@@ -1,0 +1,141 @@
+"""Catalog schema and loader; a catalog that contradicts itself fails at start, not at intake."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_PATH = Path(__file__).with_name("catalog.toml")
+
+FieldType = Literal[
+    "resident_id", "uscc", "name", "phone", "ref", "string", "enum", "date", "month",
+    "integer", "money", "fraction", "payment_history",
+]
+Grade = Literal["general", "important", "core"]
+Store = Literal["accounts", "consumption", "travel", "generic"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    type: FieldType
+    required: bool = False
+    grade: Grade = "general"
+    pi: bool = False
+    sensitive: bool = False
+    values: tuple[str, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    default: int | None = None
+    rule: str | None = None
+    missing_code: str = "missing_field"
+    written_consent: bool = False  # CR-14b categories, accepted only with written_consent_ref
+
+
+class Constraint(_Strict):
+    kind: Literal["one_of", "required_when_negative", "not_after", "not_greater"]
+    code: str
+    fields: tuple[str, ...] = ()
+    field: str | None = None
+    other: str | None = None
+    rule: str | None = None
+
+
+class RecordType(_Strict):
+    description: str
+    store: Store
+    key: tuple[str, ...]
+    consent: Literal["written"] = "written"
+    separate_consent: bool = False
+    retention: str
+    retention_months: int = Field(gt=0)
+    purposes: tuple[str, ...]
+    constraints: tuple[Constraint, ...] = ()
+    fields: dict[str, FieldSpec]
+
+
+class PatternList(_Strict):
+    rule: str
+    patterns: tuple[str, ...]
+
+    def matches(self, field: str) -> bool:
+        words = field.strip().lower().replace("-", "_").split("_")
+        runs = {"_".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+        return any(fnmatch.fnmatchcase(run, p) for run in runs for p in self.patterns)
+
+
+class Common(_Strict):
+    fields: dict[str, FieldSpec]
+
+
+class Catalog(_Strict):
+    version: str
+    purposes: dict[str, str]
+    prohibited: PatternList
+    written_consent_only: PatternList
+    common: Common
+    record_types: dict[str, RecordType]
+    digest: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalog:
+        for need in ("record_type", "person_id", "name", "consent_ref", "as_of"):
+            if need not in self.common.fields:
+                raise ValueError(f"common field {need!r} is missing")
+        for rt_name, rt in self.record_types.items():
+            overlap = set(rt.fields) & set(self.common.fields)
+            if overlap:
+                raise ValueError(f"{rt_name}: fields {sorted(overlap)} repeat common fields")
+            every = {**self.common.fields, **rt.fields}
+            for purpose in rt.purposes:
+                if purpose not in self.purposes:
+                    raise ValueError(f"{rt_name}: unknown purpose {purpose!r}")
+            for key in rt.key:
+                if key not in rt.fields or not rt.fields[key].required:
+                    raise ValueError(f"{rt_name}: key field {key!r} must be a required field")
+            for name, spec in every.items():
+                if self.prohibited.matches(name):
+                    raise ValueError(f"{rt_name}.{name} is a prohibited category ({self.prohibited.rule})")
+                if self.written_consent_only.matches(name) and not spec.written_consent:
+                    raise ValueError(f"{rt_name}.{name} needs written_consent = true ({self.written_consent_only.rule})")
+                if spec.type == "enum" and not spec.values and name != "record_type":
+                    raise ValueError(f"{rt_name}.{name}: an enum needs values")
+            for c in rt.constraints:
+                named = [*c.fields, *(x for x in (c.field, c.other) if x)]
+                for f in named:
+                    if f not in every:
+                        raise ValueError(f"{rt_name}: constraint {c.kind} names unknown field {f!r}")
+            if rt.separate_consent and "separate_consent_ref" not in rt.fields:
+                raise ValueError(f"{rt_name}: separate consent needs a separate_consent_ref field")
+        return self
+
+    def fields_of(self, record_type: str) -> dict[str, FieldSpec]:
+        common = dict(self.common.fields)
+        common["record_type"] = common["record_type"].model_copy(update={"values": tuple(self.record_types)})
+        return {**common, **self.record_types[record_type].fields}
+
+    def all_field_names(self) -> set[str]:
+        names = set(self.common.fields)
+        for rt in self.record_types.values():
+            names |= set(rt.fields)
+        return names
+
+
+def parse_catalog(text: str) -> Catalog:
+    data = tomllib.loads(text)
+    data["digest"] = hashlib.sha256(text.encode()).hexdigest()
+    return Catalog.model_validate(data)
+
+
+@lru_cache(maxsize=8)
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Load and validate the catalog (the packaged one unless a path is given)."""
+    return parse_catalog(Path(path or DEFAULT_PATH).read_text(encoding="utf-8"))

@@ -1,0 +1,223 @@
+"""The `zhengxin` command line: deployments, parties, synthetic data, furnishing, the demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from zhengxin.config import load_settings
+from zhengxin.kit.errors import Problem
+
+app = typer.Typer(help="zhengxin: a supervised personal-credit data exchange.", no_args_is_help=True)
+parties_app = typer.Typer(help="Register parties and issue API keys.", no_args_is_help=True)
+vault_app = typer.Typer(help="The PII vault: key rotation.", no_args_is_help=True)
+app.add_typer(parties_app, name="parties")
+app.add_typer(vault_app, name="vault")
+console = Console(stderr=True)
+
+DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")]
+
+
+def _runtime(data_dir: Path | None, db: str | None):
+    from zhengxin.runtime import Runtime
+
+    return Runtime(load_settings(data_dir, db))
+
+
+def _fail(problem: Problem) -> None:
+    console.print(f"[red]error[/red] {problem.code}: {problem.detail}" + (f" ({problem.rule})" if problem.rule else ""))
+    raise typer.Exit(2)
+
+
+@app.command()
+def init(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Create (or migrate) a deployment's database; an embedded one also gets fresh secrets."""
+    from zhengxin.deployment import init_deployment
+
+    settings = init_deployment(data_dir, db)
+    console.print(f"database ready ({settings.url.split(':')[0]})")
+
+
+@app.command()
+def serve(
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the API (and portal) of an existing deployment."""
+    import uvicorn
+
+    from zhengxin.app import create_app
+
+    app_ = create_app(runtime=_runtime(data_dir, db))
+    console.print(f"serving on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+@parties_app.command("add")
+def parties_add(
+    kind: Annotated[str, typer.Argument(help="agency | furnisher | lender | individual | regulator | overseer")],
+    name: Annotated[str, typer.Argument()],
+    uscc: Annotated[str | None, typer.Option(help="Unified social credit code (furnishers, lenders)")] = None,
+    person_id: Annotated[str | None, typer.Option(help="Resident ID (individuals)")] = None,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Register a party and print its API key (shown once)."""
+    from zhengxin.parties.service import add_party
+
+    runtime = _runtime(data_dir, db)
+    try:
+        with runtime.transaction() as conn:
+            row, key = add_party(conn, runtime.settings, role=kind, name=name, uscc=uscc, person_id=person_id)
+    except Problem as p:
+        _fail(p)
+    typer.echo(json.dumps({"id": row["id"], "role": kind, "name": name, "api_key": key}))
+
+
+@app.command()
+def synth(
+    persons: Annotated[int, typer.Option(min=1)] = 10_000,
+    out: Annotated[Path, typer.Option()] = Path("synth"),
+    seed: Annotated[int, typer.Option()] = 0,
+    formats: Annotated[str, typer.Option(help="Comma-separated: csv,jsonl,parquet")] = "csv,jsonl,parquet",
+) -> None:
+    """Write a synthetic population's furnisher files (one folder per platform)."""
+    from zhengxin.synth import generate, write_files
+
+    with console.status(f"generating {persons:,} persons"):
+        population = generate(persons, seed=seed)
+    with console.status("writing files"):
+        paths = write_files(population, out, [f.strip() for f in formats.split(",") if f.strip()])
+    console.print(
+        f"{persons:,} persons, {population.loans.height:,} loans, {population.consumption.height:,} consumption "
+        f"and {population.travel.height:,} travel records in {len(paths)} files under {out}"
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]:>10,} records"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def furnish_file(runtime, furnisher_name: str, path: Path, fmt: str | None = None,
+                 idempotency_key: str | None = None, progress: Progress | None = None) -> dict:
+    """Furnish one file through the real intake path, as the named furnisher."""
+    from zhengxin.furnishing import readers
+    from zhengxin.furnishing.service import submit_batch
+    from zhengxin.parties.service import Actor, find_party
+
+    fmt = fmt or readers.format_for(path=path)
+    if fmt is None:
+        raise Problem(415, "unsupported_format", "the file must be .csv, .jsonl or .parquet (or give --format)")
+    with runtime.engine.connect() as conn:
+        party = find_party(conn, furnisher_name, "furnisher")
+    if party is None:
+        raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher_name!r}")
+    actor = Actor(party_id=party["id"], role="furnisher", name=party["name"])
+    task = progress.add_task(path.name, total=path.stat().st_size, records=0) if progress else None
+
+    def tick(records: int, bytes_read: int) -> None:
+        if progress is not None:
+            progress.update(task, completed=bytes_read, records=records)
+
+    with runtime.transaction() as conn:
+        result = submit_batch(conn, runtime, actor, path, fmt, idempotency_key=idempotency_key, progress=tick)
+    if progress is not None:
+        progress.update(task, completed=path.stat().st_size)
+    return {**result.batch, "replayed": result.replayed}
+
+
+@app.command()
+def furnish(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    furnisher: Annotated[str, typer.Option(help="The furnisher's party name")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv | jsonl | parquet (default: by suffix)")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Default: the file's SHA-256")] = None,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Furnish a file of records as a furnisher, with a progress bar."""
+    runtime = _runtime(data_dir, db)
+    try:
+        with _progress() as progress:
+            batch = furnish_file(runtime, furnisher, file, fmt, idempotency_key, progress)
+    except Problem as p:
+        _fail(p)
+    word = "already furnished" if batch["replayed"] else "furnished"
+    console.print(
+        f"{word}: batch {batch['id']} received {batch['received']:,}, accepted {batch['accepted']:,}, "
+        f"rejected {batch['rejected']:,}"
+    )
+    if batch["rejected"]:
+        console.print(f"error report: GET /v1/furnishing/batches/{batch['id']}/errors")
+    typer.echo(json.dumps({k: batch[k] for k in ("id", "received", "accepted", "rejected", "replayed")}))
+
+
+@vault_app.command("rotate")
+def vault_rotate(
+    key_id: Annotated[str | None, typer.Option(help="Rotate to this configured key (default: a new key)")] = None,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Re-encrypt every vault value and quarantined record under a new (or the given) key."""
+    from zhengxin.identity.rotation import rotate_keys
+
+    settings = load_settings(data_dir, db)
+    try:
+        result = rotate_keys(settings, data_dir if db is None else None, key_id)
+    except Problem as p:
+        _fail(p)
+    console.print(f"active key {result['key_id']}: re-encrypted {result['vault']:,} vault values and "
+                  f"{result['quarantine']:,} quarantined records")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option("--dir")] = Path("zhengxin-demo"),
+    persons: Annotated[int, typer.Option(min=100)] = 10_000,
+    port: Annotated[int, typer.Option()] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve")] = False,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Build an embedded demo deployment through the real intake path, then serve it."""
+    from zhengxin.demo import build_demo
+
+    for name in ("zhengxin.db", "zhengxin.db-wal", "zhengxin.db-shm", "secrets.env", "credentials.json"):
+        (data_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(data_dir / "synth", ignore_errors=True)
+    with _progress() as progress:
+        summary = build_demo(data_dir, persons=persons, seed=seed, progress=progress)
+    table = Table(title=f"zhengxin demo in {data_dir}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for k, v in summary.items():
+        table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+    console.print(table)
+    console.print(f"credentials: {data_dir / 'credentials.json'}")
+    if not no_serve:
+        serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port)
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="zhengxin")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Furnisher intake: parse, validate against the catalog, minimise, store; quarantine the rest."""

@@ -1,0 +1,271 @@
+"""Read a furnisher file (CSV, JSONL, Parquet) in bounded chunks of string columns.
+
+Every value arrives as text (or null) so that validation is one column-wise code path for
+all three formats, and every row keeps its line number and can give back its raw text for
+the quarantine. Rows a parser cannot split into fields are returned as malformed, never
+dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMATS = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "application/jsonlines": "jsonl",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+    "application/parquet": "parquet",
+}
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class Malformed:
+    line: int
+    raw: str
+    code: str
+    message: str
+
+
+@dataclass
+class Chunk:
+    """Parsed rows as String columns plus `__line`; `raw(i)` gives row i's original text."""
+
+    frame: pl.DataFrame
+    raw: Callable[[int], str]
+    malformed: list[Malformed] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+def format_for(content_type: str | None = None, path: Path | None = None) -> str | None:
+    if content_type:
+        return FORMATS.get(content_type.split(";")[0].strip().lower())
+    if path is not None:
+        return SUFFIXES.get(path.suffix.lower())
+    return None
+
+
+def read_chunks(path: Path, fmt: str, chunk_rows: int) -> Iterator[Chunk]:
+    if fmt == "csv":
+        return _csv_chunks(path, chunk_rows)
+    if fmt == "jsonl":
+        return _jsonl_chunks(path, chunk_rows)
+    if fmt == "parquet":
+        return _parquet_chunks(path, chunk_rows)
+    raise ValueError(f"unknown format {fmt}")
+
+
+def _decode(line: bytes) -> str:
+    return line.decode("utf-8", "backslashreplace").rstrip("\r\n")
+
+
+def _frame(columns: list[str], data: dict[str, list], lines: list[int]) -> pl.DataFrame:
+    frame = pl.DataFrame({c: data[c] for c in columns}, schema={c: pl.String for c in columns})
+    return frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+
+
+# CSV ------------------------------------------------------------------------------------
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    with open(path, "rb") as f:
+        header_line = f.readline()
+        consumed = len(header_line)
+        try:
+            header_text = header_line.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UnreadableFile("malformed_header", "the CSV header is not UTF-8") from None
+        header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        if not header or any(not h for h in header) or len(set(header)) != len(header):
+            raise UnreadableFile("malformed_header", "the CSV header must name each column once")
+        line_no = 1
+        while True:
+            lines = list(itertools.islice(f, chunk_rows))
+            if not lines:
+                return
+            consumed += sum(len(x) for x in lines)
+            first = line_no + 1
+            line_no += len(lines)
+            chunk = _csv_fast(header, lines, first) or _csv_slow(header, lines, first)
+            chunk.bytes_read = consumed
+            yield chunk
+
+
+def _csv_fast(header: list[str], lines: list[bytes], first: int) -> Chunk | None:
+    """Polars parses the chunk when every physical line is one well-formed record."""
+    if any(not line.strip() for line in lines):
+        return None
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(b"".join(lines)),
+            has_header=False,
+            new_columns=header,
+            schema={c: pl.String for c in header},
+            missing_utf8_is_empty_string=False,
+            truncate_ragged_lines=False,
+        )
+    except Exception:
+        return None
+    if frame.height != len(lines) or frame.width != len(header):
+        return None
+    frame = frame.with_columns(pl.int_range(first, first + len(lines), dtype=pl.Int64).alias("__line"))
+    return Chunk(frame=frame, raw=lambda i: _decode(lines[i]))
+
+
+def _csv_slow(header: list[str], lines: list[bytes], first: int) -> Chunk:
+    """Record by record with the csv module: quoted newlines, ragged rows, bad bytes."""
+    data: dict[str, list] = {c: [] for c in header}
+    numbers: list[int] = []
+    raws: list[str] = []
+    malformed: list[Malformed] = []
+    texts: list[tuple[int, str]] = []
+    for offset, line in enumerate(lines):
+        try:
+            texts.append((first + offset, line.decode("utf-8")))
+        except UnicodeDecodeError:
+            malformed.append(Malformed(first + offset, _decode(line), "invalid_encoding", "the line is not UTF-8"))
+    physical = iter(texts)
+    current: list[tuple[int, str]] = []
+
+    def feed():
+        for item in physical:
+            current.append(item)
+            yield item[1]
+
+    reader = csv.reader(feed(), strict=True)
+    while True:
+        current.clear()
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            if current:
+                malformed.append(
+                    Malformed(current[0][0], "".join(t for _, t in current).rstrip("\r\n"), "malformed_row", f"CSV: {e}")
+                )
+            continue
+        if not current:
+            break
+        line = current[0][0]
+        raw = "".join(t for _, t in current).rstrip("\r\n")
+        if not row or all(not cell.strip() for cell in row):
+            continue  # a blank line is not a record
+        if len(row) != len(header):
+            malformed.append(
+                Malformed(line, raw, "malformed_row", f"row has {len(row)} fields, the header has {len(header)}")
+            )
+            continue
+        for c, v in zip(header, row, strict=True):
+            data[c].append(v if v != "" else None)
+        numbers.append(line)
+        raws.append(raw)
+    return Chunk(frame=_frame(header, data, numbers), raw=raws.__getitem__, malformed=malformed)
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be parsed (no header, not Parquet): nothing to quarantine."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# JSONL ----------------------------------------------------------------------------------
+
+
+def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    with open(path, "rb") as f:
+        line_no = 0
+        consumed = 0
+        while True:
+            lines = list(itertools.islice(f, chunk_rows))
+            if not lines:
+                return
+            consumed += sum(len(x) for x in lines)
+            columns: dict[str, None] = {}
+            rows: list[dict] = []
+            numbers: list[int] = []
+            raws: list[str] = []
+            malformed: list[Malformed] = []
+            for line in lines:
+                line_no += 1
+                if not line.strip():
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    malformed.append(Malformed(line_no, _decode(line), "invalid_json", "the line is not a JSON object"))
+                    continue
+                if not isinstance(obj, dict):
+                    malformed.append(Malformed(line_no, _decode(line), "invalid_json", "the line is not a JSON object"))
+                    continue
+                row = {str(k): _as_text(v) for k, v in obj.items()}
+                columns.update(dict.fromkeys(row))
+                rows.append(row)
+                numbers.append(line_no)
+                raws.append(_decode(line))
+            names = list(columns)
+            data = {c: [r.get(c) for r in rows] for c in names}
+            yield Chunk(frame=_frame(names, data, numbers), raw=raws.__getitem__, malformed=malformed, bytes_read=consumed)
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return orjson.dumps(value).decode()
+
+
+# Parquet --------------------------------------------------------------------------------
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError):
+        raise UnreadableFile("unreadable_file", "the body is not a readable Parquet file") from None
+    size = max(path.stat().st_size, 1)
+    total = max(file.metadata.num_rows, 1)
+    done = 0
+    for batch in file.iter_batches(batch_size=chunk_rows):
+        frame = pl.from_arrow(batch)
+        frame = frame.with_columns(
+            [_parquet_text(frame[c]).alias(c) for c in frame.columns]
+        ).with_columns(pl.int_range(done + 1, done + frame.height + 1, dtype=pl.Int64).alias("__line"))
+        done += frame.height
+        rows = frame.drop("__line")
+        yield Chunk(
+            frame=frame,
+            raw=lambda i, rows=rows: orjson.dumps(rows.row(i, named=True)).decode(),
+            bytes_read=int(size * done / total),
+        )
+
+
+def _parquet_text(column: pl.Series) -> pl.Expr:
+    if column.dtype == pl.String:
+        return pl.col(column.name)
+    if column.dtype == pl.Boolean:
+        return pl.col(column.name).cast(pl.String).str.to_lowercase()
+    if column.dtype.is_numeric() or column.dtype in (pl.Date, pl.Datetime):
+        return pl.col(column.name).cast(pl.String)
+    # Nested or binary values are never valid field values: keep them as JSON text.
+    return pl.col(column.name).map_elements(lambda v: orjson.dumps(v, default=str).decode(), return_dtype=pl.String)

@@ -1,0 +1,150 @@
+"""Furnishing over HTTP: a furnisher posts a file; the body streams to disk, never all in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+
+from zhengxin.furnishing import readers, service
+from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.metrics import RECORDS
+from zhengxin.parties.auth import Furnisher, Regulator, require
+from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.runtime import Runtime, get_runtime
+
+router = APIRouter(prefix="/v1/furnishing", tags=["furnishing"])
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Reader = Annotated[Actor, require("furnisher", "agency", "regulator")]
+
+BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def _out(batch: dict) -> dict:
+    return {**batch, "batch_id": batch["id"], "errors_url": f"/v1/furnishing/batches/{batch['id']}/errors"}
+
+
+@router.post("/batches", status_code=201, response_model=BatchOut, openapi_extra=BATCH_BODY)
+async def submit_batch(
+    request: Request,
+    response: Response,
+    actor: Furnisher,
+    runtime: RuntimeDep,
+    content_type: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+):
+    """Furnish a batch of records (CSV, JSONL or Parquet by Content-Type).
+
+    Resending with the same `Idempotency-Key` returns the first result and changes nothing.
+    """
+    fmt = readers.format_for(content_type=content_type)
+    if fmt is None:
+        raise Problem(415, "unsupported_media_type",
+                      "Content-Type must be text/csv, application/x-ndjson or application/vnd.apache.parquet")
+    limit = runtime.settings.max_batch_bytes
+    with tempfile.TemporaryDirectory(prefix="zx-batch-") as tmp:
+        path = Path(tmp) / f"batch.{fmt}"
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "wb") as f:
+            async for block in request.stream():
+                size += len(block)
+                if size > limit:
+                    raise Problem(413, "batch_too_large", f"a batch is at most {limit} bytes")
+                digest.update(block)
+                f.write(block)
+        if size == 0:
+            raise Problem(422, "empty_batch", "the request body is empty")
+        from starlette.concurrency import run_in_threadpool
+
+        result = await run_in_threadpool(_submit, runtime, actor, path, fmt, idempotency_key, digest.hexdigest())
+    if result.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        RECORDS.labels("accepted").inc(result.batch["accepted"])
+        RECORDS.labels("rejected").inc(result.batch["rejected"])
+    response.headers["Location"] = f"/v1/furnishing/batches/{result.batch['id']}"
+    return _out(result.batch)
+
+
+def _submit(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | None, sha: str):
+    try:
+        with runtime.transaction() as conn:
+            return service.submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as its replay.
+        with runtime.engine.connect() as conn:
+            existing = service.find_batch_by_key(conn, actor.party_id, key or f"sha256:{sha}")
+        if existing is None:
+            raise
+        if existing["content_sha256"] != sha:
+            raise Problem(409, "idempotency_key_reused", "this Idempotency-Key was used for a different file") from None
+        return service.BatchResult(existing, replayed=True)
+
+
+@router.get("/batches", response_model=list[BatchOut])
+def list_batches(actor: Reader, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    """Batches you may see: a furnisher its own, agency and regulator all."""
+    with runtime.engine.connect() as conn:
+        return [_out(b) for b in service.list_batches(conn, actor, limit)]
+
+
+@router.get("/batches/{batch_id}", response_model=BatchOut)
+def get_batch(batch_id: str, actor: Reader, runtime: RuntimeDep):
+    """One batch's counts (404 for a batch that is not yours)."""
+    with runtime.engine.connect() as conn:
+        return _out(service.get_batch(conn, actor, batch_id))
+
+
+@router.get("/batches/{batch_id}/errors", response_model=BatchErrors)
+def batch_errors(
+    batch_id: str,
+    actor: Reader,
+    runtime: RuntimeDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    code: str | None = None,
+):
+    """The quarantined records of a batch: line, field, code, rule, message and raw text."""
+    with runtime.engine.connect() as conn:
+        return service.batch_errors(conn, runtime, actor, batch_id, offset, limit, code)
+
+
+@router.post("/obligations", status_code=201, response_model=ObligationOut)
+def add_obligation(body: ObligationCreate, actor: Regulator, runtime: RuntimeDep):
+    """Set what a furnisher must furnish and by when (regulator)."""
+    with runtime.transaction() as conn:
+        party = get_party(conn, body.furnisher) or find_party(conn, body.furnisher, "furnisher")
+        if party is None:
+            raise Problem(404, "furnisher_not_found", "no such furnisher")
+        row = service.add_obligation(
+            conn, actor, furnisher_id=party["id"], record_types=body.record_types, frequency=body.frequency,
+            first_due_on=body.first_due_on, note=body.note, catalog=runtime.catalog,
+        )
+        return service.obligation_status(conn, row)
+
+
+@router.get("/obligations", response_model=list[ObligationOut])
+def list_obligations(actor: Reader, runtime: RuntimeDep, furnisher: str | None = None):
+    """Obligations with their status: a furnisher sees its own; agency and regulator all."""
+    with runtime.engine.connect() as conn:
+        furnisher_id = None
+        if furnisher:
+            party = get_party(conn, furnisher) or find_party(conn, furnisher, "furnisher")
+            furnisher_id = party["id"] if party else "-"
+        return service.list_obligations(conn, actor, furnisher_id)

@@ -1,0 +1,331 @@
+"""Furnishing use cases: submit a batch, read batches and their errors, obligations.
+
+A batch is one transaction (the caller's): the batch row, every accepted record and every
+quarantined record commit together or not at all, and received = accepted + rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import orjson
+import polars as pl
+from sqlalchemy import Connection, func, insert, select
+
+from zhengxin.furnishing import readers
+from zhengxin.furnishing.tables import batches, obligations, quarantine
+from zhengxin.furnishing.validation import Validator
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.kit.staging import stage_frame
+from zhengxin.parties.service import Actor
+from zhengxin.records.repository import write_records
+from zhengxin.runtime import Runtime
+
+Progress = Callable[[int, int], None]  # (records so far, bytes read so far)
+
+
+@dataclass
+class BatchResult:
+    batch: dict
+    replayed: bool = False
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_batch_by_key(conn: Connection, furnisher_id: str, idempotency_key: str) -> dict | None:
+    row = conn.execute(
+        select(batches).where(batches.c.furnisher_id == furnisher_id, batches.c.idempotency_key == idempotency_key)
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def submit_batch(
+    conn: Connection,
+    runtime: Runtime,
+    furnisher: Actor,
+    path: Path,
+    fmt: str,
+    *,
+    idempotency_key: str | None = None,
+    content_sha256: str | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Validate and store a furnisher's file; a resend with the same key changes nothing."""
+    if furnisher.role != "furnisher":
+        raise Problem(403, "forbidden_role", "only furnishers submit batches")
+    content_sha256 = content_sha256 or file_sha256(path)
+    key = idempotency_key or f"sha256:{content_sha256}"
+    existing = find_batch_by_key(conn, furnisher.party_id, key)
+    if existing:
+        if existing["content_sha256"] != content_sha256:
+            raise Problem(
+                409, "idempotency_key_reused",
+                "this Idempotency-Key was used for a different file", batch_id=existing["id"],
+            )
+        return BatchResult(existing, replayed=True)
+
+    catalog = runtime.catalog
+    now = clock.now()
+    batch_id = new_id("bat")
+    validator = Validator(catalog, runtime.pepper, clock.today())
+    vault = runtime.vault
+    received = accepted = 0
+    by_type: Counter[str] = Counter()
+    rejected_total = 0
+    try:
+        chunks = readers.read_chunks(path, fmt, runtime.settings.intake_chunk_rows)
+        # The batch row goes first: records and quarantine rows refer to it.
+        conn.execute(
+            insert(batches).values(
+                id=batch_id, furnisher_id=furnisher.party_id, idempotency_key=key,
+                content_sha256=content_sha256, format=fmt, catalog_version=catalog.version,
+                received=0, accepted=0, rejected=0, accepted_by_type={}, created_at=now, completed_at=now,
+            )
+        )
+        for chunk in chunks:
+            verdict = validator.check(chunk.frame)
+            for rt_name, frame in verdict.accepted.items():
+                write_records(conn, rt_name, catalog.record_types[rt_name], frame.drop("__line"),
+                              furnisher_id=furnisher.party_id, batch_id=batch_id, now=now)
+                _store_identities(conn, vault, frame, chunk.frame)
+                by_type[rt_name] += frame.height
+                accepted += frame.height
+            rejected_total += _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
+            received += chunk.frame.height + len(chunk.malformed)
+            if progress:
+                progress(received, chunk.bytes_read)
+    except readers.UnreadableFile as e:
+        raise Problem(422, e.code, str(e)) from None
+    assert received == accepted + rejected_total, "every received record is accepted or quarantined"
+    done = {
+        "received": received, "accepted": accepted, "rejected": rejected_total,
+        "accepted_by_type": dict(by_type), "completed_at": clock.now(),
+    }
+    conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
+    return BatchResult(get_batch(conn, furnisher, batch_id))
+
+
+def _store_identities(conn: Connection, vault, accepted: pl.DataFrame, chunk: pl.DataFrame) -> None:
+    """Vault the identifiers of accepted records: resident ID, name, and phone when given."""
+    fields = ["person_id", "name"] + (["phone"] if "phone" in accepted.columns else [])
+    people = accepted.select("person_token", *fields).unique("person_token", keep="last")
+    entries = people.unpivot(index="person_token", on=fields, variable_name="field", value_name="value")
+    vault.store(conn, entries)
+
+
+def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:
+    rows = [
+        {
+            "line": line, "record_type": rt, "field": field_, "code": code, "rule": rule,
+            "message": message, "errors": errors, "raw": chunk.raw(pos),
+        }
+        for pos, line, rt, field_, code, rule, message, errors in rejected.iter_rows()
+    ]
+    for m in chunk.malformed:
+        errors = orjson.dumps([{"field": "", "code": m.code, "rule": None, "message": m.message}]).decode()
+        rows.append({"line": m.line, "record_type": None, "field": "", "code": m.code, "rule": None,
+                     "message": m.message, "errors": errors, "raw": m.raw})
+    if not rows:
+        return 0
+    frame = pl.DataFrame(
+        {
+            "batch_id": [batch_id] * len(rows),
+            "line": [r["line"] for r in rows],
+            "record_type": [r["record_type"] for r in rows],
+            "field": [r["field"][:100] for r in rows],
+            "code": [r["code"] for r in rows],
+            "rule": [r["rule"] for r in rows],
+            "message": [r["message"][:300] for r in rows],
+            "errors": [r["errors"] for r in rows],
+            "key_id": [vault.active_key_id] * len(rows),
+            "raw_ciphertext": [vault.seal(f"{batch_id}|{r['line']}", r["raw"]) for r in rows],
+        },
+        schema={"batch_id": pl.String, "line": pl.Int64, "record_type": pl.String, "field": pl.String,
+                "code": pl.String, "rule": pl.String, "message": pl.String, "errors": pl.String,
+                "key_id": pl.String, "raw_ciphertext": pl.Binary},
+    )
+    staged = stage_frame(conn, "quarantine", frame)
+    errors_col = "errors::json" if conn.dialect.name == "postgresql" else "errors"
+    conn.exec_driver_sql(
+        "INSERT INTO furnishing_quarantine (batch_id, line, record_type, field, code, rule, message, errors, "
+        f"key_id, raw_ciphertext) SELECT batch_id, line, record_type, field, code, rule, message, {errors_col}, "
+        f"key_id, raw_ciphertext FROM {staged}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {staged}")
+    return len(rows)
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def _readable(actor: Actor):
+    """Batches this party may read: a furnisher its own; agency and regulator all."""
+    query = select(batches)
+    if actor.role == "furnisher":
+        query = query.where(batches.c.furnisher_id == actor.party_id)
+    elif actor.role not in ("agency", "regulator"):
+        query = query.where(False)
+    return query
+
+
+def get_batch(conn: Connection, actor: Actor, batch_id: str) -> dict:
+    row = conn.execute(_readable(actor).where(batches.c.id == batch_id)).mappings().first()
+    if row is None:
+        raise Problem(404, "batch_not_found", "no such batch")
+    return dict(row)
+
+
+def list_batches(conn: Connection, actor: Actor, limit: int = 100) -> list[dict]:
+    query = _readable(actor).order_by(batches.c.created_at.desc()).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def batch_errors(conn: Connection, runtime: Runtime, actor: Actor, batch_id: str,
+                 offset: int = 0, limit: int = 1000, code: str | None = None) -> dict:
+    """Quarantined records of a batch, raw text decrypted for the furnisher that sent them."""
+    batch = get_batch(conn, actor, batch_id)
+    query = select(quarantine).where(quarantine.c.batch_id == batch_id)
+    if code:
+        query = query.where(quarantine.c.code == code)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(quarantine.c.line).offset(offset).limit(limit)).mappings().all()
+    show_raw = actor.role == "furnisher"  # the sender sees its own text; supervisors see codes only
+    vault = runtime.vault
+    items = []
+    for r in rows:
+        item = {k: r[k] for k in ("line", "record_type", "field", "code", "rule", "message", "errors")}
+        if show_raw:
+            item["raw"] = vault.unseal(f"{batch_id}|{r['line']}", r["key_id"], r["raw_ciphertext"])
+        items.append(item)
+    counts = conn.execute(
+        select(quarantine.c.code, func.count()).where(quarantine.c.batch_id == batch_id).group_by(quarantine.c.code)
+    ).all()
+    return {"batch_id": batch["id"], "total": total, "offset": offset, "by_code": dict(counts), "errors": items}
+
+
+# Obligations -------------------------------------------------------------------------------
+
+FREQUENCIES = {"daily": 1, "weekly": 7}
+
+
+def add_obligation(conn: Connection, regulator: Actor, *, furnisher_id: str, record_types: list[str],
+                   frequency: str, first_due_on: date, note: str | None, catalog) -> dict:
+    unknown = [t for t in record_types if t not in catalog.record_types]
+    if unknown:
+        raise Problem(422, "invalid_enum", f"unknown record types: {', '.join(unknown)}")
+    if frequency not in ("daily", "weekly", "monthly"):
+        raise Problem(422, "invalid_enum", "frequency must be daily, weekly or monthly")
+    from zhengxin.parties.service import get_party
+
+    party = get_party(conn, furnisher_id)
+    if party is None or party["role"] != "furnisher":
+        raise Problem(404, "furnisher_not_found", "no such furnisher")
+    row = {
+        "id": new_id("obl"), "furnisher_id": furnisher_id, "record_types": sorted(set(record_types)),
+        "frequency": frequency, "first_due_on": first_due_on, "note": note, "active": True,
+        "created_by": regulator.party_id, "created_at": clock.now(),
+    }
+    conn.execute(insert(obligations).values(**row))
+    return row
+
+
+def due_dates(first_due_on: date, frequency: str, until: date) -> list[date]:
+    """Every due date from the first up to and including the first one after `until`."""
+    dates = [first_due_on]
+    while dates[-1] <= until:
+        last = dates[-1]
+        if frequency == "monthly":
+            month = last.month % 12 + 1
+            year = last.year + (last.month == 12)
+            day = min(first_due_on.day, _days_in_month(year, month))
+            dates.append(date(year, month, day))
+        else:
+            dates.append(last + timedelta(days=FREQUENCIES[frequency]))
+    return dates
+
+
+def _days_in_month(year: int, month: int) -> int:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
+
+
+def obligation_status(conn: Connection, obligation: dict, today: date | None = None, periods: int = 12) -> dict:
+    """Each period's verdict: on_time, late (furnished after its due date) or missing types."""
+    today = today or clock.today()
+    rows = conn.execute(
+        select(batches.c.completed_at, batches.c.accepted_by_type).where(
+            batches.c.furnisher_id == obligation["furnisher_id"]
+        )
+    ).all()
+    deliveries = [(r.completed_at.date(), set(k for k, v in (r.accepted_by_type or {}).items() if v)) for r in rows]
+    dues = due_dates(obligation["first_due_on"], obligation["frequency"], today)
+    start = obligation["created_at"].date()
+    results = []
+    previous = min(start, dues[0] - timedelta(days=1))
+    for i, due in enumerate(dues):
+        nxt = dues[i + 1] if i + 1 < len(dues) else None
+        if due > today:
+            in_window = set().union(*[t for d, t in deliveries if previous < d <= today] or [set()])
+            missing = sorted(set(obligation["record_types"]) - in_window)
+            results.append({"due_on": due, "status": "pending" if missing else "on_time", "missing": missing})
+            break
+        on_time = set().union(*[t for d, t in deliveries if previous < d <= due] or [set()])
+        late_until = min(nxt, today) if nxt else today
+        late = set().union(*[t for d, t in deliveries if due < d <= late_until] or [set()])
+        wanted = set(obligation["record_types"])
+        if wanted <= on_time:
+            status, missing = "on_time", []
+        elif wanted <= on_time | late:
+            status, missing = "late", []
+        else:
+            status, missing = "missing", sorted(wanted - on_time - late)
+        results.append({"due_on": due, "status": status, "missing": missing})
+        previous = due
+    results = results[-periods:]
+    current = next((p for p in reversed(results) if p["status"] != "pending"), None)
+    return {**obligation, "status": current["status"] if current else "pending",
+            "missing": current["missing"] if current else [], "periods": results}
+
+
+def list_obligations(conn: Connection, actor: Actor, furnisher_id: str | None = None) -> list[dict]:
+    query = select(obligations).where(obligations.c.active.is_(True)).order_by(obligations.c.created_at)
+    if actor.role == "furnisher":
+        query = query.where(obligations.c.furnisher_id == actor.party_id)
+    elif furnisher_id:
+        query = query.where(obligations.c.furnisher_id == furnisher_id)
+    return [obligation_status(conn, dict(r)) for r in conn.execute(query).mappings()]
+
+
+def reseal_quarantine(conn: Connection, vault, page: int = 5000) -> int:
+    """Re-encrypt quarantined raw records under the vault's active key (key rotation)."""
+    done = 0
+    while True:
+        rows = conn.execute(
+            select(quarantine.c.batch_id, quarantine.c.line, quarantine.c.key_id, quarantine.c.raw_ciphertext)
+            .where(quarantine.c.key_id != vault.active_key_id)
+            .limit(page)
+        ).all()
+        if not rows:
+            return done
+        for r in rows:
+            context = f"{r.batch_id}|{r.line}"
+            raw = vault.unseal(context, r.key_id, r.raw_ciphertext)
+            conn.execute(
+                quarantine.update()
+                .where(quarantine.c.batch_id == r.batch_id, quarantine.c.line == r.line)
+                .values(key_id=vault.active_key_id, raw_ciphertext=vault.seal(context, raw))
+            )
+        done += len(rows)

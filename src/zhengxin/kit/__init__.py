@@ -1,0 +1,1 @@
+"""Domain-free pieces shared by every feature: database, errors, clock, ids, canonical JSON."""

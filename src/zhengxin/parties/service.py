@@ -1,0 +1,143 @@
+"""Registering parties and issuing, checking and revoking their API keys.
+
+A key is `zx_<key id>_<secret>` from the OS's secure RNG; only SHA-256 of the secret is
+stored (the secret has 256 bits of entropy, so a slow password hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from zhengxin.config import Settings
+from zhengxin.identity import resident_id
+from zhengxin.identity.tokens import person_token
+from zhengxin.identity.vault import Vault
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.parties.tables import ROLES, api_keys, parties
+
+ORGANISATION_ROLES = {"furnisher", "lender"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The party making a request."""
+
+    party_id: str
+    role: str
+    name: str
+    person_token: str | None = None
+
+
+def add_party(
+    conn: Connection,
+    settings: Settings,
+    *,
+    role: str,
+    name: str,
+    uscc: str | None = None,
+    person_id: str | None = None,
+) -> tuple[dict, str]:
+    """Register a party and issue its first API key; returns (party row, api key)."""
+    if role not in ROLES:
+        raise Problem(422, "invalid_role", f"role must be one of {', '.join(ROLES)}")
+    if conn.execute(select(parties.c.id).where(parties.c.name == name)).first():
+        raise Problem(409, "party_exists", "a party with this name already exists")
+    token = None
+    if uscc is not None:
+        try:
+            uscc = resident_id.validate_uscc(uscc)
+        except resident_id.InvalidIdentifier as e:
+            raise Problem(422, e.code, str(e)) from None
+    elif role in ORGANISATION_ROLES:
+        raise Problem(422, "uscc_required", f"a {role} needs its unified social credit code")
+    if role == "individual":
+        if not person_id:
+            raise Problem(422, "person_id_required", "an individual registers with their resident ID")
+        try:
+            normalised = resident_id.validate(person_id)
+        except resident_id.InvalidIdentifier as e:
+            raise Problem(422, e.code, str(e)) from None
+        token = person_token(settings.pepper_bytes(), normalised)
+        if conn.execute(select(parties.c.id).where(parties.c.person_token == token)).first():
+            raise Problem(409, "party_exists", "this person already has an account")
+        Vault.from_settings(settings).store_one(conn, token, {"person_id": normalised})
+    elif person_id is not None:
+        raise Problem(422, "person_id_not_allowed", "only individuals carry a resident ID")
+    row = {
+        "id": new_id("pty"),
+        "role": role,
+        "name": name,
+        "uscc": uscc,
+        "person_token": token,
+        "active": True,
+        "created_at": clock.now(),
+    }
+    conn.execute(insert(parties).values(**row))
+    _, key = issue_key(conn, row["id"])
+    return row, key
+
+
+def issue_key(conn: Connection, party_id: str) -> tuple[str, str]:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(api_keys).values(
+            id=key_id,
+            party_id=party_id,
+            secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+            created_at=clock.now(),
+        )
+    )
+    return key_id, f"zx_{key_id}_{secret}"
+
+
+def revoke_key(conn: Connection, key_id: str) -> bool:
+    result = conn.execute(
+        update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=clock.now())
+    )
+    return result.rowcount == 1
+
+
+def authenticate(conn: Connection, api_key: str) -> Actor | None:
+    """The party holding this key, or None for an unknown, malformed or revoked key."""
+    parts = api_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "zx":
+        return None
+    _, key_id, secret = parts
+    row = conn.execute(
+        select(api_keys.c.secret_sha256, parties.c.id, parties.c.role, parties.c.name, parties.c.person_token)
+        .join(parties, parties.c.id == api_keys.c.party_id)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None), parties.c.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    if not hmac.compare_digest(row.secret_sha256, hashlib.sha256(secret.encode()).hexdigest()):
+        return None
+    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token)
+
+
+def get_party(conn: Connection, party_id: str) -> dict | None:
+    row = conn.execute(select(parties).where(parties.c.id == party_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def find_party(conn: Connection, name: str, role: str | None = None) -> dict | None:
+    query = select(parties).where(parties.c.name == name)
+    if role:
+        query = query.where(parties.c.role == role)
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def list_parties(conn: Connection, role: str | None = None) -> list[dict]:
+    query = select(parties).order_by(parties.c.created_at)
+    if role:
+        query = query.where(parties.c.role == role)
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,1 @@
+"""The records store: accounts and their monthly snapshots, consumption and travel summaries."""

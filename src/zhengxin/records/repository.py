@@ -1,0 +1,104 @@
+"""Set-based writes of validated records: stage the chunk, then one INSERT ... ON CONFLICT.
+
+A newer snapshot (later or equal `as_of`) replaces an older one; an older one arriving late
+never overwrites newer data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+import polars as pl
+from sqlalchemy import Connection
+
+from zhengxin.catalog import RecordType
+from zhengxin.kit.staging import stage_frame
+
+PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
+
+ACCOUNT_COLUMNS = [
+    "furnisher_id", "account_id", "person_token", "product", "opened_on", "principal_fen",
+    "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
+    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref", *PROVENANCE,
+]
+SNAPSHOT_COLUMNS = [
+    "furnisher_id", "account_id", "month", "person_token", "balance_fen", "overdue_fen",
+    "days_past_due", "status", "payment_history", *PROVENANCE,
+]
+CONSUMPTION_COLUMNS = [
+    "furnisher_id", "person_token", "month", "category", "amount_fen", "orders", *PROVENANCE,
+]
+TRAVEL_COLUMNS = [
+    "furnisher_id", "person_token", "month", "trips", "cities", "separate_consent_ref", *PROVENANCE,
+]
+GENERIC_COLUMNS = ["furnisher_id", "record_type", "person_token", "record_key", "payload", *PROVENANCE]
+
+KEYS = {
+    "accounts": ["furnisher_id", "account_id"],
+    "account_snapshots": ["furnisher_id", "account_id", "month"],
+    "consumption_summaries": ["furnisher_id", "person_token", "month", "category"],
+    "travel_summaries": ["furnisher_id", "person_token", "month"],
+    "generic_records": ["furnisher_id", "record_type", "person_token", "record_key"],
+}
+
+
+def _merge(conn: Connection, table: str, columns: list[str], staged: str) -> None:
+    key = KEYS[table]
+    names = ", ".join(columns)
+    selected = names
+    if conn.dialect.name == "postgresql" and "payload" in columns:
+        selected = names.replace("payload", "payload::json")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({names}) SELECT {selected} FROM {staged} WHERE true "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} WHERE {table}.as_of <= excluded.as_of"
+    )
+
+
+def _write(conn: Connection, table: str, columns: list[str], frame: pl.DataFrame) -> None:
+    staged = stage_frame(conn, table, frame.select(columns))
+    _merge(conn, table, columns, staged)
+    conn.exec_driver_sql(f"DROP TABLE {staged}")
+
+
+def write_records(
+    conn: Connection,
+    record_type: str,
+    spec: RecordType,
+    frame: pl.DataFrame,
+    *,
+    furnisher_id: str,
+    batch_id: str,
+    now: datetime,
+) -> None:
+    """Store validated, typed records of one record type for one furnisher."""
+    if frame.height == 0:
+        return
+    frame = frame.with_columns(
+        pl.lit(furnisher_id).alias("furnisher_id"),
+        pl.lit(batch_id).alias("batch_id"),
+        pl.lit(now).alias("updated_at"),
+    )
+    if spec.store == "accounts":
+        frame = frame.with_columns(pl.col("as_of").dt.strftime("%Y-%m").alias("month"))
+        _write(conn, "account_snapshots", SNAPSHOT_COLUMNS, frame)
+        # The account row holds the newest snapshot in this batch.
+        latest = frame.sort("as_of").unique(subset=["account_id"], keep="last")
+        _write(conn, "accounts", ACCOUNT_COLUMNS, latest)
+    elif spec.store == "consumption":
+        _write(conn, "consumption_summaries", CONSUMPTION_COLUMNS, frame)
+    elif spec.store == "travel":
+        _write(conn, "travel_summaries", TRAVEL_COLUMNS, frame)
+    else:
+        own = list(spec.fields)
+        payloads = [
+            orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode()
+            for row in frame.select(own).iter_rows(named=True)
+        ]
+        frame = frame.with_columns(
+            pl.lit(record_type).alias("record_type"),
+            pl.concat_str([pl.col(k).cast(pl.String) for k in spec.key], separator="|").alias("record_key"),
+            pl.Series("payload", payloads, dtype=pl.String),
+        )
+        _write(conn, "generic_records", GENERIC_COLUMNS, frame)

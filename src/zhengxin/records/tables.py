@@ -1,0 +1,96 @@
+"""Furnished records, keyed by furnisher and person token; no clear identifier anywhere.
+
+Every table carries `person_token` so it can be distributed by that key when one
+PostgreSQL primary is not enough.
+"""
+
+from sqlalchemy import JSON, BigInteger, Column, Date, Float, Index, Integer, String, Table
+
+from zhengxin.kit.db import UTCDateTime, metadata
+
+
+def _provenance() -> list[Column]:
+    return [
+        Column("as_of", Date, nullable=False),
+        Column("consent_ref", String(64), nullable=False),
+        Column("batch_id", String(40), nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+    ]
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("furnisher_id", String(40), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("person_token", String(64), nullable=False, index=True),
+    Column("product", String(24), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("principal_fen", BigInteger),
+    Column("credit_limit_fen", BigInteger),
+    Column("balance_fen", BigInteger, nullable=False),
+    Column("overdue_fen", BigInteger, nullable=False),
+    Column("days_past_due", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("closed_on", Date),
+    Column("platform_share", Float),
+    Column("co_lender_uscc", String(18)),
+    Column("payment_history", String(24), nullable=False),
+    Column("negative_notice_ref", String(64)),
+    *_provenance(),
+)
+
+account_snapshots = Table(
+    "account_snapshots",
+    metadata,
+    Column("furnisher_id", String(40), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("person_token", String(64), nullable=False, index=True),
+    Column("balance_fen", BigInteger, nullable=False),
+    Column("overdue_fen", BigInteger, nullable=False),
+    Column("days_past_due", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("payment_history", String(24), nullable=False),
+    *_provenance(),
+)
+
+consumption_summaries = Table(
+    "consumption_summaries",
+    metadata,
+    Column("furnisher_id", String(40), primary_key=True),
+    Column("person_token", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("orders", Integer, nullable=False),
+    *_provenance(),
+)
+
+travel_summaries = Table(
+    "travel_summaries",
+    metadata,
+    Column("furnisher_id", String(40), primary_key=True),
+    Column("person_token", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("trips", Integer, nullable=False),
+    Column("cities", Integer, nullable=False),
+    Column("separate_consent_ref", String(64), nullable=False),
+    *_provenance(),
+)
+
+# Record types on-boarded through the catalog alone (a telecom or utility sector, say).
+generic_records = Table(
+    "generic_records",
+    metadata,
+    Column("furnisher_id", String(40), primary_key=True),
+    Column("record_type", String(32), primary_key=True),
+    Column("person_token", String(64), primary_key=True),
+    Column("record_key", String(200), primary_key=True),
+    Column("payload", JSON, nullable=False),
+    *_provenance(),
+)
+
+Index("ix_consumption_person", consumption_summaries.c.person_token)
+Index("ix_travel_person", travel_summaries.c.person_token)
+Index("ix_generic_person", generic_records.c.person_token)

@@ -1,0 +1,42 @@
+"""What a running deployment holds: settings, the database engine, the catalog and the vault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine
+
+from zhengxin.catalog import Catalog, load_catalog
+from zhengxin.config import Settings
+from zhengxin.identity.vault import Vault
+from zhengxin.kit.db import make_engine, transaction
+
+
+class Runtime:
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        self.engine = engine or make_engine(settings.url)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.settings.catalog_path)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault.from_settings(self.settings)
+
+    @cached_property
+    def pepper(self) -> bytes:
+        return self.settings.pepper_bytes()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with transaction(self.engine) as conn:
+            yield conn
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
