@@ -75,8 +75,11 @@ def _decode(line: bytes) -> str:
 
 
 def _frame(columns: list[str], data: dict[str, list], lines: list[int]) -> pl.DataFrame:
-    frame = pl.DataFrame({c: data[c] for c in columns}, schema={c: pl.String for c in columns})
-    return frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+    # `__line` goes in with the data: a chunk of `{}` objects has rows but no columns.
+    return pl.DataFrame(
+        {**{c: data[c] for c in columns}, "__line": lines},
+        schema={**{c: pl.String for c in columns}, "__line": pl.Int64},
+    )
 
 
 # CSV ------------------------------------------------------------------------------------

@@ -1,0 +1,40 @@
+"""The application shell: health, metrics, offline API docs, and the public route surface."""
+
+from __future__ import annotations
+
+import re
+
+from tests.records import CONTENT_TYPES, ENCODERS, loan
+
+
+def test_healthz_reports_the_database(client, runtime):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["database"] == runtime.engine.dialect.name
+    assert r.json()["catalog_version"] == runtime.catalog.version
+
+
+def test_metrics_count_requests_and_furnished_records(client, parties):
+    _, h = parties.add("furnisher")
+    client.post("/v1/furnishing/batches", content=ENCODERS["csv"]([loan(1)]),
+                headers={**h, "Content-Type": CONTENT_TYPES["csv"]})
+    text = client.get("/metrics").text
+    assert 'zhengxin_http_requests_total{method="POST",route="/v1/furnishing/batches",status="201"}' in text
+    assert re.search(r'zhengxin_furnished_records_total\{outcome="accepted"\} [1-9]', text)
+
+
+def test_docs_work_offline_with_assets_served_by_the_app(client):
+    html = client.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith("/") for a in assets), assets  # nothing from a CDN
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "zhengxin"
+
+
+def test_public_routes_are_pinned(client):
+    paths = set(client.get("/openapi.json").json()["paths"])
+    assert {
+        "/v1/furnishing/batches", "/v1/furnishing/batches/{batch_id}", "/v1/furnishing/batches/{batch_id}/errors",
+        "/v1/furnishing/obligations", "/v1/parties", "/v1/parties/me", "/healthz",
+    } <= paths
