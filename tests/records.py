@@ -9,9 +9,26 @@ import polars as pl
 from stdnum.cn import ric
 
 LOAN_FIELDS = [
-    "record_type", "person_id", "name", "phone", "consent_ref", "as_of", "account_id", "product", "opened_on",
-    "principal_fen", "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
-    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref",
+    "record_type",
+    "person_id",
+    "name",
+    "phone",
+    "consent_ref",
+    "as_of",
+    "account_id",
+    "product",
+    "opened_on",
+    "principal_fen",
+    "credit_limit_fen",
+    "balance_fen",
+    "overdue_fen",
+    "days_past_due",
+    "status",
+    "closed_on",
+    "platform_share",
+    "co_lender_uscc",
+    "payment_history",
+    "negative_notice_ref",
 ]
 
 
@@ -49,8 +66,15 @@ def loan(n: int = 1, **overrides) -> dict:
 
 def consumption(n: int = 1, **overrides) -> dict:
     record = {
-        "record_type": "consumption", "person_id": resident_id(n), "name": "李娜", "consent_ref": f"CNS-{n:06d}",
-        "as_of": "2026-10-31", "month": "2026-10", "category": "groceries", "amount_fen": 123456, "orders": 17,
+        "record_type": "consumption",
+        "person_id": resident_id(n),
+        "name": "李娜",
+        "consent_ref": f"CNS-{n:06d}",
+        "as_of": "2026-10-31",
+        "month": "2026-10",
+        "category": "groceries",
+        "amount_fen": 123456,
+        "orders": 17,
     }
     record.update(overrides)
     return record
@@ -58,24 +82,34 @@ def consumption(n: int = 1, **overrides) -> dict:
 
 def travel(n: int = 1, **overrides) -> dict:
     record = {
-        "record_type": "travel", "person_id": resident_id(n), "name": "王芳", "consent_ref": f"CNS-{n:06d}",
-        "as_of": "2026-10-31", "month": "2026-10", "trips": 3, "cities": 2, "separate_consent_ref": f"SEP-{n:06d}",
+        "record_type": "travel",
+        "person_id": resident_id(n),
+        "name": "王芳",
+        "consent_ref": f"CNS-{n:06d}",
+        "as_of": "2026-10-31",
+        "month": "2026-10",
+        "trips": 3,
+        "cities": 2,
+        "separate_consent_ref": f"SEP-{n:06d}",
     }
     record.update(overrides)
     return record
 
 
 def to_jsonl(records: list[dict]) -> bytes:
-    return "".join(json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) + "\n"
-                   for r in records).encode()
+    return "".join(
+        json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) + "\n" for r in records
+    ).encode()
 
 
 def to_csv(records: list[dict]) -> bytes:
     columns: dict[str, None] = {}
     for r in records:
         columns.update(dict.fromkeys(r))
-    frame = pl.DataFrame([{c: (None if r.get(c) is None else str(r.get(c))) for c in columns} for r in records],
-                         schema={c: pl.String for c in columns})
+    frame = pl.DataFrame(
+        [{c: (None if r.get(c) is None else str(r.get(c))) for c in columns} for r in records],
+        schema={c: pl.String for c in columns},
+    )
     return frame.write_csv().encode()
 
 

@@ -16,8 +16,11 @@ def test_healthz_reports_the_database(client, runtime):
 
 def test_metrics_count_requests_and_furnished_records(client, parties):
     _, h = parties.add("furnisher")
-    client.post("/v1/furnishing/batches", content=ENCODERS["csv"]([loan(1)]),
-                headers={**h, "Content-Type": CONTENT_TYPES["csv"]})
+    client.post(
+        "/v1/furnishing/batches",
+        content=ENCODERS["csv"]([loan(1)]),
+        headers={**h, "Content-Type": CONTENT_TYPES["csv"]},
+    )
     text = client.get("/metrics").text
     assert 'zhengxin_http_requests_total{method="POST",route="/v1/furnishing/batches",status="201"}' in text
     assert re.search(r'zhengxin_furnished_records_total\{outcome="accepted"\} [1-9]', text)
@@ -35,6 +38,11 @@ def test_docs_work_offline_with_assets_served_by_the_app(client):
 def test_public_routes_are_pinned(client):
     paths = set(client.get("/openapi.json").json()["paths"])
     assert {
-        "/v1/furnishing/batches", "/v1/furnishing/batches/{batch_id}", "/v1/furnishing/batches/{batch_id}/errors",
-        "/v1/furnishing/obligations", "/v1/parties", "/v1/parties/me", "/healthz",
+        "/v1/furnishing/batches",
+        "/v1/furnishing/batches/{batch_id}",
+        "/v1/furnishing/batches/{batch_id}/errors",
+        "/v1/furnishing/obligations",
+        "/v1/parties",
+        "/v1/parties/me",
+        "/healthz",
     } <= paths

@@ -21,9 +21,11 @@ CJK = [chr(c) for c in range(0x4E00, 0x4E00 + 2000)]
 def people(n: int) -> list[dict]:
     rng = random.Random(42)
     return [
-        {"person_id": resident_id(i, birth=f"19{rng.randint(50, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"),
-         "name": "".join(rng.choice(CJK) for _ in range(3)),
-         "phone": f"13{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}"}
+        {
+            "person_id": resident_id(i, birth=f"19{rng.randint(50, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"),
+            "name": "".join(rng.choice(CJK) for _ in range(3)),
+            "phone": f"13{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
+        }
         for i in range(n)
     ]
 
@@ -41,12 +43,16 @@ def furnish_everything(runtime: Runtime, parties_fixture) -> list[dict]:
     records += [loan(900 + i, account_id=f"R{i}", product="bogus", **p) for i, p in enumerate(who[:10])]
     with TestClient(create_app(runtime=runtime)) as client:
         for fmt in ("csv", "jsonl", "parquet"):
-            r = client.post("/v1/furnishing/batches", content=ENCODERS[fmt](records),
-                            headers={**h, "Content-Type": CONTENT_TYPES[fmt], "Idempotency-Key": fmt})
+            r = client.post(
+                "/v1/furnishing/batches",
+                content=ENCODERS[fmt](records),
+                headers={**h, "Content-Type": CONTENT_TYPES[fmt], "Idempotency-Key": fmt},
+            )
             assert r.json()["accepted"] > 0 and r.json()["rejected"] == 10
         for i, p in enumerate(who[:5]):
-            r = client.post("/v1/parties", json={"role": "individual", "name": f"p{i}", "person_id": p["person_id"]},
-                            headers=agency)
+            r = client.post(
+                "/v1/parties", json={"role": "individual", "name": f"p{i}", "person_id": p["person_id"]}, headers=agency
+            )
             assert r.status_code == 201
     return who
 
@@ -83,9 +89,21 @@ def test_postgres_dump_holds_no_clear_identifiers(pg_schema_url):
     url = urlparse(pg_schema_url.replace("+psycopg", ""))
     schema = parse_qs(url.query)["options"][0].split("=", 1)[1]
     dump = subprocess.run(
-        ["pg_dump", "-h", url.hostname, "-p", str(url.port or 5432), "-U", url.username, "-n", schema,
-         "--data-only", url.path.lstrip("/")],
-        capture_output=True, check=True,
+        [
+            "pg_dump",
+            "-h",
+            url.hostname,
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username,
+            "-n",
+            schema,
+            "--data-only",
+            url.path.lstrip("/"),
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     assert b"COPY" in dump and len(dump) > 50_000
     assert_absent(dump, who, "the PostgreSQL dump")

@@ -53,8 +53,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         """Liveness and database reachability."""
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__, "database": runtime.engine.dialect.name,
-                "catalog_version": runtime.catalog.version}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "database": runtime.engine.dialect.name,
+            "catalog_version": runtime.catalog.version,
+        }
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:

@@ -116,8 +116,14 @@ def _progress() -> Progress:
     )
 
 
-def furnish_file(runtime, furnisher_name: str, path: Path, fmt: str | None = None,
-                 idempotency_key: str | None = None, progress: Progress | None = None) -> dict:
+def furnish_file(
+    runtime,
+    furnisher_name: str,
+    path: Path,
+    fmt: str | None = None,
+    idempotency_key: str | None = None,
+    progress: Progress | None = None,
+) -> dict:
     """Furnish one file through the real intake path, as the named furnisher."""
     from zhengxin.furnishing import readers
     from zhengxin.furnishing.service import submit_batch
@@ -184,8 +190,10 @@ def vault_rotate(
         result = rotate_keys(settings, data_dir if db is None else None, key_id)
     except Problem as p:
         _fail(p)
-    console.print(f"active key {result['key_id']}: re-encrypted {result['vault']:,} vault values and "
-                  f"{result['quarantine']:,} quarantined records")
+    console.print(
+        f"active key {result['key_id']}: re-encrypted {result['vault']:,} vault values and "
+        f"{result['quarantine']:,} quarantined records"
+    )
 
 
 @app.command()

@@ -42,9 +42,7 @@ class RuleParameters(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ZHENGXIN_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ZHENGXIN_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str | None = None
     data_dir: Path = Path("zhengxin-data")
@@ -102,8 +100,4 @@ def new_secrets_env() -> str:
     pepper = secrets.token_hex(32)
     key_id = "k1"
     keys = {key_id: secrets.token_hex(32)}
-    return (
-        f"ZHENGXIN_PEPPER={pepper}\n"
-        f"ZHENGXIN_VAULT_KEYS='{json.dumps(keys)}'\n"
-        f"ZHENGXIN_VAULT_ACTIVE_KEY={key_id}\n"
-    )
+    return f"ZHENGXIN_PEPPER={pepper}\nZHENGXIN_VAULT_KEYS='{json.dumps(keys)}'\nZHENGXIN_VAULT_ACTIVE_KEY={key_id}\n"

@@ -68,9 +68,16 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
     with runtime.transaction() as conn:
         for row in platform_rows:
-            add_obligation(conn, actor, furnisher_id=row["id"], record_types=["loan"], frequency="monthly",
-                           first_due_on=clock.today() + timedelta(days=10), note="Monthly loan snapshot (demo)",
-                           catalog=runtime.catalog)
+            add_obligation(
+                conn,
+                actor,
+                furnisher_id=row["id"],
+                record_types=["loan"],
+                frequency="monthly",
+                first_due_on=clock.today() + timedelta(days=10),
+                note="Monthly loan snapshot (demo)",
+                catalog=runtime.catalog,
+            )
 
     path = data_dir / "credentials.json"
     path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2))

@@ -16,7 +16,7 @@ from zhengxin.catalog.model import DEFAULT_PATH, parse_catalog
 from zhengxin.records.tables import generic_records
 from zhengxin.runtime import Runtime
 
-TELECOM = '''
+TELECOM = """
 [record_types.telecom_bill]
 description = "Monthly mobile bill and whether it was paid on time"
 store = "generic"
@@ -39,7 +39,7 @@ type = "enum"
 values = ["yes", "no"]
 required = true
 pi = true
-'''
+"""
 
 
 def test_packaged_catalog_grades_and_flags_every_field():
@@ -55,9 +55,9 @@ def test_packaged_catalog_grades_and_flags_every_field():
 @pytest.mark.parametrize(
     "extra, message",
     [
-        ("\n[record_types.loan.fields.religion]\ntype = \"string\"\n", "prohibited"),
-        ("\n[record_types.loan.fields.annual_income]\ntype = \"money\"\n", "written_consent"),
-        ("\n[record_types.loan.fields.tier]\ntype = \"enum\"\n", "enum needs values"),
+        ('\n[record_types.loan.fields.religion]\ntype = "string"\n', "prohibited"),
+        ('\n[record_types.loan.fields.annual_income]\ntype = "money"\n', "written_consent"),
+        ('\n[record_types.loan.fields.tier]\ntype = "enum"\n', "enum needs values"),
     ],
 )
 def test_a_catalog_that_breaks_a_rule_fails_to_load(extra, message):
@@ -73,12 +73,23 @@ def test_a_new_sector_is_onboarded_by_catalog_entries_alone(tmp_path: Path, db_u
 
     _empty_all_tables(runtime.engine)
     _, h = Parties(runtime).add("furnisher", "telecom-co")
-    bill = {"record_type": "telecom_bill", "person_id": resident_id(5), "name": "周杰", "consent_ref": "C-1",
-            "as_of": "2026-10-31", "month": "2026-10", "billed_fen": 8800, "paid_on_time": "yes"}
+    bill = {
+        "record_type": "telecom_bill",
+        "person_id": resident_id(5),
+        "name": "周杰",
+        "consent_ref": "C-1",
+        "as_of": "2026-10-31",
+        "month": "2026-10",
+        "billed_fen": 8800,
+        "paid_on_time": "yes",
+    }
     bad = {**bill, "person_id": resident_id(6), "paid_on_time": "maybe"}
     with TestClient(create_app(runtime=runtime)) as client:
-        r = client.post("/v1/furnishing/batches", content=ENCODERS["jsonl"]([bill, bad]),
-                        headers={**h, "Content-Type": CONTENT_TYPES["jsonl"]})
+        r = client.post(
+            "/v1/furnishing/batches",
+            content=ENCODERS["jsonl"]([bill, bad]),
+            headers={**h, "Content-Type": CONTENT_TYPES["jsonl"]},
+        )
     assert (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
     with runtime.engine.connect() as conn:
         row = conn.execute(select(generic_records)).mappings().one()

@@ -17,8 +17,9 @@ def post(client, headers, records, fmt="jsonl", key=None, body=None):
     h = {**headers, "Content-Type": CONTENT_TYPES[fmt]}
     if key:
         h["Idempotency-Key"] = key
-    return client.post("/v1/furnishing/batches", content=body if body is not None else ENCODERS[fmt](records),
-                       headers=h)
+    return client.post(
+        "/v1/furnishing/batches", content=body if body is not None else ENCODERS[fmt](records), headers=h
+    )
 
 
 def count(runtime, table) -> int:
@@ -29,8 +30,12 @@ def count(runtime, table) -> int:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_valid_file_is_accepted_in_every_format(client, runtime, parties, fmt):
     _, h = parties.add("furnisher")
-    records = [loan(1), loan(2, product="credit_line", principal_fen=None, credit_limit_fen=1_000_000),
-               consumption(3), travel(4)]
+    records = [
+        loan(1),
+        loan(2, product="credit_line", principal_fen=None, credit_limit_fen=1_000_000),
+        consumption(3),
+        travel(4),
+    ]
     r = post(client, h, records, fmt)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -48,8 +53,12 @@ def test_valid_file_is_accepted_in_every_format(client, runtime, parties, fmt):
 
 
 BAD = [
-    (loan(11, person_id=resident_id(11)[:-1] + ("0" if resident_id(11)[-1] != "0" else "1")),
-     "person_id", "resident_id_checksum", None),
+    (
+        loan(11, person_id=resident_id(11)[:-1] + ("0" if resident_id(11)[-1] != "0" else "1")),
+        "person_id",
+        "resident_id_checksum",
+        None,
+    ),
     (loan(12, hobby="golf"), "hobby", "unknown_field", "CM-7"),
     (loan(13, blood_type="A"), "blood_type", "prohibited_field", "CR-14a"),
     (loan(14, consent_ref=None), "consent_ref", "missing_consent", "CR-29"),
@@ -58,8 +67,12 @@ BAD = [
     (loan(17, balance_fen=-5), "balance_fen", "negative_amount", None),
     (loan(18, payment_history="NNNX"), "payment_history", "invalid_payment_history", None),
     (loan(19, monthly_income=1_000_000), "monthly_income", "written_consent_required", "CR-14b"),
-    (loan(20, days_past_due=45, status="overdue", overdue_fen=1000), "negative_notice_ref",
-     "missing_negative_notice", "CR-15"),
+    (
+        loan(20, days_past_due=45, status="overdue", overdue_fen=1000),
+        "negative_notice_ref",
+        "missing_negative_notice",
+        "CR-15",
+    ),
     (loan(21, platform_share=1.5), "platform_share", "out_of_range", None),
     (loan(22, as_of="2026-02-30"), "as_of", "invalid_date", None),
     (loan(23, principal_fen=None), "principal_fen", "principal_or_limit", None),
@@ -86,8 +99,10 @@ def test_each_bad_record_is_rejected_with_its_own_code_and_kept(client, runtime,
     for offset, (record, field, code, rule) in enumerate(BAD, start=len(good)):
         e = by_line[first_line + offset]
         assert (e["field"], e["code"], e["rule"]) == (field, code, rule), (record, e)
-        assert record["account_id" if "account_id" in record else "consent_ref"] in e["raw"] or \
-            record["person_id"] in e["raw"]
+        assert (
+            record["account_id" if "account_id" in record else "consent_ref"] in e["raw"]
+            or record["person_id"] in e["raw"]
+        )
         assert record["person_id"] not in e["message"]
     assert count(runtime, quarantine) == len(BAD)
     assert count(runtime, accounts) == 1
@@ -185,8 +200,11 @@ def test_unsupported_and_empty_bodies_are_refused(client, parties):
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
     r = client.post("/v1/furnishing/batches", content=b"", headers={**h, "Content-Type": "text/csv"})
     assert (r.status_code, r.json()["code"]) == (422, "empty_batch")
-    r = client.post("/v1/furnishing/batches", content=b"not parquet",
-                    headers={**h, "Content-Type": "application/vnd.apache.parquet"})
+    r = client.post(
+        "/v1/furnishing/batches",
+        content=b"not parquet",
+        headers={**h, "Content-Type": "application/vnd.apache.parquet"},
+    )
     assert (r.status_code, r.json()["code"]) == (422, "unreadable_file")
 
 

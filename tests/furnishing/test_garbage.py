@@ -11,11 +11,33 @@ from sqlalchemy import func, select
 from tests.records import CONTENT_TYPES, loan, to_csv
 from zhengxin.furnishing.tables import quarantine
 
-FIELD_NAMES = ["record_type", "person_id", "name", "consent_ref", "as_of", "account_id", "product", "opened_on",
-               "principal_fen", "balance_fen", "status", "payment_history", "religion", "x", "month", "trips"]
-values = st.one_of(st.none(), st.text(max_size=30), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-                   st.booleans(), st.sampled_from(["loan", "travel", "consumption", "2026-10-31", "NNNN"]),
-                   st.lists(st.integers(), max_size=3))
+FIELD_NAMES = [
+    "record_type",
+    "person_id",
+    "name",
+    "consent_ref",
+    "as_of",
+    "account_id",
+    "product",
+    "opened_on",
+    "principal_fen",
+    "balance_fen",
+    "status",
+    "payment_history",
+    "religion",
+    "x",
+    "month",
+    "trips",
+]
+values = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.sampled_from(["loan", "travel", "consumption", "2026-10-31", "NNNN"]),
+    st.lists(st.integers(), max_size=3),
+)
 records = st.lists(
     st.one_of(
         st.dictionaries(st.sampled_from(FIELD_NAMES), values, max_size=12),
@@ -51,8 +73,7 @@ def test_jsonl_garbage(client, runtime, parties, rows):
 
 
 @GARBAGE
-@given(st.one_of(records.map(lambda rows: to_csv(rows) if rows and any(rows) else b"a\n1\n"),
-                 st.binary(max_size=300)))
+@given(st.one_of(records.map(lambda rows: to_csv(rows) if rows and any(rows) else b"a\n1\n"), st.binary(max_size=300)))
 def test_csv_garbage(client, runtime, parties, body):
     h = getattr(test_csv_garbage, "_h", None) or parties.add("furnisher")[1]
     test_csv_garbage._h = h

@@ -30,8 +30,12 @@ def stdnum_verdict(value: str) -> bool:
 id_like = st.one_of(
     st.builds(
         lambda region, year, month, day, seq, check: f"{region}{year:04d}{month:02d}{day:02d}{seq:03d}{check}",
-        st.sampled_from(REGIONS), st.integers(1890, 2030), st.integers(0, 13), st.integers(0, 32),
-        st.integers(0, 999), st.sampled_from("0123456789Xx"),
+        st.sampled_from(REGIONS),
+        st.integers(1890, 2030),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 999),
+        st.sampled_from("0123456789Xx"),
     ),
     st.text(alphabet="0123456789Xx ", min_size=0, max_size=20),
 )
@@ -81,8 +85,9 @@ def test_vault_rewrites_only_changed_values(runtime):
     with runtime.transaction() as conn:
         vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏"})
         assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏"}) is None
-        frame = pl.DataFrame({"person_token": ["t" * 64] * 2, "field": ["person_id", "name"],
-                              "value": [make_id(3), "赵敏敏"]})
+        frame = pl.DataFrame(
+            {"person_token": ["t" * 64] * 2, "field": ["person_id", "name"], "value": [make_id(3), "赵敏敏"]}
+        )
         assert vault.store(conn, frame) == 1
         assert vault.reveal(conn, "t" * 64)["name"] == "赵敏敏"
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.records import resident_id
-from zhengxin.parties.tables import api_keys, parties as parties_table
+from zhengxin.parties.tables import api_keys
+from zhengxin.parties.tables import parties as parties_table
 
 
 def test_agency_registers_a_party_and_the_key_is_shown_once_and_stored_hashed(client, runtime, parties):
     _, agency = parties.add("agency")
-    r = client.post("/v1/parties", json={"role": "lender", "name": "Bank A", "uscc": "91110000600037341L"},
-                    headers=agency)
+    r = client.post(
+        "/v1/parties", json={"role": "lender", "name": "Bank A", "uscc": "91110000600037341L"}, headers=agency
+    )
     assert r.status_code == 201, r.text
     key = r.json()["api_key"]
     assert key.startswith("zx_")
@@ -25,17 +27,16 @@ def test_agency_registers_a_party_and_the_key_is_shown_once_and_stored_hashed(cl
 def test_an_individual_is_known_by_token_only(client, runtime, parties):
     _, agency = parties.add("agency")
     pid = resident_id(9)
-    r = client.post("/v1/parties", json={"role": "individual", "name": "person-9", "person_id": pid},
-                    headers=agency)
+    r = client.post("/v1/parties", json={"role": "individual", "name": "person-9", "person_id": pid}, headers=agency)
     assert r.status_code == 201
     with runtime.engine.connect() as conn:
         row = conn.execute(select(parties_table).where(parties_table.c.name == "person-9")).mappings().one()
     assert row["person_token"] and pid not in str(dict(row))
-    dup = client.post("/v1/parties", json={"role": "individual", "name": "again", "person_id": pid},
-                      headers=agency)
+    dup = client.post("/v1/parties", json={"role": "individual", "name": "again", "person_id": pid}, headers=agency)
     assert (dup.status_code, dup.json()["code"]) == (409, "party_exists")
-    bad = client.post("/v1/parties", json={"role": "individual", "name": "x", "person_id": pid[:-1] + "Z"},
-                      headers=agency)
+    bad = client.post(
+        "/v1/parties", json={"role": "individual", "name": "x", "person_id": pid[:-1] + "Z"}, headers=agency
+    )
     assert bad.status_code == 422 and pid[:-1] not in bad.text
 
 
@@ -43,8 +44,9 @@ def test_organisations_need_a_valid_uscc(client, parties):
     _, agency = parties.add("agency")
     r = client.post("/v1/parties", json={"role": "furnisher", "name": "P"}, headers=agency)
     assert r.json()["code"] == "uscc_required"
-    r = client.post("/v1/parties", json={"role": "furnisher", "name": "P", "uscc": "91110000600037341X"},
-                    headers=agency)
+    r = client.post(
+        "/v1/parties", json={"role": "furnisher", "name": "P", "uscc": "91110000600037341X"}, headers=agency
+    )
     assert r.json()["code"] == "invalid_uscc"
 
 

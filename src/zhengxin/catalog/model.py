@@ -14,8 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 DEFAULT_PATH = Path(__file__).with_name("catalog.toml")
 
 FieldType = Literal[
-    "resident_id", "uscc", "name", "phone", "ref", "string", "enum", "date", "month",
-    "integer", "money", "fraction", "payment_history",
+    "resident_id",
+    "uscc",
+    "name",
+    "phone",
+    "ref",
+    "string",
+    "enum",
+    "date",
+    "month",
+    "integer",
+    "money",
+    "fraction",
+    "payment_history",
 ]
 Grade = Literal["general", "important", "core"]
 Store = Literal["accounts", "consumption", "travel", "generic"]
@@ -105,7 +116,9 @@ class Catalog(_Strict):
                 if self.prohibited.matches(name):
                     raise ValueError(f"{rt_name}.{name} is a prohibited category ({self.prohibited.rule})")
                 if self.written_consent_only.matches(name) and not spec.written_consent:
-                    raise ValueError(f"{rt_name}.{name} needs written_consent = true ({self.written_consent_only.rule})")
+                    raise ValueError(
+                        f"{rt_name}.{name} needs written_consent = true ({self.written_consent_only.rule})"
+                    )
                 if spec.type == "enum" and not spec.values and name != "record_type":
                     raise ValueError(f"{rt_name}.{name}: an enum needs values")
             for c in rt.constraints:

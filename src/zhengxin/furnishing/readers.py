@@ -160,7 +160,9 @@ def _csv_slow(header: list[str], lines: list[bytes], first: int) -> Chunk:
         except csv.Error as e:
             if current:
                 malformed.append(
-                    Malformed(current[0][0], "".join(t for _, t in current).rstrip("\r\n"), "malformed_row", f"CSV: {e}")
+                    Malformed(
+                        current[0][0], "".join(t for _, t in current).rstrip("\r\n"), "malformed_row", f"CSV: {e}"
+                    )
                 )
             continue
         if not current:
@@ -225,7 +227,9 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
                 raws.append(_decode(line))
             names = list(columns)
             data = {c: [r.get(c) for r in rows] for c in names}
-            yield Chunk(frame=_frame(names, data, numbers), raw=raws.__getitem__, malformed=malformed, bytes_read=consumed)
+            yield Chunk(
+                frame=_frame(names, data, numbers), raw=raws.__getitem__, malformed=malformed, bytes_read=consumed
+            )
 
 
 def _as_text(value) -> str | None:
@@ -251,9 +255,9 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     done = 0
     for batch in file.iter_batches(batch_size=chunk_rows):
         frame = pl.from_arrow(batch)
-        frame = frame.with_columns(
-            [_parquet_text(frame[c]).alias(c) for c in frame.columns]
-        ).with_columns(pl.int_range(done + 1, done + frame.height + 1, dtype=pl.Int64).alias("__line"))
+        frame = frame.with_columns([_parquet_text(frame[c]).alias(c) for c in frame.columns]).with_columns(
+            pl.int_range(done + 1, done + frame.height + 1, dtype=pl.Int64).alias("__line")
+        )
         done += frame.height
         rows = frame.drop("__line")
         yield Chunk(

@@ -53,8 +53,11 @@ async def submit_batch(
     """
     fmt = readers.format_for(content_type=content_type)
     if fmt is None:
-        raise Problem(415, "unsupported_media_type",
-                      "Content-Type must be text/csv, application/x-ndjson or application/vnd.apache.parquet")
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            "Content-Type must be text/csv, application/x-ndjson or application/vnd.apache.parquet",
+        )
     limit = runtime.settings.max_batch_bytes
     with tempfile.TemporaryDirectory(prefix="zx-batch-") as tmp:
         path = Path(tmp) / f"batch.{fmt}"
@@ -133,8 +136,14 @@ def add_obligation(body: ObligationCreate, actor: Regulator, runtime: RuntimeDep
         if party is None:
             raise Problem(404, "furnisher_not_found", "no such furnisher")
         row = service.add_obligation(
-            conn, actor, furnisher_id=party["id"], record_types=body.record_types, frequency=body.frequency,
-            first_due_on=body.first_due_on, note=body.note, catalog=runtime.catalog,
+            conn,
+            actor,
+            furnisher_id=party["id"],
+            record_types=body.record_types,
+            frequency=body.frequency,
+            first_due_on=body.first_due_on,
+            note=body.note,
+            catalog=runtime.catalog,
         )
         return service.obligation_status(conn, row)
 

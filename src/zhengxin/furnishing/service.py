@@ -46,9 +46,13 @@ def file_sha256(path: Path) -> str:
 
 
 def find_batch_by_key(conn: Connection, furnisher_id: str, idempotency_key: str) -> dict | None:
-    row = conn.execute(
-        select(batches).where(batches.c.furnisher_id == furnisher_id, batches.c.idempotency_key == idempotency_key)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(batches).where(batches.c.furnisher_id == furnisher_id, batches.c.idempotency_key == idempotency_key)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -72,8 +76,10 @@ def submit_batch(
     if existing:
         if existing["content_sha256"] != content_sha256:
             raise Problem(
-                409, "idempotency_key_reused",
-                "this Idempotency-Key was used for a different file", batch_id=existing["id"],
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different file",
+                batch_id=existing["id"],
             )
         return BatchResult(existing, replayed=True)
 
@@ -90,16 +96,32 @@ def submit_batch(
         # The batch row goes first: records and quarantine rows refer to it.
         conn.execute(
             insert(batches).values(
-                id=batch_id, furnisher_id=furnisher.party_id, idempotency_key=key,
-                content_sha256=content_sha256, format=fmt, catalog_version=catalog.version,
-                received=0, accepted=0, rejected=0, accepted_by_type={}, created_at=now, completed_at=now,
+                id=batch_id,
+                furnisher_id=furnisher.party_id,
+                idempotency_key=key,
+                content_sha256=content_sha256,
+                format=fmt,
+                catalog_version=catalog.version,
+                received=0,
+                accepted=0,
+                rejected=0,
+                accepted_by_type={},
+                created_at=now,
+                completed_at=now,
             )
         )
         for chunk in chunks:
             verdict = validator.check(chunk.frame)
             for rt_name, frame in verdict.accepted.items():
-                write_records(conn, rt_name, catalog.record_types[rt_name], frame.drop("__line"),
-                              furnisher_id=furnisher.party_id, batch_id=batch_id, now=now)
+                write_records(
+                    conn,
+                    rt_name,
+                    catalog.record_types[rt_name],
+                    frame.drop("__line"),
+                    furnisher_id=furnisher.party_id,
+                    batch_id=batch_id,
+                    now=now,
+                )
                 _store_identities(conn, vault, frame, chunk.frame)
                 by_type[rt_name] += frame.height
                 accepted += frame.height
@@ -111,8 +133,11 @@ def submit_batch(
         raise Problem(422, e.code, str(e)) from None
     assert received == accepted + rejected_total, "every received record is accepted or quarantined"
     done = {
-        "received": received, "accepted": accepted, "rejected": rejected_total,
-        "accepted_by_type": dict(by_type), "completed_at": clock.now(),
+        "received": received,
+        "accepted": accepted,
+        "rejected": rejected_total,
+        "accepted_by_type": dict(by_type),
+        "completed_at": clock.now(),
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
     return BatchResult(get_batch(conn, furnisher, batch_id))
@@ -129,15 +154,31 @@ def _store_identities(conn: Connection, vault, accepted: pl.DataFrame, chunk: pl
 def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:
     rows = [
         {
-            "line": line, "record_type": rt, "field": field_, "code": code, "rule": rule,
-            "message": message, "errors": errors, "raw": chunk.raw(pos),
+            "line": line,
+            "record_type": rt,
+            "field": field_,
+            "code": code,
+            "rule": rule,
+            "message": message,
+            "errors": errors,
+            "raw": chunk.raw(pos),
         }
         for pos, line, rt, field_, code, rule, message, errors in rejected.iter_rows()
     ]
     for m in chunk.malformed:
         errors = orjson.dumps([{"field": "", "code": m.code, "rule": None, "message": m.message}]).decode()
-        rows.append({"line": m.line, "record_type": None, "field": "", "code": m.code, "rule": None,
-                     "message": m.message, "errors": errors, "raw": m.raw})
+        rows.append(
+            {
+                "line": m.line,
+                "record_type": None,
+                "field": "",
+                "code": m.code,
+                "rule": None,
+                "message": m.message,
+                "errors": errors,
+                "raw": m.raw,
+            }
+        )
     if not rows:
         return 0
     frame = pl.DataFrame(
@@ -153,9 +194,18 @@ def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, re
             "key_id": [vault.active_key_id] * len(rows),
             "raw_ciphertext": [vault.seal(f"{batch_id}|{r['line']}", r["raw"]) for r in rows],
         },
-        schema={"batch_id": pl.String, "line": pl.Int64, "record_type": pl.String, "field": pl.String,
-                "code": pl.String, "rule": pl.String, "message": pl.String, "errors": pl.String,
-                "key_id": pl.String, "raw_ciphertext": pl.Binary},
+        schema={
+            "batch_id": pl.String,
+            "line": pl.Int64,
+            "record_type": pl.String,
+            "field": pl.String,
+            "code": pl.String,
+            "rule": pl.String,
+            "message": pl.String,
+            "errors": pl.String,
+            "key_id": pl.String,
+            "raw_ciphertext": pl.Binary,
+        },
     )
     staged = stage_frame(conn, "quarantine", frame)
     errors_col = "errors::json" if conn.dialect.name == "postgresql" else "errors"
@@ -193,8 +243,15 @@ def list_batches(conn: Connection, actor: Actor, limit: int = 100) -> list[dict]
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def batch_errors(conn: Connection, runtime: Runtime, actor: Actor, batch_id: str,
-                 offset: int = 0, limit: int = 1000, code: str | None = None) -> dict:
+def batch_errors(
+    conn: Connection,
+    runtime: Runtime,
+    actor: Actor,
+    batch_id: str,
+    offset: int = 0,
+    limit: int = 1000,
+    code: str | None = None,
+) -> dict:
     """Quarantined records of a batch, raw text decrypted for the furnisher that sent them."""
     batch = get_batch(conn, actor, batch_id)
     query = select(quarantine).where(quarantine.c.batch_id == batch_id)
@@ -221,8 +278,17 @@ def batch_errors(conn: Connection, runtime: Runtime, actor: Actor, batch_id: str
 FREQUENCIES = {"daily": 1, "weekly": 7}
 
 
-def add_obligation(conn: Connection, regulator: Actor, *, furnisher_id: str, record_types: list[str],
-                   frequency: str, first_due_on: date, note: str | None, catalog) -> dict:
+def add_obligation(
+    conn: Connection,
+    regulator: Actor,
+    *,
+    furnisher_id: str,
+    record_types: list[str],
+    frequency: str,
+    first_due_on: date,
+    note: str | None,
+    catalog,
+) -> dict:
     unknown = [t for t in record_types if t not in catalog.record_types]
     if unknown:
         raise Problem(422, "invalid_enum", f"unknown record types: {', '.join(unknown)}")
@@ -234,9 +300,15 @@ def add_obligation(conn: Connection, regulator: Actor, *, furnisher_id: str, rec
     if party is None or party["role"] != "furnisher":
         raise Problem(404, "furnisher_not_found", "no such furnisher")
     row = {
-        "id": new_id("obl"), "furnisher_id": furnisher_id, "record_types": sorted(set(record_types)),
-        "frequency": frequency, "first_due_on": first_due_on, "note": note, "active": True,
-        "created_by": regulator.party_id, "created_at": clock.now(),
+        "id": new_id("obl"),
+        "furnisher_id": furnisher_id,
+        "record_types": sorted(set(record_types)),
+        "frequency": frequency,
+        "first_due_on": first_due_on,
+        "note": note,
+        "active": True,
+        "created_by": regulator.party_id,
+        "created_at": clock.now(),
     }
     conn.execute(insert(obligations).values(**row))
     return row
@@ -263,41 +335,47 @@ def _days_in_month(year: int, month: int) -> int:
 
 
 def obligation_status(conn: Connection, obligation: dict, today: date | None = None, periods: int = 12) -> dict:
-    """Each period's verdict: on_time, late (furnished after its due date) or missing types."""
+    """Each period's verdict: on_time, late (after its due date), missing types, or pending.
+
+    A delivery of a record type counts for one period only: the earliest period still
+    waiting for that type, among those open when it arrived.
+    """
     today = today or clock.today()
     rows = conn.execute(
-        select(batches.c.completed_at, batches.c.accepted_by_type).where(
-            batches.c.furnisher_id == obligation["furnisher_id"]
-        )
+        select(batches.c.completed_at, batches.c.accepted_by_type)
+        .where(batches.c.furnisher_id == obligation["furnisher_id"])
+        .order_by(batches.c.completed_at)
     ).all()
-    deliveries = [(r.completed_at.date(), set(k for k, v in (r.accepted_by_type or {}).items() if v)) for r in rows]
-    dues = due_dates(obligation["first_due_on"], obligation["frequency"], today)
-    start = obligation["created_at"].date()
+    wanted = sorted(obligation["record_types"])
+    deliveries = {t: [r.completed_at.date() for r in rows if (r.accepted_by_type or {}).get(t)] for t in wanted}
+    used = dict.fromkeys(wanted, 0)
+    opened = obligation["created_at"].date()
     results = []
-    previous = min(start, dues[0] - timedelta(days=1))
-    for i, due in enumerate(dues):
-        nxt = dues[i + 1] if i + 1 < len(dues) else None
+    for due in due_dates(obligation["first_due_on"], obligation["frequency"], today):
+        late, missing = False, []
+        for t in wanted:
+            queue = deliveries[t]
+            while used[t] < len(queue) and queue[used[t]] <= opened:
+                used[t] += 1  # delivered before this period opened: it served an earlier one
+            if used[t] < len(queue) and queue[used[t]] <= today:
+                late |= queue[used[t]] > due
+                used[t] += 1
+            else:
+                missing.append(t)
         if due > today:
-            in_window = set().union(*[t for d, t in deliveries if previous < d <= today] or [set()])
-            missing = sorted(set(obligation["record_types"]) - in_window)
-            results.append({"due_on": due, "status": "pending" if missing else "on_time", "missing": missing})
-            break
-        on_time = set().union(*[t for d, t in deliveries if previous < d <= due] or [set()])
-        late_until = min(nxt, today) if nxt else today
-        late = set().union(*[t for d, t in deliveries if due < d <= late_until] or [set()])
-        wanted = set(obligation["record_types"])
-        if wanted <= on_time:
-            status, missing = "on_time", []
-        elif wanted <= on_time | late:
-            status, missing = "late", []
+            status = "pending" if missing else "on_time"
         else:
-            status, missing = "missing", sorted(wanted - on_time - late)
+            status = "missing" if missing else ("late" if late else "on_time")
         results.append({"due_on": due, "status": status, "missing": missing})
-        previous = due
+        opened = due
     results = results[-periods:]
     current = next((p for p in reversed(results) if p["status"] != "pending"), None)
-    return {**obligation, "status": current["status"] if current else "pending",
-            "missing": current["missing"] if current else [], "periods": results}
+    return {
+        **obligation,
+        "status": current["status"] if current else "pending",
+        "missing": current["missing"] if current else [],
+        "periods": results,
+    }
 
 
 def list_obligations(conn: Connection, actor: Actor, furnisher_id: str | None = None) -> list[dict]:

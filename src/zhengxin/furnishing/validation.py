@@ -105,12 +105,16 @@ class Validator:
             elif self.catalog.written_consent_only.matches(name):
                 rule = self.catalog.written_consent_only.rule
                 checks.add(
-                    present, name, "written_consent_required",
-                    f"field {name!r} may only be furnished with written consent and is not in the catalog", rule,
+                    present,
+                    name,
+                    "written_consent_required",
+                    f"field {name!r} may only be furnished with written consent and is not in the catalog",
+                    rule,
                 )
             else:
-                checks.add(present, name, "unknown_field", f"field {name!r} is not in the catalog (minimisation)",
-                           "CM-7")
+                checks.add(
+                    present, name, "unknown_field", f"field {name!r} is not in the catalog (minimisation)", "CM-7"
+                )
 
     def _record_type_checks(
         self, checks: _Checks, is_type: pl.Expr, rt_name: str, spec: RecordType, values: list[str]
@@ -118,8 +122,13 @@ class Validator:
         fields = self.catalog.fields_of(rt_name)
         for name in values:
             if name in self.known and name not in fields:
-                checks.add(is_type & pl.col(name).is_not_null(), name, "unknown_field",
-                           f"field {name!r} is not part of a {rt_name} record (minimisation)", "CM-7")
+                checks.add(
+                    is_type & pl.col(name).is_not_null(),
+                    name,
+                    "unknown_field",
+                    f"field {name!r} is not part of a {rt_name} record (minimisation)",
+                    "CM-7",
+                )
         for name, fspec in fields.items():
             if name == "record_type":
                 continue
@@ -141,8 +150,13 @@ class Validator:
             elif c.kind == "required_when_negative":
                 negative = self._negative(fields, present)
                 missing = pl.col(c.field).is_null() if c.field in present else pl.lit(True)
-                checks.add(is_type & negative & missing, c.field, c.code,
-                           f"{c.field} is required on negative information (overdue or written off)", c.rule)
+                checks.add(
+                    is_type & negative & missing,
+                    c.field,
+                    c.code,
+                    f"{c.field} is required on negative information (overdue or written off)",
+                    c.rule,
+                )
             elif c.field in present and c.other in present:
                 a, b = typed(c.field, fields[c.field]), typed(c.other, fields[c.other])
                 word = "later than" if c.kind == "not_after" else "greater than"
@@ -167,16 +181,29 @@ class Validator:
             problem = pl.col("__id_problem")
             return [(problem == code, code, msg) for code, msg in ID_MESSAGES.items()]
         if t == "uscc":
-            return [(~value.map_batches(_uscc_valid, return_dtype=pl.Boolean), "invalid_uscc",
-                     f"{name} is not a valid unified social credit code")]
+            return [
+                (
+                    ~value.map_batches(_uscc_valid, return_dtype=pl.Boolean),
+                    "invalid_uscc",
+                    f"{name} is not a valid unified social credit code",
+                )
+            ]
         if t == "name":
-            return [(
-                (col.str.len_chars() > 64) | col.str.contains(r"[\x00-\x1f0-9@]"),
-                "invalid_name", f"{name} must be a personal name of at most 64 characters",
-            )]
+            return [
+                (
+                    (col.str.len_chars() > 64) | col.str.contains(r"[\x00-\x1f0-9@]"),
+                    "invalid_name",
+                    f"{name} must be a personal name of at most 64 characters",
+                )
+            ]
         if t == "phone":
-            return [(~col.str.replace(r"^(\+86|0086)", "").str.contains(_PHONE), "invalid_phone",
-                     f"{name} must be an 11-digit mainland mobile number")]
+            return [
+                (
+                    ~col.str.replace(r"^(\+86|0086)", "").str.contains(_PHONE),
+                    "invalid_phone",
+                    f"{name} must be an 11-digit mainland mobile number",
+                )
+            ]
         if t == "ref":
             return [(~col.str.contains(_REF), "invalid_ref", f"{name} must be 1-64 of A-Z a-z 0-9 . _ : -")]
         if t == "string":
@@ -209,8 +236,13 @@ class Validator:
                 ((value < 0) | (value > 1), "out_of_range", f"{name} must be between 0 and 1"),
             ]
         if t == "payment_history":
-            return [(~col.str.contains(f"^[{PAYMENT_SYMBOLS}]{{24}}$"), "invalid_payment_history",
-                     f"{name} must be 24 symbols of {PAYMENT_SYMBOLS}, newest month first")]
+            return [
+                (
+                    ~col.str.contains(f"^[{PAYMENT_SYMBOLS}]{{24}}$"),
+                    "invalid_payment_history",
+                    f"{name} must be 24 symbols of {PAYMENT_SYMBOLS}, newest month first",
+                )
+            ]
         raise ValueError(f"no checks for field type {t}")
 
     def _accept(self, clean: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
@@ -248,16 +280,16 @@ class Validator:
                         pl.lit(spec.key[0]).alias("field"),
                         pl.lit("duplicate_record").alias("code"),
                         pl.lit(None, dtype=pl.String).alias("rule"),
-                        pl.lit(f"an earlier {rt_name} record in this batch has the same key ({', '.join(spec.key)}"
-                               + (", month)" if spec.store == "accounts" else ")")).alias("message"),
+                        pl.lit(
+                            f"an earlier {rt_name} record in this batch has the same key ({', '.join(spec.key)}"
+                            + (", month)" if spec.store == "accounts" else ")")
+                        ).alias("message"),
                         pl.lit(10_000).alias("order"),
                     )
                 )
                 rows = rows.filter(~dup)
             self._seen = pl.concat([self._seen, rows["__key"]])
-            accepted[rt_name] = rows.select(
-                "__line", "person_token", *[n for n in fields if n != "record_type"]
-            )
+            accepted[rt_name] = rows.select("__line", "person_token", *[n for n in fields if n != "record_type"])
         return accepted, pl.concat(duplicates) if duplicates else _Checks.empty()
 
 
@@ -284,8 +316,14 @@ def _uscc_valid(values: pl.Series) -> pl.Series:
 class _Checks:
     """Collects (row, field, code, rule, message) for every failing check, in check order."""
 
-    SCHEMA = {"__pos": pl.Int64, "field": pl.String, "code": pl.String, "rule": pl.String,
-              "message": pl.String, "order": pl.Int32}
+    SCHEMA = {
+        "__pos": pl.Int64,
+        "field": pl.String,
+        "code": pl.String,
+        "rule": pl.String,
+        "message": pl.String,
+        "order": pl.Int32,
+    }
 
     def __init__(self, frame: pl.DataFrame):
         self.lazy = frame.lazy()
@@ -317,8 +355,16 @@ def _rejections(frame: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
     """One row per rejected record: its first problem, and all of them in `errors`."""
     if errors.height == 0:
         return pl.DataFrame(
-            schema={"__pos": pl.Int64, "__line": pl.Int64, "record_type": pl.String, "field": pl.String,
-                    "code": pl.String, "rule": pl.String, "message": pl.String, "errors": pl.String}
+            schema={
+                "__pos": pl.Int64,
+                "__line": pl.Int64,
+                "record_type": pl.String,
+                "field": pl.String,
+                "code": pl.String,
+                "rule": pl.String,
+                "message": pl.String,
+                "errors": pl.String,
+            }
         )
     ordered = errors.cast({"order": pl.Int32}).sort(["__pos", "order"])
     grouped = ordered.group_by("__pos", maintain_order=True).agg(
@@ -330,7 +376,11 @@ def _rejections(frame: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
     )
     encoded = pl.col("all").list.eval(pl.element().struct.json_encode()).list.join(",")
     grouped = grouped.with_columns(pl.concat_str([pl.lit("["), encoded, pl.lit("]")]).alias("errors"))
-    rt = [pl.col("record_type")] if "record_type" in frame.columns else [pl.lit(None, dtype=pl.String).alias("record_type")]
+    rt = (
+        [pl.col("record_type")]
+        if "record_type" in frame.columns
+        else [pl.lit(None, dtype=pl.String).alias("record_type")]
+    )
     lines = frame.select("__pos", "__line", *rt)
     return grouped.join(lines, on="__pos").select(
         "__pos", "__line", "record_type", "field", "code", "rule", "message", "errors"

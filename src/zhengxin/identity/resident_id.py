@@ -79,9 +79,7 @@ def problems(ids: pl.Series, *, today: date | None = None) -> pl.Series:
     """For each ID: null when valid, else the problem code (same verdict as `validate`)."""
     frame = pl.DataFrame({"id": ids.cast(pl.String)}).with_columns(normalised_expr("id").alias("n"))
     n = pl.col("n")
-    total = pl.sum_horizontal(
-        [n.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(_WEIGHTS)]
-    )
+    total = pl.sum_horizontal([n.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(_WEIGHTS)])
     check = (12 - total % 11) % 11
     expected = pl.when(check == 10).then(pl.lit("X")).otherwise(check.cast(pl.String))
     birth = n.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)

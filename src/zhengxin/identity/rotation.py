@@ -21,8 +21,7 @@ from zhengxin.kit.errors import Problem
 def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = None) -> dict:
     if key_id is None:
         if data_dir is None:
-            raise Problem(422, "key_id_required",
-                          "with --db, add the new key to ZHENGXIN_VAULT_KEYS and pass --key-id")
+            raise Problem(422, "key_id_required", "with --db, add the new key to ZHENGXIN_VAULT_KEYS and pass --key-id")
         key_id = _add_key_to_secrets(data_dir, settings)
         settings = load_settings(data_dir, None)
     keys = settings.vault_key_bytes()
@@ -57,5 +56,7 @@ def _add_key_to_secrets(data_dir: Path, settings: Settings) -> str:
 
 def _set_active(data_dir: Path, key_id: str) -> None:
     path = data_dir / SECRETS_FILE
-    text = re.sub(r"^ZHENGXIN_VAULT_ACTIVE_KEY=.*$", f"ZHENGXIN_VAULT_ACTIVE_KEY={key_id}", path.read_text(), flags=re.M)
+    text = re.sub(
+        r"^ZHENGXIN_VAULT_ACTIVE_KEY=.*$", f"ZHENGXIN_VAULT_ACTIVE_KEY={key_id}", path.read_text(), flags=re.M
+    )
     path.write_text(text)

@@ -63,7 +63,11 @@ def stage_frame(conn: Connection, name: str, frame: pl.DataFrame) -> str:
 
 def _copy_postgres(conn: Connection, table: str, frame: pl.DataFrame) -> None:
     text = frame.with_columns(
-        [pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        [
+            pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime)
+        ]
         + [(pl.lit("\\x") + pl.col(c).bin.encode("hex")).alias(c) for c, t in frame.schema.items() if t == pl.Binary]
     )
     payload = text.write_csv(include_header=False, null_value="")

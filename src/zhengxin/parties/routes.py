@@ -24,8 +24,9 @@ def create_party(body: PartyCreate, actor: Agency, runtime: RuntimeDep):
 
 
 @router.get("", response_model=list[PartyOut])
-def list_parties(actor: Annotated[Actor, require("agency", "regulator", "overseer")], runtime: RuntimeDep,
-                 role: str | None = None):
+def list_parties(
+    actor: Annotated[Actor, require("agency", "regulator", "overseer")], runtime: RuntimeDep, role: str | None = None
+):
     """Every registered party (individuals are listed by their account name only)."""
     with runtime.engine.connect() as conn:
         return service.list_parties(conn, role)

@@ -18,19 +18,53 @@ from zhengxin.kit.staging import stage_frame
 PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 
 ACCOUNT_COLUMNS = [
-    "furnisher_id", "account_id", "person_token", "product", "opened_on", "principal_fen",
-    "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
-    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref", *PROVENANCE,
+    "furnisher_id",
+    "account_id",
+    "person_token",
+    "product",
+    "opened_on",
+    "principal_fen",
+    "credit_limit_fen",
+    "balance_fen",
+    "overdue_fen",
+    "days_past_due",
+    "status",
+    "closed_on",
+    "platform_share",
+    "co_lender_uscc",
+    "payment_history",
+    "negative_notice_ref",
+    *PROVENANCE,
 ]
 SNAPSHOT_COLUMNS = [
-    "furnisher_id", "account_id", "month", "person_token", "balance_fen", "overdue_fen",
-    "days_past_due", "status", "payment_history", *PROVENANCE,
+    "furnisher_id",
+    "account_id",
+    "month",
+    "person_token",
+    "balance_fen",
+    "overdue_fen",
+    "days_past_due",
+    "status",
+    "payment_history",
+    *PROVENANCE,
 ]
 CONSUMPTION_COLUMNS = [
-    "furnisher_id", "person_token", "month", "category", "amount_fen", "orders", *PROVENANCE,
+    "furnisher_id",
+    "person_token",
+    "month",
+    "category",
+    "amount_fen",
+    "orders",
+    *PROVENANCE,
 ]
 TRAVEL_COLUMNS = [
-    "furnisher_id", "person_token", "month", "trips", "cities", "separate_consent_ref", *PROVENANCE,
+    "furnisher_id",
+    "person_token",
+    "month",
+    "trips",
+    "cities",
+    "separate_consent_ref",
+    *PROVENANCE,
 ]
 GENERIC_COLUMNS = ["furnisher_id", "record_type", "person_token", "record_key", "payload", *PROVENANCE]
 
@@ -93,8 +127,7 @@ def write_records(
     else:
         own = list(spec.fields)
         payloads = [
-            orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode()
-            for row in frame.select(own).iter_rows(named=True)
+            orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() for row in frame.select(own).iter_rows(named=True)
         ]
         frame = frame.with_columns(
             pl.lit(record_type).alias("record_type"),

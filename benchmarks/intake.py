@@ -1,0 +1,182 @@
+"""Intake benchmark: furnish N synthetic loan records from CSV and Parquet into SQLite and PostgreSQL.
+
+Prints records per second, peak memory, and the ratio to a plain Polars read of the same
+file measured in the same run; writes benchmarks/results/intake.json.
+
+    python benchmarks/intake.py                       # 1,000,000 records, both databases
+    python benchmarks/intake.py --records 200000 --backends sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import secrets
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+PG_URL = os.environ.get("ZHENGXIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def make_files(records: int, seed: int) -> dict[str, Path]:
+    from zhengxin.synth import generate
+
+    DATA.mkdir(exist_ok=True)
+    csv_path, parquet_path = DATA / f"loans-{records}.csv", DATA / f"loans-{records}.parquet"
+    if not (csv_path.exists() and parquet_path.exists()):
+        persons = max(1000, int(records / 2.2))
+        while True:
+            loans = generate(persons, seed=seed).loans
+            if loans.height >= records:
+                break
+            persons = int(persons * 1.3)
+        loans = loans.drop("furnisher").head(records)
+        loans.write_csv(csv_path)
+        loans.write_parquet(parquet_path)
+    return {"csv": csv_path, "parquet": parquet_path}
+
+
+def plain_read_seconds(path: Path, fmt: str, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        frame = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
+        best = min(best, time.perf_counter() - started)
+        del frame
+    return best
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _intake(url: str, path: str, fmt: str, queue) -> None:
+    """One measurement in a fresh process, so peak memory belongs to this intake alone."""
+    from zhengxin.config import Settings
+    from zhengxin.deployment import migrate
+    from zhengxin.furnishing.service import submit_batch
+    from zhengxin.parties.service import Actor, add_party
+    from zhengxin.runtime import Runtime
+
+    settings = Settings(
+        database_url=url, pepper=secrets.token_hex(32), vault_keys={"k1": secrets.token_hex(32)}, vault_active_key="k1"
+    )
+    runtime = Runtime(settings)
+    migrate(runtime.engine)
+    with runtime.transaction() as conn:
+        row, _ = add_party(conn, settings, role="furnisher", name="bench", uscc="91110000600037341L")
+    actor = Actor(party_id=row["id"], role="furnisher", name="bench")
+    rss_before = _rss_mb()
+    started = time.perf_counter()
+    with runtime.transaction() as conn:
+        result = submit_batch(conn, runtime, actor, Path(path), fmt)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    runtime.engine.dispose()
+    queue.put(
+        {
+            "seconds": seconds,
+            "received": result.batch["received"],
+            "accepted": result.batch["accepted"],
+            "rejected": result.batch["rejected"],
+            "rss_before_mb": round(rss_before, 1),
+            "peak_rss_mb": round(peak, 1),
+        }
+    )
+
+
+def run_case(backend: str, fmt: str, path: Path) -> dict:
+    from sqlalchemy import create_engine, text
+
+    cleanup = None
+    if backend == "sqlite":
+        tmp = tempfile.mkdtemp(prefix="zx-bench-")
+        url = f"sqlite:///{tmp}/bench.db"
+    else:
+        schema = f"zx_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+        def cleanup():
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_intake, args=(url, str(path), fmt, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    if cleanup:
+        cleanup()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--formats", default="csv,parquet")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    files = make_files(args.records, args.seed)
+    cases = []
+    for fmt in args.formats.split(","):
+        baseline = plain_read_seconds(files[fmt], fmt)
+        for backend in args.backends.split(","):
+            m = run_case(backend, fmt, files[fmt])
+            rate = m["received"] / m["seconds"]
+            case = {
+                "backend": backend,
+                "format": fmt,
+                "records": m["received"],
+                "accepted": m["accepted"],
+                "rejected": m["rejected"],
+                "seconds": round(m["seconds"], 2),
+                "records_per_second": round(rate),
+                "peak_rss_mb": m["peak_rss_mb"],
+                "rss_before_intake_mb": m["rss_before_mb"],
+                "plain_read_seconds": round(baseline, 3),
+                "plain_read_records_per_second": round(m["received"] / baseline),
+                "ratio_intake_to_plain_read": round(m["seconds"] / baseline, 1),
+                "file_mb": round(files[fmt].stat().st_size / 2**20, 1),
+            }
+            cases.append(case)
+            print(
+                f"{backend:10} {fmt:7} {case['records']:>9,} records  {case['seconds']:>7.2f} s  "
+                f"{case['records_per_second']:>9,} rec/s  peak {case['peak_rss_mb']:>7.1f} MB  "
+                f"plain read {baseline:.3f} s  ratio 1:{case['ratio_intake_to_plain_read']}",
+                flush=True,
+            )
+    RESULTS.mkdir(exist_ok=True)
+    out = {
+        "benchmark": "intake",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "polars": pl.__version__},
+        "chunk_rows": int(os.environ.get("ZHENGXIN_INTAKE_CHUNK_ROWS", 50_000)),
+        "cases": cases,
+    }
+    (RESULTS / "intake.json").write_text(json.dumps(out, indent=2))
+    print(f"wrote {RESULTS / 'intake.json'}")
+
+
+if __name__ == "__main__":
+    main()
