@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from cryptography.exceptions import InvalidTag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -74,22 +75,23 @@ def test_vault_round_trip_binds_ciphertext_to_its_row(runtime):
     with runtime.transaction() as conn:
         vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏", "phone": None})
         assert vault.reveal(conn, "t" * 64) == {"person_id": make_id(3), "name": "赵敏"}
-        row = conn.execute(select(pii_vault).where(pii_vault.c.field == "name")).mappings().one()
-    assert "赵敏".encode() not in row["ciphertext"]
-    with pytest.raises(Exception):  # noqa: B017 - moved to another person, the tag no longer verifies
-        vault.decrypt("u" * 64, "name", row["key_id"], row["ciphertext"])
+        row = conn.execute(select(pii_vault)).mappings().one()
+    assert "赵敏".encode() not in row["ciphertext"] and make_id(3).encode() not in row["ciphertext"]
+    with pytest.raises(InvalidTag):  # moved to another person, the tag no longer verifies
+        vault.unseal("u" * 64, row["key_id"], row["ciphertext"])
 
 
-def test_vault_rewrites_only_changed_values(runtime):
+def test_vault_rewrites_only_new_or_changed_persons_and_keeps_a_known_phone(runtime):
     vault = runtime.vault
     with runtime.transaction() as conn:
-        vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏"})
-        assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏"}) is None
-        frame = pl.DataFrame(
-            {"person_token": ["t" * 64] * 2, "field": ["person_id", "name"], "value": [make_id(3), "赵敏敏"]}
-        )
-        assert vault.store(conn, frame) == 1
-        assert vault.reveal(conn, "t" * 64)["name"] == "赵敏敏"
+        assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏", "phone": "13800000000"}) == 1
+        assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏", "phone": "13800000000"}) == 0
+        people = pl.DataFrame({"person_token": ["t" * 64, "s" * 64], "person_id": [make_id(3), make_id(4)],
+                               "name": ["赵敏敏", "周芷若"]})
+        assert vault.store(conn, people) == 2
+        assert vault.reveal(conn, "t" * 64) == {"person_id": make_id(3), "name": "赵敏敏", "phone": "13800000000"}
+        assert vault.reveal(conn, "s" * 64) == {"person_id": make_id(4), "name": "周芷若"}
+        assert vault.store(conn, people) == 0
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(runtime):
@@ -98,8 +100,10 @@ def test_rotation_re_encrypts_everything_under_the_new_key(runtime):
     keys = {**runtime.settings.vault_key_bytes(), "k2": secrets.token_bytes(32)}
     with runtime.transaction() as conn:
         runtime.vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏"})
+        runtime.vault.store_one(conn, "s" * 64, {"person_id": make_id(4), "name": "周芷若"})
         rotated = Vault(keys, "k2", runtime.pepper)
         assert rotated.rotate(conn) == 2
+        assert rotated.rotate(conn) == 0
         assert {r.key_id for r in conn.execute(select(pii_vault.c.key_id))} == {"k2"}
         only_new = Vault({"k2": keys["k2"]}, "k2", runtime.pepper)
         assert only_new.reveal(conn, "t" * 64)["name"] == "赵敏"

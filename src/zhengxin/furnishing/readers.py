@@ -117,9 +117,8 @@ def _csv_fast(header: list[str], lines: list[bytes], first: int) -> Chunk | None
         frame = pl.read_csv(
             io.BytesIO(b"".join(lines)),
             has_header=False,
-            new_columns=header,
             schema={c: pl.String for c in header},
-            missing_utf8_is_empty_string=False,
+            empty_string_is_null=True,
             truncate_ragged_lines=False,
         )
     except Exception:
@@ -171,11 +170,13 @@ def _csv_slow(header: list[str], lines: list[bytes], first: int) -> Chunk:
         raw = "".join(t for _, t in current).rstrip("\r\n")
         if not row or all(not cell.strip() for cell in row):
             continue  # a blank line is not a record
-        if len(row) != len(header):
+        if len(row) > len(header):
             malformed.append(
                 Malformed(line, raw, "malformed_row", f"row has {len(row)} fields, the header has {len(header)}")
             )
             continue
+        # Missing trailing cells read as empty, as Polars (the fast path) reads them.
+        row = row + [""] * (len(header) - len(row))
         for c, v in zip(header, row, strict=True):
             data[c].append(v if v != "" else None)
         numbers.append(line)

@@ -23,7 +23,7 @@ from zhengxin.furnishing.validation import Validator
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.kit.staging import stage_frame
+from zhengxin.kit.staging import upsert_frame
 from zhengxin.parties.service import Actor
 from zhengxin.records.repository import write_records
 from zhengxin.runtime import Runtime
@@ -122,7 +122,7 @@ def submit_batch(
                     batch_id=batch_id,
                     now=now,
                 )
-                _store_identities(conn, vault, frame, chunk.frame)
+                _store_identities(conn, vault, frame)
                 by_type[rt_name] += frame.height
                 accepted += frame.height
             rejected_total += _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
@@ -143,12 +143,10 @@ def submit_batch(
     return BatchResult(get_batch(conn, furnisher, batch_id))
 
 
-def _store_identities(conn: Connection, vault, accepted: pl.DataFrame, chunk: pl.DataFrame) -> None:
+def _store_identities(conn: Connection, vault, accepted: pl.DataFrame) -> None:
     """Vault the identifiers of accepted records: resident ID, name, and phone when given."""
     fields = ["person_id", "name"] + (["phone"] if "phone" in accepted.columns else [])
-    people = accepted.select("person_token", *fields).unique("person_token", keep="last")
-    entries = people.unpivot(index="person_token", on=fields, variable_name="field", value_name="value")
-    vault.store(conn, entries)
+    vault.store(conn, accepted.select("person_token", *fields))
 
 
 def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:
@@ -207,14 +205,7 @@ def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, re
             "raw_ciphertext": pl.Binary,
         },
     )
-    staged = stage_frame(conn, "quarantine", frame)
-    errors_col = "errors::json" if conn.dialect.name == "postgresql" else "errors"
-    conn.exec_driver_sql(
-        "INSERT INTO furnishing_quarantine (batch_id, line, record_type, field, code, rule, message, errors, "
-        f"key_id, raw_ciphertext) SELECT batch_id, line, record_type, field, code, rule, message, {errors_col}, "
-        f"key_id, raw_ciphertext FROM {staged}"
-    )
-    conn.exec_driver_sql(f"DROP TABLE {staged}")
+    upsert_frame(conn, "furnishing_quarantine", frame, ["batch_id", "line"], casts={"errors": "json"})
     return len(rows)
 
 

@@ -8,9 +8,10 @@ pii_vault = Table(
     "pii_vault",
     metadata,
     Column("person_token", String(64), primary_key=True),
-    Column("field", String(16), primary_key=True),  # person_id | name | phone
     Column("key_id", String(16), nullable=False, index=True),
-    Column("ciphertext", LargeBinary, nullable=False),  # 12-byte nonce || AES-GCM ciphertext+tag
-    Column("digest", String(64), nullable=False),  # keyed hash of the value: detects change without decrypting
+    # 12-byte nonce || AES-256-GCM(JSON {"person_id", "name", "phone"}) with its tag
+    Column("ciphertext", LargeBinary, nullable=False),
+    # keyed hash of the plaintext: tells a changed name or phone without decrypting
+    Column("digest", String(64), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -1,15 +1,16 @@
-"""AES-256-GCM field encryption for the PII vault, with key ids so keys can rotate.
+"""AES-256-GCM encryption for the PII vault, with key ids so keys can rotate.
 
-The associated data binds each ciphertext to its person token, field and key id, so a
-ciphertext moved to another row fails to decrypt instead of revealing someone else.
+One vault entry per person: the JSON of their resident ID, name and phone. The associated
+data binds each ciphertext to its place (person token and key id), so a ciphertext moved to
+another row fails to decrypt instead of revealing someone else.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Iterable
 
+import orjson
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, select, update
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, select, update
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
-from zhengxin.kit.staging import stage_frame
+from zhengxin.kit.staging import stage_frame, upsert_frame
 
 VAULT_FIELDS = ("person_id", "name", "phone")
 
@@ -34,111 +35,105 @@ class Vault:
     def from_settings(cls, settings) -> Vault:
         return cls(settings.vault_key_bytes(), settings.vault_active_key, settings.pepper_bytes())
 
-    def digest(self, token: str, field: str, value: str) -> str:
-        return hmac.digest(self._digest_key, f"{token}\x1f{field}\x1f{value}".encode(), "sha256").hex()
-
-    def seal(self, context: str, value: str) -> bytes:
+    def seal(self, context: str, value: str | bytes) -> bytes:
         """Encrypt under the active key, bound to `context` (where the ciphertext belongs)."""
+        data = value.encode() if isinstance(value, str) else value
         nonce = os.urandom(12)
         aad = f"{context}|{self.active_key_id}".encode()
-        return nonce + self.keys[self.active_key_id].encrypt(nonce, value.encode(), aad)
+        return nonce + self.keys[self.active_key_id].encrypt(nonce, data, aad)
 
     def unseal(self, context: str, key_id: str, blob: bytes) -> str:
         aad = f"{context}|{key_id}".encode()
         return self.keys[key_id].decrypt(blob[:12], blob[12:], aad).decode()
 
-    def encrypt(self, token: str, field: str, value: str) -> bytes:
-        return self.seal(f"{token}|{field}", value)
-
-    def decrypt(self, token: str, field: str, key_id: str, blob: bytes) -> str:
-        return self.unseal(f"{token}|{field}", key_id, blob)
+    def _digest(self, plaintext: bytes) -> str:
+        return hmac.digest(self._digest_key, plaintext, "sha256").hex()
 
     # Storage -----------------------------------------------------------------------
 
-    def store(self, conn: Connection, entries: pl.DataFrame) -> int:
-        """Upsert (person_token, field, value) rows; only new or changed values are encrypted."""
-        entries = entries.filter(pl.col("value").is_not_null()).unique(["person_token", "field"], keep="last")
-        if entries.height == 0:
-            return 0
-        digests = [self.digest(t, f, v) for t, f, v in entries.select("person_token", "field", "value").iter_rows()]
-        entries = entries.with_columns(pl.Series("digest", digests, dtype=pl.String))
-        staged = stage_frame(conn, "vault_check", entries.select("person_token", "field", "digest"))
-        changed = conn.exec_driver_sql(
-            f"SELECT s.person_token, s.field FROM {staged} s LEFT JOIN pii_vault v "
-            "ON v.person_token = s.person_token AND v.field = s.field "
-            "WHERE v.digest IS NULL OR v.digest <> s.digest"
+    def store(self, conn: Connection, people: pl.DataFrame) -> int:
+        """Upsert persons (person_token, person_id, name, [phone]); returns how many were written.
+
+        Unchanged persons cost one keyed hash each; only new or changed ones are encrypted.
+        A record without a phone never erases a phone the vault already holds.
+        """
+        fields = [f for f in VAULT_FIELDS if f in people.columns]
+        people = people.unique("person_token", keep="last", maintain_order=True)
+        plain = people.select(pl.col("person_token"), pl.struct(fields).struct.json_encode().alias("plain"))
+        tokens, texts = plain["person_token"].to_list(), plain["plain"].to_list()
+        digests = [self._digest(t.encode()) for t in texts]
+        staged = stage_frame(
+            conn, "vault_check", pl.DataFrame({"person_token": tokens, "digest": digests}, schema=_CHECK)
+        )
+        rows = conn.exec_driver_sql(
+            f"SELECT s.person_token, v.key_id, v.ciphertext, v.digest FROM {staged} s "
+            "LEFT JOIN pii_vault v ON v.person_token = s.person_token "
+            "WHERE v.person_token IS NULL OR v.digest <> s.digest"
         ).fetchall()
         conn.exec_driver_sql(f"DROP TABLE {staged}")
-        if not changed:
-            return 0
-        todo = entries.join(
-            pl.DataFrame(changed, schema={"person_token": pl.String, "field": pl.String}, orient="row"),
-            on=["person_token", "field"],
-        )
-        now = clock.now()
-        rows = pl.DataFrame(
-            {
-                "person_token": todo["person_token"],
-                "field": todo["field"],
-                "key_id": [self.active_key_id] * todo.height,
-                "ciphertext": [
-                    self.encrypt(t, f, v) for t, f, v in todo.select("person_token", "field", "value").iter_rows()
-                ],
-                "digest": todo["digest"],
-            },
-            schema={
-                "person_token": pl.String,
-                "field": pl.String,
-                "key_id": pl.String,
-                "ciphertext": pl.Binary,
-                "digest": pl.String,
-            },
-        ).with_columns(pl.lit(now).alias("updated_at"))
-        staged = stage_frame(conn, "vault_rows", rows)
-        conn.exec_driver_sql(
-            "INSERT INTO pii_vault (person_token, field, key_id, ciphertext, digest, updated_at) "
-            f"SELECT person_token, field, key_id, ciphertext, digest, updated_at FROM {staged} WHERE true "
-            "ON CONFLICT (person_token, field) DO UPDATE SET key_id = excluded.key_id, "
-            "ciphertext = excluded.ciphertext, digest = excluded.digest, updated_at = excluded.updated_at"
-        )
-        conn.exec_driver_sql(f"DROP TABLE {staged}")
-        return todo.height
-
-    def store_one(self, conn: Connection, token: str, values: dict[str, str | None]) -> None:
+        position = {t: i for i, t in enumerate(tokens)}
+        out_tokens, out_blobs, out_digests = [], [], []
+        for token, key_id, old, old_digest in rows:
+            i = position[token]
+            text, digest = texts[i], digests[i]
+            if old is not None:  # a known person: keep what this record does not carry
+                values = {k: v for k, v in orjson.loads(text).items() if v is not None}
+                merged = {**orjson.loads(self.unseal(token, key_id, old)), **values}
+                text = orjson.dumps({f: merged.get(f) for f in VAULT_FIELDS if f in merged}).decode()
+                digest = self._digest(text.encode())
+                if digest == old_digest:
+                    continue
+            out_tokens.append(token)
+            out_blobs.append(self.seal(token, text))
+            out_digests.append(digest)
         frame = pl.DataFrame(
-            {"person_token": [token] * len(values), "field": list(values), "value": list(values.values())},
-            schema={"person_token": pl.String, "field": pl.String, "value": pl.String},
-        )
-        self.store(conn, frame)
+            {
+                "person_token": out_tokens,
+                "key_id": [self.active_key_id] * len(out_tokens),
+                "ciphertext": out_blobs,
+                "digest": out_digests,
+            },
+            schema={"person_token": pl.String, "key_id": pl.String, "ciphertext": pl.Binary, "digest": pl.String},
+        ).with_columns(pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("updated_at"))
+        upsert_frame(conn, "pii_vault", frame, ["person_token"])
+        return frame.height
 
-    def reveal(self, conn: Connection, token: str, fields: Iterable[str] = VAULT_FIELDS) -> dict[str, str]:
+    def store_one(self, conn: Connection, token: str, values: dict[str, str | None]) -> int:
+        frame = pl.DataFrame(
+            {"person_token": [token], **{f: [values.get(f)] for f in VAULT_FIELDS if f in values}},
+            schema={"person_token": pl.String, **{f: pl.String for f in VAULT_FIELDS if f in values}},
+        )
+        return self.store(conn, frame)
+
+    def reveal(self, conn: Connection, token: str) -> dict[str, str]:
         """Decrypt a person's identifiers: for the person themself and lawful uses only."""
-        rows = conn.execute(
-            select(pii_vault.c.field, pii_vault.c.key_id, pii_vault.c.ciphertext).where(
-                pii_vault.c.person_token == token, pii_vault.c.field.in_(list(fields))
-            )
-        ).all()
-        return {r.field: self.decrypt(token, r.field, r.key_id, r.ciphertext) for r in rows}
+        row = conn.execute(
+            select(pii_vault.c.key_id, pii_vault.c.ciphertext).where(pii_vault.c.person_token == token)
+        ).first()
+        if row is None:
+            return {}
+        values = orjson.loads(self.unseal(token, row.key_id, row.ciphertext))
+        return {k: v for k, v in values.items() if v is not None}
 
     def rotate(self, conn: Connection, page: int = 5000) -> int:
-        """Re-encrypt every vault value not under the active key; returns how many."""
+        """Re-encrypt every vault entry not under the active key; returns how many."""
         done = 0
         while True:
             rows = conn.execute(
-                select(pii_vault.c.person_token, pii_vault.c.field, pii_vault.c.key_id, pii_vault.c.ciphertext)
+                select(pii_vault.c.person_token, pii_vault.c.key_id, pii_vault.c.ciphertext)
                 .where(pii_vault.c.key_id != self.active_key_id)
                 .limit(page)
             ).all()
             if not rows:
                 return done
             for r in rows:
-                value = self.decrypt(r.person_token, r.field, r.key_id, r.ciphertext)
+                plaintext = self.unseal(r.person_token, r.key_id, r.ciphertext)
                 conn.execute(
                     update(pii_vault)
-                    .where(pii_vault.c.person_token == r.person_token, pii_vault.c.field == r.field)
-                    .values(
-                        key_id=self.active_key_id,
-                        ciphertext=self.encrypt(r.person_token, r.field, value),
-                    )
+                    .where(pii_vault.c.person_token == r.person_token)
+                    .values(key_id=self.active_key_id, ciphertext=self.seal(r.person_token, plaintext))
                 )
             done += len(rows)
+
+
+_CHECK = {"person_token": pl.String, "digest": pl.String}

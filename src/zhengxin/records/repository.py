@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from zhengxin.catalog import RecordType
-from zhengxin.kit.staging import stage_frame
+from zhengxin.kit.staging import upsert_frame
 
 PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 
@@ -77,23 +77,15 @@ KEYS = {
 }
 
 
-def _merge(conn: Connection, table: str, columns: list[str], staged: str) -> None:
-    key = KEYS[table]
-    names = ", ".join(columns)
-    selected = names
-    if conn.dialect.name == "postgresql" and "payload" in columns:
-        selected = names.replace("payload", "payload::json")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({names}) SELECT {selected} FROM {staged} WHERE true "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} WHERE {table}.as_of <= excluded.as_of"
-    )
-
-
 def _write(conn: Connection, table: str, columns: list[str], frame: pl.DataFrame) -> None:
-    staged = stage_frame(conn, table, frame.select(columns))
-    _merge(conn, table, columns, staged)
-    conn.exec_driver_sql(f"DROP TABLE {staged}")
+    upsert_frame(
+        conn,
+        table,
+        frame.select(columns),
+        KEYS[table],
+        update_where=f"{table}.as_of <= excluded.as_of",
+        casts={"payload": "json"},
+    )
 
 
 def write_records(

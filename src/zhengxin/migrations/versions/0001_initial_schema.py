@@ -1,14 +1,15 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-23 07:23:33.934582
+Revises:
+Create Date: 2026-11-23 07:32:10.092329
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 import zhengxin.kit.db
+
 
 revision = '0001'
 down_revision = None
@@ -111,12 +112,11 @@ def upgrade() -> None:
 
     op.create_table('pii_vault',
     sa.Column('person_token', sa.String(length=64), nullable=False),
-    sa.Column('field', sa.String(length=16), nullable=False),
     sa.Column('key_id', sa.String(length=16), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('updated_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('person_token', 'field', name=op.f('pk_pii_vault'))
+    sa.PrimaryKeyConstraint('person_token', name=op.f('pk_pii_vault'))
     )
     with op.batch_alter_table('pii_vault', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pii_vault_key_id'), ['key_id'], unique=False)
