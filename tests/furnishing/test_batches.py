@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from tests.records import CONTENT_TYPES, ENCODERS, consumption, loan, resident_id, travel
 from zhengxin.furnishing.tables import batches, quarantine
 from zhengxin.identity.tables import pii_vault
-from zhengxin.records.tables import account_snapshots, accounts, consumption_summaries, travel_summaries
+from zhengxin.records.repository import latest_accounts
+from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
 
 FORMATS = ["csv", "jsonl", "parquet"]
 
@@ -41,12 +42,15 @@ def test_valid_file_is_accepted_in_every_format(client, runtime, parties, fmt):
     body = r.json()
     assert (body["received"], body["accepted"], body["rejected"]) == (4, 4, 0)
     assert body["accepted_by_type"] == {"loan": 2, "consumption": 1, "travel": 1}
-    assert count(runtime, accounts) == 2
     assert count(runtime, account_snapshots) == 2
     assert count(runtime, consumption_summaries) == 1
     assert count(runtime, travel_summaries) == 1
     with runtime.engine.connect() as conn:
-        row = conn.execute(select(accounts).where(accounts.c.account_id == "ACC-000002")).mappings().one()
+        row = (
+            conn.execute(select(account_snapshots).where(account_snapshots.c.account_id == "ACC-000002"))
+            .mappings()
+            .one()
+        )
     assert row["credit_limit_fen"] == 1_000_000 and row["principal_fen"] is None
     assert row["payment_history"] == "N" * 20 + "####"
     assert len(row["person_token"]) == 64
@@ -105,7 +109,7 @@ def test_each_bad_record_is_rejected_with_its_own_code_and_kept(client, runtime,
         )
         assert record["person_id"] not in e["message"]
     assert count(runtime, quarantine) == len(BAD)
-    assert count(runtime, accounts) == 1
+    assert count(runtime, account_snapshots) == 1
 
 
 def test_resend_with_same_key_changes_nothing(client, runtime, parties):
@@ -113,12 +117,22 @@ def test_resend_with_same_key_changes_nothing(client, runtime, parties):
     records = [loan(1), loan(2), loan(3, product="nope")]
     first = post(client, h, records, key="batch-2026-10")
     assert first.status_code == 201
-    before = (count(runtime, batches), count(runtime, accounts), count(runtime, quarantine), count(runtime, pii_vault))
+    before = (
+        count(runtime, batches),
+        count(runtime, account_snapshots),
+        count(runtime, quarantine),
+        count(runtime, pii_vault),
+    )
     again = post(client, h, records, key="batch-2026-10")
     assert again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
-    after = (count(runtime, batches), count(runtime, accounts), count(runtime, quarantine), count(runtime, pii_vault))
+    after = (
+        count(runtime, batches),
+        count(runtime, account_snapshots),
+        count(runtime, quarantine),
+        count(runtime, pii_vault),
+    )
     assert after == before
     clash = post(client, h, [loan(4)], key="batch-2026-10")
     assert clash.status_code == 409
@@ -157,7 +171,7 @@ def test_an_interrupted_batch_leaves_nothing(runtime, parties, monkeypatch):
     assert r.status_code == 500
     assert r.json()["code"] == "internal_error"
     assert calls["n"] == 3
-    for table in (batches, accounts, account_snapshots, quarantine):
+    for table in (batches, account_snapshots, quarantine):
         assert count(runtime, table) == 0
     assert count(runtime, pii_vault) == vault_before
 
@@ -231,13 +245,16 @@ def test_duplicate_records_in_one_batch_are_rejected(client, parties):
     assert errors[0]["code"] == "duplicate_record" and errors[0]["line"] == 2
 
 
-def test_a_newer_snapshot_updates_the_account_and_an_older_one_does_not(client, runtime, parties):
+def test_snapshots_keep_history_and_a_late_older_report_never_overwrites_a_newer_one(client, runtime, parties):
     _, h = parties.add("furnisher")
     post(client, h, [loan(1, as_of="2026-10-31", balance_fen=100)])
     post(client, h, [loan(1, as_of="2026-09-30", balance_fen=900)])
+    post(client, h, [loan(1, as_of="2026-10-15", balance_fen=700)])  # older than what October holds
     with runtime.engine.connect() as conn:
-        assert conn.execute(select(accounts.c.balance_fen)).scalar_one() == 100
-        assert conn.execute(select(func.count()).select_from(account_snapshots)).scalar_one() == 2
+        months = dict(conn.execute(select(account_snapshots.c.month, account_snapshots.c.balance_fen)).all())
+        token = conn.execute(select(account_snapshots.c.person_token)).scalars().first()
+        assert months == {"2026-10": 100, "2026-09": 900}
+        assert [a["balance_fen"] for a in latest_accounts(conn, token)] == [100]
     post(client, h, [loan(1, as_of="2026-11-20", balance_fen=50)])
     with runtime.engine.connect() as conn:
-        assert conn.execute(select(accounts.c.balance_fen)).scalar_one() == 50
+        assert [a["balance_fen"] for a in latest_accounts(conn, token)] == [50]

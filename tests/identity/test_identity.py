@@ -86,8 +86,9 @@ def test_vault_rewrites_only_new_or_changed_persons_and_keeps_a_known_phone(runt
     with runtime.transaction() as conn:
         assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏", "phone": "13800000000"}) == 1
         assert vault.store_one(conn, "t" * 64, {"person_id": make_id(3), "name": "赵敏", "phone": "13800000000"}) == 0
-        people = pl.DataFrame({"person_token": ["t" * 64, "s" * 64], "person_id": [make_id(3), make_id(4)],
-                               "name": ["赵敏敏", "周芷若"]})
+        people = pl.DataFrame(
+            {"person_token": ["t" * 64, "s" * 64], "person_id": [make_id(3), make_id(4)], "name": ["赵敏敏", "周芷若"]}
+        )
         assert vault.store(conn, people) == 2
         assert vault.reveal(conn, "t" * 64) == {"person_id": make_id(3), "name": "赵敏敏", "phone": "13800000000"}
         assert vault.reveal(conn, "s" * 64) == {"person_id": make_id(4), "name": "周芷若"}

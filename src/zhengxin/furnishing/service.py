@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -110,8 +111,10 @@ def submit_batch(
                 completed_at=now,
             )
         )
-        for chunk in chunks:
-            verdict = validator.check(chunk.frame)
+
+        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame]) -> int:
+            for person_rows in people:
+                vault.store(conn, person_rows)
             for rt_name, frame in verdict.accepted.items():
                 write_records(
                     conn,
@@ -122,13 +125,26 @@ def submit_batch(
                     batch_id=batch_id,
                     now=now,
                 )
-                _store_identities(conn, vault, frame)
-                by_type[rt_name] += frame.height
-                accepted += frame.height
-            rejected_total += _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
-            received += chunk.frame.height + len(chunk.malformed)
-            if progress:
-                progress(received, chunk.bytes_read)
+            return _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
+
+        # The database writes of one chunk overlap the parsing and validation of the next
+        # (the driver releases the GIL while the server works); at most one write is pending.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
+            pending: Future | None = None
+            for chunk in chunks:
+                verdict = validator.check(chunk.frame)
+                if pending is not None:
+                    rejected_total += pending.result()
+                people = [_identities(vault, frame) for frame in verdict.accepted.values()]
+                pending = writer.submit(store, chunk, verdict, people)
+                for rt_name, frame in verdict.accepted.items():
+                    by_type[rt_name] += frame.height
+                    accepted += frame.height
+                received += chunk.frame.height + len(chunk.malformed)
+                if progress:
+                    progress(received, chunk.bytes_read)
+            if pending is not None:
+                rejected_total += pending.result()
     except readers.UnreadableFile as e:
         raise Problem(422, e.code, str(e)) from None
     assert received == accepted + rejected_total, "every received record is accepted or quarantined"
@@ -143,10 +159,10 @@ def submit_batch(
     return BatchResult(get_batch(conn, furnisher, batch_id))
 
 
-def _store_identities(conn: Connection, vault, accepted: pl.DataFrame) -> None:
-    """Vault the identifiers of accepted records: resident ID, name, and phone when given."""
+def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
+    """The identifiers of accepted records, ready for the vault: resident ID, name, phone if given."""
     fields = ["person_id", "name"] + (["phone"] if "phone" in accepted.columns else [])
-    vault.store(conn, accepted.select("person_token", *fields))
+    return vault.prepare(accepted.select("person_token", *fields))
 
 
 def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:

@@ -51,47 +51,60 @@ class Vault:
 
     # Storage -----------------------------------------------------------------------
 
-    def store(self, conn: Connection, people: pl.DataFrame) -> int:
-        """Upsert persons (person_token, person_id, name, [phone]); returns how many were written.
+    def prepare(self, people: pl.DataFrame) -> pl.DataFrame:
+        """Plaintext and keyed digest per person (person_token, person_id, name, [phone]).
 
-        Unchanged persons cost one keyed hash each; only new or changed ones are encrypted.
-        A record without a phone never erases a phone the vault already holds.
+        Pure CPU work, separate from `store` so intake can do it while the database is busy.
         """
         fields = [f for f in VAULT_FIELDS if f in people.columns]
         people = people.unique("person_token", keep="last", maintain_order=True)
         plain = people.select(pl.col("person_token"), pl.struct(fields).struct.json_encode().alias("plain"))
-        tokens, texts = plain["person_token"].to_list(), plain["plain"].to_list()
-        digests = [self._digest(t.encode()) for t in texts]
-        staged = stage_frame(
-            conn, "vault_check", pl.DataFrame({"person_token": tokens, "digest": digests}, schema=_CHECK)
-        )
-        rows = conn.exec_driver_sql(
-            f"SELECT s.person_token, v.key_id, v.ciphertext, v.digest FROM {staged} s "
-            "LEFT JOIN pii_vault v ON v.person_token = s.person_token "
-            "WHERE v.person_token IS NULL OR v.digest <> s.digest"
+        digests = [self._digest(t.encode()) for t in plain["plain"].to_list()]
+        return plain.with_columns(pl.Series("digest", digests, dtype=pl.String))
+
+    def store(self, conn: Connection, people: pl.DataFrame) -> int:
+        """Upsert persons; returns how many were written.
+
+        Unchanged persons cost one keyed hash each; only new or changed ones are encrypted.
+        A record without a phone never erases a phone the vault already holds.
+        """
+        prepared = people if "digest" in people.columns else self.prepare(people)
+        staged = stage_frame(conn, "vault_check", prepared.select("person_token", "digest"))
+        # Known persons only: the unchanged ones come back without their ciphertext.
+        known = conn.exec_driver_sql(
+            f"SELECT s.person_token, v.digest, "
+            f"CASE WHEN v.digest = s.digest THEN NULL ELSE v.key_id END, "
+            f"CASE WHEN v.digest = s.digest THEN NULL ELSE v.ciphertext END "
+            f"FROM {staged} s JOIN pii_vault v ON v.person_token = s.person_token"
         ).fetchall()
         conn.exec_driver_sql(f"DROP TABLE {staged}")
-        position = {t: i for i, t in enumerate(tokens)}
-        out_tokens, out_blobs, out_digests = [], [], []
-        for token, key_id, old, old_digest in rows:
-            i = position[token]
-            text, digest = texts[i], digests[i]
-            if old is not None:  # a known person: keep what this record does not carry
-                values = {k: v for k, v in orjson.loads(text).items() if v is not None}
+        known_tokens = pl.DataFrame({"person_token": [r[0] for r in known]}, schema={"person_token": pl.String})
+        new = prepared.join(known_tokens, on="person_token", how="anti")
+        tokens = new["person_token"].to_list()
+        blobs = [self.seal(t, p) for t, p in zip(tokens, new["plain"].to_list(), strict=True)]
+        digests = new["digest"].to_list()
+        if known:
+            plain = dict(zip(prepared["person_token"].to_list(), prepared["plain"].to_list(), strict=True))
+            for token, old_digest, key_id, old in known:
+                if old is None:
+                    continue  # unchanged
+                # A known person: keep what this record does not carry.
+                values = {k: v for k, v in orjson.loads(plain[token]).items() if v is not None}
                 merged = {**orjson.loads(self.unseal(token, key_id, old)), **values}
                 text = orjson.dumps({f: merged.get(f) for f in VAULT_FIELDS if f in merged}).decode()
                 digest = self._digest(text.encode())
-                if digest == old_digest:
-                    continue
-            out_tokens.append(token)
-            out_blobs.append(self.seal(token, text))
-            out_digests.append(digest)
+                if digest != old_digest:
+                    tokens.append(token)
+                    blobs.append(self.seal(token, text))
+                    digests.append(digest)
+        if not tokens:
+            return 0
         frame = pl.DataFrame(
             {
-                "person_token": out_tokens,
-                "key_id": [self.active_key_id] * len(out_tokens),
-                "ciphertext": out_blobs,
-                "digest": out_digests,
+                "person_token": tokens,
+                "key_id": [self.active_key_id] * len(tokens),
+                "ciphertext": blobs,
+                "digest": digests,
             },
             schema={"person_token": pl.String, "key_id": pl.String, "ciphertext": pl.Binary, "digest": pl.String},
         ).with_columns(pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("updated_at"))

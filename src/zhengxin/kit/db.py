@@ -60,6 +60,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA temp_store=MEMORY")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk intake touches big indexes
             cur.close()
 
         # Let SQLAlchemy, not pysqlite, issue BEGIN so a transaction covers every statement.

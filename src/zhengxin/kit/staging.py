@@ -45,11 +45,7 @@ def _sql_type(dtype: pl.DataType, postgres: bool) -> str:
 def _sqlite_rows(frame: pl.DataFrame):
     """Rows as tuples in the text forms SQLAlchemy uses for SQLite dates and (naive UTC) datetimes."""
     frame = frame.with_columns(
-        [
-            pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
-            for c, t in frame.schema.items()
-            if isinstance(t, pl.Datetime)
-        ]
+        [pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
         + [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
     )
     return zip(*(s.to_list() for s in frame.get_columns()), strict=True)
@@ -83,10 +79,26 @@ def stage_frame(conn: Connection, name: str, frame: pl.DataFrame) -> str:
             _copy_postgres(conn, table, frame)
         else:
             marks = ", ".join("?" for _ in frame.columns)
-            conn.connection.driver_connection.executemany(
-                f"INSERT INTO {table} VALUES ({marks})", _sqlite_rows(frame)
-            )
+            conn.connection.driver_connection.executemany(f"INSERT INTO {table} VALUES ({marks})", _sqlite_rows(frame))
     return table
+
+
+def _copy_if_all_new(conn: Connection, table: str, frame: pl.DataFrame) -> bool:
+    """COPY straight into the table inside a savepoint; False (and nothing written) on a conflict.
+
+    Most furnished rows are new (a new month, a new person), and a direct COPY costs the
+    server about half of staging plus INSERT ... SELECT ... ON CONFLICT.
+    """
+    import psycopg
+
+    savepoint = conn.begin_nested()
+    try:
+        _copy_postgres(conn, table, frame)
+    except psycopg.errors.UniqueViolation:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
 
 
 def upsert_frame(
@@ -106,9 +118,13 @@ def upsert_frame(
     columns = frame.columns
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    action = f"DO UPDATE SET {updates}" + (f" WHERE {update_where}" if update_where else "") if updates else "DO NOTHING"
+    action = (
+        f"DO UPDATE SET {updates}" + (f" WHERE {update_where}" if update_where else "") if updates else "DO NOTHING"
+    )
     conflict = f"ON CONFLICT ({', '.join(key)}) {action}"
     if conn.dialect.name == "postgresql":
+        if _copy_if_all_new(conn, table, frame):
+            return
         staged = stage_frame(conn, table, frame)
         casts = casts or {}
         selected = ", ".join(f"{c}::{casts[c]}" if c in casts else c for c in columns)

@@ -10,44 +10,19 @@ from datetime import datetime
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from zhengxin.catalog import RecordType
 from zhengxin.kit.staging import upsert_frame
+from zhengxin.records.tables import account_snapshots
 
 PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 
-ACCOUNT_COLUMNS = [
-    "furnisher_id",
-    "account_id",
-    "person_token",
-    "product",
-    "opened_on",
-    "principal_fen",
-    "credit_limit_fen",
-    "balance_fen",
-    "overdue_fen",
-    "days_past_due",
-    "status",
-    "closed_on",
-    "platform_share",
-    "co_lender_uscc",
-    "payment_history",
-    "negative_notice_ref",
-    *PROVENANCE,
-]
 SNAPSHOT_COLUMNS = [
-    "furnisher_id",
-    "account_id",
-    "month",
-    "person_token",
-    "balance_fen",
-    "overdue_fen",
-    "days_past_due",
-    "status",
-    "payment_history",
-    *PROVENANCE,
-]
+    "furnisher_id", "account_id", "month", "person_token", "product", "opened_on", "principal_fen",
+    "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
+    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref", *PROVENANCE,
+]  # fmt: skip
 CONSUMPTION_COLUMNS = [
     "furnisher_id",
     "person_token",
@@ -69,7 +44,6 @@ TRAVEL_COLUMNS = [
 GENERIC_COLUMNS = ["furnisher_id", "record_type", "person_token", "record_key", "payload", *PROVENANCE]
 
 KEYS = {
-    "accounts": ["furnisher_id", "account_id"],
     "account_snapshots": ["furnisher_id", "account_id", "month"],
     "consumption_summaries": ["furnisher_id", "person_token", "month", "category"],
     "travel_summaries": ["furnisher_id", "person_token", "month"],
@@ -109,9 +83,6 @@ def write_records(
     if spec.store == "accounts":
         frame = frame.with_columns(pl.col("as_of").dt.strftime("%Y-%m").alias("month"))
         _write(conn, "account_snapshots", SNAPSHOT_COLUMNS, frame)
-        # The account row holds the newest snapshot in this batch.
-        latest = frame.sort("as_of").unique(subset=["account_id"], keep="last")
-        _write(conn, "accounts", ACCOUNT_COLUMNS, latest)
     elif spec.store == "consumption":
         _write(conn, "consumption_summaries", CONSUMPTION_COLUMNS, frame)
     elif spec.store == "travel":
@@ -127,3 +98,16 @@ def write_records(
             pl.Series("payload", payloads, dtype=pl.String),
         )
         _write(conn, "generic_records", GENERIC_COLUMNS, frame)
+
+
+def latest_accounts(conn: Connection, person_token: str) -> list[dict]:
+    """A person's accounts, each in its latest reported month."""
+    rows = conn.execute(
+        select(account_snapshots)
+        .where(account_snapshots.c.person_token == person_token)
+        .order_by(account_snapshots.c.furnisher_id, account_snapshots.c.account_id, account_snapshots.c.month)
+    ).mappings()
+    latest: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        latest[(row["furnisher_id"], row["account_id"])] = dict(row)
+    return list(latest.values())

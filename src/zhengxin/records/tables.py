@@ -18,11 +18,15 @@ def _provenance() -> list[Column]:
     ]
 
 
-accounts = Table(
-    "accounts",
+# One row per account per month: the account as its furnisher reported it for that month.
+# The account's current state is its latest month (see repository.latest_accounts); keeping
+# only snapshots means one write per furnished record, the cost that bounds intake.
+account_snapshots = Table(
+    "account_snapshots",
     metadata,
     Column("furnisher_id", String(40), primary_key=True),
     Column("account_id", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
     Column("person_token", String(64), nullable=False, index=True),
     Column("product", String(24), nullable=False),
     Column("opened_on", Date, nullable=False),
@@ -37,21 +41,6 @@ accounts = Table(
     Column("co_lender_uscc", String(18)),
     Column("payment_history", String(24), nullable=False),
     Column("negative_notice_ref", String(64)),
-    *_provenance(),
-)
-
-account_snapshots = Table(
-    "account_snapshots",
-    metadata,
-    Column("furnisher_id", String(40), primary_key=True),
-    Column("account_id", String(64), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("person_token", String(64), nullable=False, index=True),
-    Column("balance_fen", BigInteger, nullable=False),
-    Column("overdue_fen", BigInteger, nullable=False),
-    Column("days_past_due", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("payment_history", String(24), nullable=False),
     *_provenance(),
 )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:32:10.092329
+Create Date: 2026-11-23 07:37:36.765428
 """
 
 import sqlalchemy as sa
@@ -24,24 +24,6 @@ def upgrade() -> None:
     sa.Column('account_id', sa.String(length=64), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('person_token', sa.String(length=64), nullable=False),
-    sa.Column('balance_fen', sa.BigInteger(), nullable=False),
-    sa.Column('overdue_fen', sa.BigInteger(), nullable=False),
-    sa.Column('days_past_due', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('payment_history', sa.String(length=24), nullable=False),
-    sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('consent_ref', sa.String(length=64), nullable=False),
-    sa.Column('batch_id', sa.String(length=40), nullable=False),
-    sa.Column('updated_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('furnisher_id', 'account_id', 'month', name=op.f('pk_account_snapshots'))
-    )
-    with op.batch_alter_table('account_snapshots', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_account_snapshots_person_token'), ['person_token'], unique=False)
-
-    op.create_table('accounts',
-    sa.Column('furnisher_id', sa.String(length=40), nullable=False),
-    sa.Column('account_id', sa.String(length=64), nullable=False),
-    sa.Column('person_token', sa.String(length=64), nullable=False),
     sa.Column('product', sa.String(length=24), nullable=False),
     sa.Column('opened_on', sa.Date(), nullable=False),
     sa.Column('principal_fen', sa.BigInteger(), nullable=True),
@@ -59,10 +41,10 @@ def upgrade() -> None:
     sa.Column('consent_ref', sa.String(length=64), nullable=False),
     sa.Column('batch_id', sa.String(length=40), nullable=False),
     sa.Column('updated_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('furnisher_id', 'account_id', name=op.f('pk_accounts'))
+    sa.PrimaryKeyConstraint('furnisher_id', 'account_id', 'month', name=op.f('pk_account_snapshots'))
     )
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_accounts_person_token'), ['person_token'], unique=False)
+    with op.batch_alter_table('account_snapshots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_snapshots_person_token'), ['person_token'], unique=False)
 
     op.create_table('consumption_summaries',
     sa.Column('furnisher_id', sa.String(length=40), nullable=False),
@@ -243,10 +225,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_consumption_person')
 
     op.drop_table('consumption_summaries')
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_accounts_person_token'))
-
-    op.drop_table('accounts')
     with op.batch_alter_table('account_snapshots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_snapshots_person_token'))
 
