@@ -1,0 +1,83 @@
+"""The `zhengxin` command line on an embedded deployment directory (and one on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tests.records import ENCODERS, loan, resident_id
+from zhengxin.cli import app
+from zhengxin.config import load_settings
+from zhengxin.identity.tables import pii_vault
+from zhengxin.kit.db import make_engine
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_init_add_furnish_and_rotate_on_an_embedded_deployment(tmp_path: Path):
+    d = str(tmp_path / "dep")
+    invoke("init", "--dir", d)
+    assert (tmp_path / "dep" / "secrets.env").stat().st_mode & 0o777 == 0o600
+    out = invoke("parties", "add", "furnisher", "Yunpay", "--uscc", "91110000600037341L", "--dir", d)
+    assert json.loads(out.stdout.strip().splitlines()[-1])["api_key"].startswith("zx_")
+    file = tmp_path / "loans.jsonl"
+    file.write_bytes(ENCODERS["jsonl"]([loan(1), loan(2), loan(3, product="nope")]))
+    out = invoke("furnish", str(file), "--furnisher", "Yunpay", "--dir", d)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (summary["received"], summary["accepted"], summary["rejected"], summary["replayed"]) == (3, 2, 1, False)
+    again = json.loads(invoke("furnish", str(file), "--furnisher", "Yunpay", "--dir", d).stdout.splitlines()[-1])
+    assert again["replayed"] and again["id"] == summary["id"]
+
+    out = invoke("vault", "rotate", "--dir", d)
+    assert "re-encrypted 2 vault values and 1 quarantined" in out.output
+    settings = load_settings(tmp_path / "dep")
+    assert settings.vault_active_key == "k2"
+    engine = make_engine(settings.url)
+    with engine.connect() as conn:
+        assert {r.key_id for r in conn.execute(select(pii_vault.c.key_id))} == {"k2"}
+    engine.dispose()
+
+
+def test_cli_errors_are_codes_not_tracebacks(tmp_path: Path):
+    d = str(tmp_path / "dep")
+    invoke("init", "--dir", d)
+    result = runner.invoke(
+        app, ["parties", "add", "individual", "x", "--person-id", resident_id(1)[:-1] + "Z", "--dir", d]
+    )
+    assert result.exit_code == 2 and "resident_id_checksum" in result.output
+    file = tmp_path / "f.csv"
+    file.write_text("a\n1\n")
+    result = runner.invoke(app, ["furnish", str(file), "--furnisher", "nobody", "--dir", d])
+    assert result.exit_code == 2 and "furnisher_not_found" in result.output
+
+
+def test_init_migrates_a_fresh_postgres_database(pg_schema_url):
+    import uuid
+
+    from sqlalchemy import create_engine, inspect, text
+
+    from tests.conftest import PG_URL
+
+    schema = f"zx_cli_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        invoke("init", "--db", url)
+        invoke("init", "--db", url)  # idempotent
+        tables = set(inspect(admin).get_table_names(schema=schema))
+        assert {"parties", "api_keys", "pii_vault", "account_snapshots", "furnishing_batches"} <= tables
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
