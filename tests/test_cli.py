@@ -81,3 +81,41 @@ def test_init_migrates_a_fresh_postgres_database(pg_schema_url):
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
+    from fastapi.testclient import TestClient
+
+    from zhengxin.app import create_app
+    from zhengxin.runtime import Runtime
+
+    d = tmp_path / "demo"
+    invoke("demo", "--dir", str(d), "--persons", "400", "--no-serve")
+    credentials = json.loads((d / "credentials.json").read_text())
+    roles = [c["role"] for c in credentials]
+    assert {r: roles.count(r) for r in set(roles)} == {
+        "agency": 1, "furnisher": 5, "lender": 3, "regulator": 1, "overseer": 2, "individual": 12,
+    }  # fmt: skip
+    individuals = [c for c in credentials if c["role"] == "individual"]
+    assert all(len(c["person_id"]) == 18 for c in individuals)
+    assert len({c["api_key"] for c in credentials}) == len(credentials)
+    runtime = Runtime(load_settings(d))
+    with TestClient(create_app(runtime=runtime)) as client:
+        for c in credentials:
+            me = client.get("/v1/parties/me", headers={"Authorization": f"Bearer {c['api_key']}"}).json()
+            assert (me["role"], me["name"]) == (c["role"], c["name"])
+        furnisher = {"Authorization": f"Bearer {credentials[1]['api_key']}"}
+        batches = client.get("/v1/furnishing/batches", headers=furnisher).json()
+        assert sum(b["accepted"] for b in batches) > 0
+        flawed = [b for b in batches if b["rejected"]]
+        assert flawed and flawed[0]["rejected"] == 6
+    # every individual has furnished loans
+    from zhengxin.identity.resident_id import validate
+    from zhengxin.identity.tokens import person_token
+    from zhengxin.records.repository import latest_accounts
+
+    with runtime.engine.connect() as conn:
+        for c in individuals:
+            token = person_token(runtime.pepper, validate(c["person_id"]))
+            assert latest_accounts(conn, token)
+    runtime.engine.dispose()

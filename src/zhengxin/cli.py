@@ -137,7 +137,8 @@ def furnish_file(
     if party is None:
         raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher_name!r}")
     actor = Actor(party_id=party["id"], role="furnisher", name=party["name"])
-    task = progress.add_task(path.name, total=path.stat().st_size, records=0) if progress else None
+    label = f"{path.parent.name}/{path.name}"
+    task = progress.add_task(label, total=path.stat().st_size, records=0) if progress else None
 
     def tick(records: int, bytes_read: int) -> None:
         if progress is not None:

@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 from rich.progress import Progress
 
 from zhengxin.deployment import init_deployment
@@ -59,6 +60,12 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
             for k in totals:
                 totals[k] += batch[k]
 
+    # One platform's corrections file carries the mistakes intake exists to catch.
+    bad = _flawed_records(population, synth_dir / PLATFORMS[0].slug / "corrections.jsonl")
+    batch = furnish_file(runtime, PLATFORMS[0].name, bad, progress=progress)
+    for k in totals:
+        totals[k] += batch[k]
+
     # Individuals who have furnished loans, each with their own credential.
     borrowers = population.loans.select("person_id").unique(maintain_order=True).head(DEMO_INDIVIDUALS)
     # Account names are pseudonyms: a party name is not a place for a real name.
@@ -90,3 +97,21 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         "records accepted": totals["accepted"],
         "records rejected": totals["rejected"],
     }
+
+
+def _flawed_records(population, path: Path) -> Path:
+    """A few realistic furnishing mistakes, each caught with its own code."""
+    good = population.loans.filter(pl.col("furnisher") == PLATFORMS[0].slug).drop("furnisher").head(6)
+    rows = [{k: v for k, v in r.items() if v is not None} for r in good.iter_rows(named=True)]
+    for r in rows:
+        r["as_of"] = str(r["as_of"])
+        r["opened_on"] = str(r["opened_on"])
+        r.pop("closed_on", None)
+    rows[0]["person_id"] = rows[0]["person_id"][:-1] + ("0" if rows[0]["person_id"][-1] != "0" else "1")
+    rows[1]["blood_type"] = "AB"  # CR-14a
+    del rows[2]["consent_ref"]  # CR-29
+    rows[3]["product"] = "payday_loan"
+    rows[4]["payment_history"] = "NNNN"
+    rows[5]["monthly_income"] = 1_200_000  # CR-14b
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
