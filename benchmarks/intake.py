@@ -14,7 +14,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import resource
 import secrets
 import tempfile
 import time
@@ -57,10 +56,11 @@ def plain_read_seconds(path: Path, fmt: str, repeats: int = 3) -> float:
     return best
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process; unlike ru_maxrss, VmHWM starts afresh after exec."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -81,12 +81,12 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
     with runtime.transaction() as conn:
         row, _ = add_party(conn, settings, role="furnisher", name="bench", uscc="91110000600037341L")
     actor = Actor(party_id=row["id"], role="furnisher", name="bench")
-    rss_before = _rss_mb()
+    rss_before = _status_mb("VmRSS")
     started = time.perf_counter()
     with runtime.transaction() as conn:
         result = submit_batch(conn, runtime, actor, Path(path), fmt)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
     runtime.engine.dispose()
     queue.put(
         {

@@ -127,6 +127,7 @@ def submit_batch(
                 )
             return _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
 
+        vaulted = _SeenPeople()
         # The database writes of one chunk overlap the parsing and validation of the next
         # (the driver releases the GIL while the server works); at most one write is pending.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
@@ -135,7 +136,7 @@ def submit_batch(
                 verdict = validator.check(chunk.frame)
                 if pending is not None:
                     rejected_total += pending.result()
-                people = [_identities(vault, frame) for frame in verdict.accepted.values()]
+                people = [vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()]
                 pending = writer.submit(store, chunk, verdict, people)
                 for rt_name, frame in verdict.accepted.items():
                     by_type[rt_name] += frame.height
@@ -157,6 +158,20 @@ def submit_batch(
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
     return BatchResult(get_batch(conn, furnisher, batch_id))
+
+
+class _SeenPeople:
+    """Persons already vaulted by this batch, as hashes of (token, digest): a person with
+    several records is written once, and the rest of a chunk is usually all new."""
+
+    def __init__(self):
+        self.keys = pl.Series("k", [], dtype=pl.UInt64)
+
+    def new(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        keys = prepared.select(pl.concat_str("person_token", "digest").hash(seed=11)).to_series()
+        fresh = ~keys.is_in(self.keys.implode())
+        self.keys = pl.concat([self.keys, keys.filter(fresh)])
+        return prepared.filter(fresh)
 
 
 def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:

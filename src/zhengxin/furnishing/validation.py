@@ -326,25 +326,35 @@ class _Checks:
     }
 
     def __init__(self, frame: pl.DataFrame):
-        self.lazy = frame.lazy()
-        self.parts: list[pl.LazyFrame] = []
+        self.frame = frame
+        self.checks: list[tuple[pl.Expr, str, str, str, str | None]] = []
 
     def add(self, failing: pl.Expr, field: str, code: str, message: str, rule: str | None = None) -> None:
-        self.parts.append(
-            self.lazy.filter(failing.fill_null(False)).select(
-                "__pos",
-                pl.lit(field).alias("field"),
-                pl.lit(code).alias("code"),
-                pl.lit(rule, dtype=pl.String).alias("rule"),
-                pl.lit(message).alias("message"),
-                pl.lit(len(self.parts), dtype=pl.Int32).alias("order"),
-            )
-        )
+        self.checks.append((failing.fill_null(False), field, code, message, rule))
 
     def collect(self) -> pl.DataFrame:
-        if not self.parts:
+        """One pass computes every check as a boolean column; only failing rows are unpivoted."""
+        if not self.checks:
             return self.empty()
-        return pl.concat(pl.collect_all(self.parts), how="vertical_relaxed")
+        verdicts = self.frame.select(
+            pl.col("__pos"), *[expr.alias(f"c{i}") for i, (expr, *_) in enumerate(self.checks)]
+        )
+        failing = verdicts.filter(pl.any_horizontal(pl.exclude("__pos")))
+        if failing.height == 0:
+            return self.empty()
+        long = failing.unpivot(index="__pos", variable_name="check", value_name="failed").filter("failed")
+        meta = pl.DataFrame(
+            {
+                "check": [f"c{i}" for i in range(len(self.checks))],
+                "field": [c[1] for c in self.checks],
+                "code": [c[2] for c in self.checks],
+                "rule": [c[4] for c in self.checks],
+                "message": [c[3] for c in self.checks],
+                "order": list(range(len(self.checks))),
+            },
+            schema={"check": pl.String, **{k: v for k, v in self.SCHEMA.items() if k != "__pos"}},
+        )
+        return long.join(meta, on="check").select(list(self.SCHEMA))
 
     @classmethod
     def empty(cls) -> pl.DataFrame:

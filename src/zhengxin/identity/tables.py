@@ -2,12 +2,12 @@
 
 from sqlalchemy import Column, LargeBinary, String, Table
 
-from zhengxin.kit.db import UTCDateTime, metadata
+from zhengxin.kit.db import UTCDateTime, key, metadata
 
 pii_vault = Table(
     "pii_vault",
     metadata,
-    Column("person_token", String(64), primary_key=True),
+    Column("person_token", key(64), primary_key=True),
     Column("key_id", String(16), nullable=False, index=True),
     # 12-byte nonce || AES-256-GCM(JSON {"person_id", "name", "phone"}) with its tag
     Column("ciphertext", LargeBinary, nullable=False),

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select, update
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
-from zhengxin.kit.staging import stage_frame, upsert_frame
+from zhengxin.kit.staging import insert_if_all_new, stage_frame, upsert_frame
 
 VAULT_FIELDS = ("person_id", "name", "phone")
 
@@ -73,6 +73,10 @@ class Vault:
         A record without a phone never erases a phone the vault already holds.
         """
         prepared = people if "digest" in people.columns else self.prepare(people)
+        if prepared.height == 0:
+            return 0
+        if insert_if_all_new(conn, "pii_vault", self._rows(prepared)):
+            return prepared.height  # all new: the common case of a first furnishing
         staged = stage_frame(conn, "vault_check", prepared.select("person_token", "digest"))
         # Known persons only: the unchanged ones come back without their ciphertext.
         known = conn.exec_driver_sql(
@@ -104,16 +108,20 @@ class Vault:
         if not tokens:
             return 0
         frame = pl.DataFrame(
-            {
-                "person_token": tokens,
-                "key_id": [self.active_key_id] * len(tokens),
-                "ciphertext": blobs,
-                "digest": digests,
-            },
-            schema={"person_token": pl.String, "key_id": pl.String, "ciphertext": pl.Binary, "digest": pl.String},
-        ).with_columns(pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("updated_at"))
-        upsert_frame(conn, "pii_vault", frame, ["person_token"])
+            {"person_token": tokens, "ciphertext": blobs, "digest": digests},
+            schema={"person_token": pl.String, "ciphertext": pl.Binary, "digest": pl.String},
+        )
+        upsert_frame(conn, "pii_vault", self._rows(frame), ["person_token"])
         return frame.height
+
+    def _rows(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        return prepared.select(
+            "person_token",
+            pl.lit(self.active_key_id).alias("key_id"),
+            "ciphertext",
+            "digest",
+            pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("updated_at"),
+        )
 
     def store_one(self, conn: Connection, token: str, values: dict[str, str | None]) -> int:
         frame = pl.DataFrame(

@@ -83,18 +83,27 @@ def stage_frame(conn: Connection, name: str, frame: pl.DataFrame) -> str:
     return table
 
 
-def _copy_if_all_new(conn: Connection, table: str, frame: pl.DataFrame) -> bool:
-    """COPY straight into the table inside a savepoint; False (and nothing written) on a conflict.
+def insert_if_all_new(conn: Connection, table: str, frame: pl.DataFrame) -> bool:
+    """Plain bulk INSERT (COPY on PostgreSQL) inside a savepoint; on any key conflict, roll
+    back to the savepoint and return False, having written nothing.
 
-    Most furnished rows are new (a new month, a new person), and a direct COPY costs the
+    Most furnished rows are new (a new month, a new person), and a plain insert costs the
     server about half of staging plus INSERT ... SELECT ... ON CONFLICT.
     """
+    import sqlite3
+
     import psycopg
 
     savepoint = conn.begin_nested()
     try:
-        _copy_postgres(conn, table, frame)
-    except psycopg.errors.UniqueViolation:
+        if conn.dialect.name == "postgresql":
+            _copy_postgres(conn, table, frame)
+        else:
+            marks = ", ".join("?" for _ in frame.columns)
+            conn.connection.driver_connection.executemany(
+                f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({marks})", _sqlite_rows(frame)
+            )
+    except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError):
         savepoint.rollback()
         return False
     savepoint.commit()
@@ -123,7 +132,7 @@ def upsert_frame(
     )
     conflict = f"ON CONFLICT ({', '.join(key)}) {action}"
     if conn.dialect.name == "postgresql":
-        if _copy_if_all_new(conn, table, frame):
+        if insert_if_all_new(conn, table, frame):
             return
         staged = stage_frame(conn, table, frame)
         casts = casts or {}

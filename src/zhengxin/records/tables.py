@@ -4,16 +4,16 @@ Every table carries `person_token` so it can be distributed by that key when one
 PostgreSQL primary is not enough.
 """
 
-from sqlalchemy import JSON, BigInteger, Column, Date, Float, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Date, Float, Integer, String, Table
 
-from zhengxin.kit.db import UTCDateTime, metadata
+from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
 
 
 def _provenance() -> list[Column]:
     return [
         Column("as_of", Date, nullable=False),
         Column("consent_ref", String(64), nullable=False),
-        Column("batch_id", String(40), nullable=False),
+        Column("batch_id", key(40), nullable=False),
         Column("updated_at", UTCDateTime, nullable=False),
     ]
 
@@ -24,10 +24,10 @@ def _provenance() -> list[Column]:
 account_snapshots = Table(
     "account_snapshots",
     metadata,
-    Column("furnisher_id", String(40), primary_key=True),
-    Column("account_id", String(64), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("person_token", String(64), nullable=False, index=True),
+    Column("furnisher_id", key(40), primary_key=True),
+    Column("account_id", key(64), primary_key=True),
+    Column("month", key(7), primary_key=True),
+    Column("person_token", key(64), nullable=False),
     Column("product", String(24), nullable=False),
     Column("opened_on", Date, nullable=False),
     Column("principal_fen", BigInteger),
@@ -47,10 +47,10 @@ account_snapshots = Table(
 consumption_summaries = Table(
     "consumption_summaries",
     metadata,
-    Column("furnisher_id", String(40), primary_key=True),
-    Column("person_token", String(64), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("category", String(32), primary_key=True),
+    Column("furnisher_id", key(40), primary_key=True),
+    Column("person_token", key(64), primary_key=True),
+    Column("month", key(7), primary_key=True),
+    Column("category", key(32), primary_key=True),
     Column("amount_fen", BigInteger, nullable=False),
     Column("orders", Integer, nullable=False),
     *_provenance(),
@@ -59,9 +59,9 @@ consumption_summaries = Table(
 travel_summaries = Table(
     "travel_summaries",
     metadata,
-    Column("furnisher_id", String(40), primary_key=True),
-    Column("person_token", String(64), primary_key=True),
-    Column("month", String(7), primary_key=True),
+    Column("furnisher_id", key(40), primary_key=True),
+    Column("person_token", key(64), primary_key=True),
+    Column("month", key(7), primary_key=True),
     Column("trips", Integer, nullable=False),
     Column("cities", Integer, nullable=False),
     Column("separate_consent_ref", String(64), nullable=False),
@@ -72,14 +72,15 @@ travel_summaries = Table(
 generic_records = Table(
     "generic_records",
     metadata,
-    Column("furnisher_id", String(40), primary_key=True),
-    Column("record_type", String(32), primary_key=True),
-    Column("person_token", String(64), primary_key=True),
-    Column("record_key", String(200), primary_key=True),
+    Column("furnisher_id", key(40), primary_key=True),
+    Column("record_type", key(32), primary_key=True),
+    Column("person_token", key(64), primary_key=True),
+    Column("record_key", key(200), primary_key=True),
     Column("payload", JSON, nullable=False),
     *_provenance(),
 )
 
-Index("ix_consumption_person", consumption_summaries.c.person_token)
-Index("ix_travel_person", travel_summaries.c.person_token)
-Index("ix_generic_person", generic_records.c.person_token)
+person_index("ix_account_snapshots_person", account_snapshots.c.person_token)
+person_index("ix_consumption_person", consumption_summaries.c.person_token)
+person_index("ix_travel_person", travel_summaries.c.person_token)
+person_index("ix_generic_person", generic_records.c.person_token)
