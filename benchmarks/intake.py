@@ -87,6 +87,7 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
         result = submit_batch(conn, runtime, actor, Path(path), fmt)
     seconds = time.perf_counter() - started
     peak = _status_mb("VmHWM")
+    floor = _database_floor(runtime.engine)
     runtime.engine.dispose()
     queue.put(
         {
@@ -96,8 +97,45 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
             "rejected": result.batch["rejected"],
             "rss_before_mb": round(rss_before, 1),
             "peak_rss_mb": round(peak, 1),
+            "db_floor_seconds": floor,
         }
     )
+
+
+def _database_floor(engine) -> float:
+    """Seconds the database itself takes to bulk-load the stored snapshot rows into an empty
+    table of the same definition (COPY on PostgreSQL, INSERT ... SELECT on SQLite): the part
+    of intake no client-side work can remove."""
+    import io
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("CREATE TABLE floor_copy (LIKE account_snapshots INCLUDING ALL)")
+            cursor = conn.connection.driver_connection.cursor()
+            buffer = io.BytesIO()
+            with cursor.copy("COPY account_snapshots TO STDOUT") as copy:
+                for block in copy:
+                    buffer.write(block)
+            started = time.perf_counter()
+            with cursor.copy("COPY floor_copy FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+            seconds = time.perf_counter() - started
+            conn.exec_driver_sql("DROP TABLE floor_copy")
+        else:
+            ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'account_snapshots'").scalar_one()
+            conn.exec_driver_sql(ddl.replace("account_snapshots", "floor_copy", 1))
+            for (index,) in conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master "
+                "WHERE tbl_name = 'account_snapshots' AND type = 'index' AND sql IS NOT NULL"
+            ):
+                conn.exec_driver_sql(
+                    index.replace("ON account_snapshots", "ON floor_copy").replace(" ix_", " floor_ix_")
+                )
+            started = time.perf_counter()
+            conn.exec_driver_sql("INSERT INTO floor_copy SELECT * FROM account_snapshots")
+            seconds = time.perf_counter() - started
+            conn.exec_driver_sql("DROP TABLE floor_copy")
+    return round(seconds, 2)
 
 
 def run_case(backend: str, fmt: str, path: Path) -> dict:
@@ -159,12 +197,15 @@ def main() -> None:
                 "plain_read_records_per_second": round(m["received"] / baseline),
                 "ratio_intake_to_plain_read": round(m["seconds"] / baseline, 1),
                 "file_mb": round(files[fmt].stat().st_size / 2**20, 1),
+                "db_floor_seconds": m["db_floor_seconds"],
+                "ratio_intake_to_db_floor": round(m["seconds"] / m["db_floor_seconds"], 1),
             }
             cases.append(case)
             print(
                 f"{backend:10} {fmt:7} {case['records']:>9,} records  {case['seconds']:>7.2f} s  "
                 f"{case['records_per_second']:>9,} rec/s  peak {case['peak_rss_mb']:>7.1f} MB  "
-                f"plain read {baseline:.3f} s  ratio 1:{case['ratio_intake_to_plain_read']}",
+                f"plain read {baseline:.3f} s  ratio 1:{case['ratio_intake_to_plain_read']}  "
+                f"db floor {case['db_floor_seconds']:.2f} s  ratio 1:{case['ratio_intake_to_db_floor']}",
                 flush=True,
             )
     RESULTS.mkdir(exist_ok=True)

@@ -1,4 +1,9 @@
-"""Furnisher files of a synthetic population: one folder per platform, one file per record type."""
+"""The furnisher files of a synthetic population, as platforms would send them to intake.
+
+One folder per platform (the folder says who furnishes, so records carry no `furnisher`
+column), one file per record type and format, plus `persons.parquet`: the ground truth,
+with the default target, for training and testing a scorecard.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +12,49 @@ from pathlib import Path
 
 import polars as pl
 
-from zhengxin.synth.population import PLATFORMS, Population
+from zhengxin.synth.population import COLUMNS, PLATFORMS, SCHEMAS, Population
 
-COLUMNS = {
-    "loan": [
-        "record_type", "person_id", "name", "phone", "consent_ref", "as_of", "account_id", "product", "opened_on",
-        "principal_fen", "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
-        "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref",
-    ],
-    "consumption": ["record_type", "person_id", "name", "consent_ref", "as_of", "month", "category", "amount_fen",
-                    "orders"],
-    "travel": ["record_type", "person_id", "name", "consent_ref", "as_of", "month", "trips", "cities",
-               "separate_consent_ref"],
-}  # fmt: skip
+FORMATS = ("csv", "jsonl", "parquet")
 
 
-def write_files(pop: Population, out: Path, formats: Sequence[str] = ("csv", "jsonl", "parquet")) -> list[Path]:
+def write_files(pop: Population, out: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write `out/<platform slug>/<record type>.<format>` and `out/persons.parquet`; return the paths."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}")
     out = Path(out)
-    written: list[Path] = []
+    out.mkdir(parents=True, exist_ok=True)
     frames = {"loan": pop.loans, "consumption": pop.consumption, "travel": pop.travel}
+    parts = {rt: frame.partition_by("furnisher", as_dict=True, maintain_order=True) for rt, frame in frames.items()}
+    written: list[Path] = []
     for platform in PLATFORMS:
-        folder = out / platform.slug
-        for record_type, frame in frames.items():
-            rows = frame.filter(pl.col("furnisher") == platform.slug).select(COLUMNS[record_type])
-            if rows.height == 0:
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
+        for record_type in frames:
+            rows = parts[record_type].get((platform.slug,))
+            if rows is None or rows.height == 0:
+                continue  # a platform that does not hold this kind of record sends no file
+            rows = rows.select(COLUMNS[record_type]).cast(SCHEMAS[record_type])
+            folder = out / platform.slug
+            folder.mkdir(exist_ok=True)
             for fmt in formats:
                 path = folder / f"{record_type}.{fmt}"
                 if fmt == "csv":
-                    rows.write_csv(path)
+                    rows.write_csv(path, null_value="", date_format="%Y-%m-%d")
                 elif fmt == "jsonl":
-                    rows.write_ndjson(path)
-                elif fmt == "parquet":
-                    rows.write_parquet(path)
+                    _write_jsonl(rows, path)
                 else:
-                    raise ValueError(f"unknown format {fmt}")
+                    rows.write_parquet(path, statistics=False)
                 written.append(path)
-    out.mkdir(parents=True, exist_ok=True)
-    pop.persons.write_parquet(out / "persons.parquet")
-    written.append(out / "persons.parquet")
+    persons = out / "persons.parquet"
+    pop.persons.write_parquet(persons, statistics=False)
+    written.append(persons)
     return written
+
+
+def _write_jsonl(rows: pl.DataFrame, path: Path) -> None:
+    """One JSON object per line, nulls omitted (intake reads an absent field as null)."""
+    # Record type comes first and is never null, so every null field follows a comma; the
+    # pattern cannot match inside a string value, where every quote is escaped.
+    lines = rows.select(
+        pl.struct(pl.all()).struct.json_encode().str.replace_all(r',"[A-Za-z0-9_]+":null', "", literal=False)
+    )
+    lines.write_csv(path, include_header=False, quote_style="never")

@@ -1,8 +1,13 @@
-"""Persons, their loans on up to five platforms, and their consumption and travel summaries.
+"""A synthetic population: persons, their loans on up to five platforms, spending and travel.
 
-Everything is drawn with NumPy arrays (no per-record Python loop), so a million loan records
-take seconds. Risk is a latent score from age, income, the number of platforms used and
-recent borrowing, plus noise; defaults and delinquency follow it through a logistic link.
+The demo, the tests and the benchmarks need furnisher records that look like the real thing
+(valid resident IDs, consistent loan states, 24-month payment histories, co-lending, CR-15
+notices) and that carry a real credit signal, so that a scorecard trained on them learns
+something. Default follows a latent risk built from observable features (age, income,
+number of platforms, utilisation, recent new accounts) plus noise, through a logistic link.
+
+Everything is drawn with NumPy arrays and assembled with Polars (no per-record Python loop),
+so a million loan records take a few seconds; one seed gives the same population every time.
 """
 
 from __future__ import annotations
@@ -39,28 +44,66 @@ LENDERS = [
     Organisation("Pingshan Rural Bank", "pingshan", _uscc("91510100MA6P00808")),
 ]
 
-# Region codes that stdnum's table accepts for every birth year drawn here (1955-2006).
+# The fields of each record type, in file order (the public record format), and their types.
+COMMON = {
+    "record_type": pl.String, "person_id": pl.String, "name": pl.String, "phone": pl.String,
+    "consent_ref": pl.String, "as_of": pl.Date,
+}  # fmt: skip
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "loan": {
+        **COMMON, "account_id": pl.String, "product": pl.String, "opened_on": pl.Date,
+        "principal_fen": pl.Int64, "credit_limit_fen": pl.Int64, "balance_fen": pl.Int64, "overdue_fen": pl.Int64,
+        "days_past_due": pl.Int64, "status": pl.String, "closed_on": pl.Date, "platform_share": pl.Float64,
+        "co_lender_uscc": pl.String, "payment_history": pl.String, "negative_notice_ref": pl.String,
+    },
+    "consumption": {**COMMON, "month": pl.String, "category": pl.String, "amount_fen": pl.Int64, "orders": pl.Int64},
+    "travel": {**COMMON, "month": pl.String, "trips": pl.Int64, "cities": pl.Int64, "separate_consent_ref": pl.String},
+}  # fmt: skip
+COLUMNS = {record_type: list(schema) for record_type, schema in SCHEMAS.items()}
+
+# Region codes that python-stdnum accepts for every birth year 1930-2030 (a test checks it):
+# Beijing, Tianjin and Shanghai districts, and counties around provincial capitals.
 REGIONS = [
-    "110101", "110102", "110105", "110107", "110108", "120101", "120105", "310101", "310104", "330122",
-    "330127", "140121", "222402", "230722", "520203", "610326", "620123", "513232",
+    "110101", "110102", "110105", "110106", "110108", "120101", "120102", "120103", "120104", "310101",
+    "310104", "310105", "310106", "310107", "310109", "310110", "140121", "150121", "152201", "210224",
+    "211021", "222401", "230722", "330122", "330127", "340121", "350121", "360121", "429001", "430121",
+    "430321", "510121", "520203", "530124", "540121", "610326", "620123", "640121", "650121",
 ]  # fmt: skip
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
-GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉梅文辉力婷宇浩然子涵欣怡梓轩思远晨曦佳琪雨萱")
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉梅文辉力婷宇浩然子涵欣怡梓轩思远晨曦佳琪雨萱志鹏红燕飞海波春晓东亮雪琳嘉俊博文瑞凯鑫颖慧琦")  # fmt: skip
+PHONE_PREFIXES = [130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158, 159, 166, 173,
+                  177, 180, 181, 182, 186, 187, 188, 189, 191, 198, 199]  # fmt: skip
+
+PRODUCTS = ["microloan", "consumer_loan", "credit_line", "bnpl", "mortgage", "auto"]
+MICRO, CONSUMER, LINE, BNPL, MORTGAGE, AUTO = range(6)
+# Product mix per platform (rows follow PLATFORMS, columns follow PRODUCTS).
+PRODUCT_MIX = np.array([
+    [0.30, 0.12, 0.38, 0.17, 0.003, 0.027],
+    [0.58, 0.34, 0.05, 0.00, 0.000, 0.030],
+    [0.25, 0.08, 0.12, 0.55, 0.000, 0.000],
+    [0.10, 0.24, 0.20, 0.41, 0.005, 0.045],
+    [0.35, 0.25, 0.10, 0.30, 0.000, 0.000],
+])  # fmt: skip
+PLATFORM_WEIGHT = np.array([0.32, 0.18, 0.20, 0.20, 0.10])  # how many persons use each platform
+# Median amount (yuan) and possible terms (months) per product; revolving products have no term.
+MEDIAN_YUAN = np.array([3_000, 25_000, 12_000, 3_000, 900_000, 120_000])
+TERMS = np.array([[3, 6, 12], [12, 24, 36], [0, 0, 0], [0, 0, 0], [240, 300, 360], [36, 48, 60]])
+MAX_AGE_DAYS = np.array([1500, 2200, 2200, 1500, 5000, 2500])
+RECENT_DAYS = 183  # "recent new accounts": opened in the last six months
+
 CATEGORIES = ["food_delivery", "groceries", "dining", "electronics", "apparel", "home", "transport",
               "entertainment", "education", "utilities", "telecom"]  # fmt: skip
-PRODUCTS = np.array(["microloan", "consumer_loan", "credit_line", "bnpl", "mortgage", "auto"])
-# Product mix per platform (rows follow PLATFORMS).
-PRODUCT_MIX = np.array([
-    [0.25, 0.15, 0.40, 0.18, 0.00, 0.02],
-    [0.55, 0.35, 0.05, 0.00, 0.00, 0.05],
-    [0.20, 0.10, 0.20, 0.50, 0.00, 0.00],
-    [0.10, 0.25, 0.20, 0.40, 0.01, 0.04],
-    [0.30, 0.30, 0.20, 0.20, 0.00, 0.00],
-])  # fmt: skip
-CONSUMPTION_PLATFORMS = [0, 2, 3]  # yunpay, meishi, jingxi report spending
-TRAVEL_PLATFORMS = [4]  # lvtu reports travel
-ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)])
-BUCKET_SYMBOLS = np.frombuffer(b"N1234567", dtype="S1")
+# Which categories each spending platform reports (index into CATEGORIES).
+PLATFORM_CATEGORIES = {0: [6, 2, 9, 10, 7, 1, 8, 0], 2: [0, 1, 2], 3: [3, 4, 5, 1, 8]}
+MONTHLY_ORDERS = np.array([6.0, 3.0, 2.0, 0.3, 1.2, 0.6, 4.0, 1.0, 0.3, 1.0, 1.0])
+TICKET_YUAN = np.array([35, 90, 120, 1500, 250, 300, 25, 80, 600, 150, 80])
+CONSUMPTION_MONTHS = 6
+TRAVEL_PLATFORMS = [4, 0]  # lvtu, and yunpay's ride-hailing and tickets
+TRAVEL_MONTHS = 6
+
+DEFAULT_RATE = 0.07
+BUCKET = np.frombuffer(b"N1234567", dtype=np.uint8)
+HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 @dataclass
@@ -71,217 +114,346 @@ class Population:
     travel: pl.DataFrame
 
 
-def _resident_ids(rng: np.random.Generator, birth: np.ndarray, n: int) -> np.ndarray:
-    region = np.array(REGIONS)[rng.integers(0, len(REGIONS), n)]
-    ymd = np.datetime_as_string(birth, unit="D").astype("U10")
-    ymd = np.char.replace(ymd, "-", "")
-    seq = rng.integers(0, 1000, n)
-    while True:  # the 3-digit sequence must make each ID unique
-        body = np.char.add(np.char.add(region, ymd), np.char.zfill(seq.astype("U3"), 3))
-        _, first, counts = np.unique(body, return_index=True, return_counts=True)
-        dup = np.ones(n, dtype=bool)
-        dup[first] = False
-        if not dup.any():
-            break
-        seq[dup] = rng.integers(0, 1000, int(dup.sum()))
-    digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17) - 48
-    check = (12 - (digits @ ID_WEIGHTS) % 11) % 11
-    check_char = np.where(check == 10, "X", check.astype("U2"))
-    return np.char.add(body, check_char)
-
-
-def _names(rng: np.random.Generator, n: int) -> np.ndarray:
-    surname = np.array(SURNAMES)[rng.integers(0, len(SURNAMES), n)]
-    given = np.array(GIVEN)[rng.integers(0, len(GIVEN), (n, 2))]
-    two = rng.random(n) < 0.6
-    return np.char.add(surname, np.where(two, np.char.add(given[:, 0], given[:, 1]), given[:, 0]))
-
-
-def _ref(prefix: str, slug: pl.Series, rng: np.random.Generator) -> pl.Series:
-    """References such as CNS-yunpay-004211958340, built column-wise."""
-    number = pl.Series(rng.integers(0, 10**12, len(slug), dtype=np.int64)).cast(pl.String).str.zfill(12)
-    return pl.select(pl.concat_str([pl.lit(prefix + "-"), slug, pl.lit("-"), number])).to_series()
-
-
-def _pick(values: list[str], index: np.ndarray) -> pl.Series:
-    return pl.Series(values, dtype=pl.String).gather(index)
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
+def _strings(codes: np.ndarray) -> pl.Series:
+    """Rows of ASCII codes (uint8, one row per value) as a String series."""
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    return pl.Series(codes.view(f"S{codes.shape[1]}").ravel()).cast(pl.String)
+
+
+def _hex(rng: np.random.Generator, k: int) -> pl.Series:
+    return _strings(HEX[rng.integers(0, 16, (k, 12))])
+
+
+def _refs(prefix: str, slugs: pl.Series, rng: np.random.Generator) -> pl.Series:
+    """References such as CNS-yunpay-3f09a1c2b7de."""
+    return pl.select(pl.concat_str([pl.lit(prefix + "-"), slugs, pl.lit("-"), _hex(rng, len(slugs))])).to_series()
+
+
+def _days(dates: np.ndarray) -> pl.Series:
+    """datetime64[D] (NaT for null) as a Polars Date series."""
+    return pl.Series(dates.astype("datetime64[D]")).cast(pl.Date)
+
+
+def _month_labels(as_of: date, months_back: np.ndarray) -> pl.Series:
+    """YYYY-MM of the as_of month (0), the month before (1), and so on."""
+    labels = np.datetime_as_string(np.datetime64(as_of, "M") - np.arange(int(months_back.max(initial=0)) + 1), "M")
+    return pl.Series(labels.tolist()).gather(months_back)
+
+
+def _months_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    return (later.astype("datetime64[M]") - earlier.astype("datetime64[M]")).astype(np.int64)
+
+
+def _resident_ids(rng: np.random.Generator, birth: np.ndarray, male: np.ndarray) -> pl.Series:
+    """GB 11643 numbers: region, birth date, a sequence (odd for men) and the MOD 11-2 check."""
+    n = len(birth)
+    region = np.array(REGIONS, dtype=np.int64)[rng.integers(0, len(REGIONS), n)]
+    month = birth.astype("datetime64[M]")
+    year = month.astype("datetime64[Y]").astype(np.int64) + 1970
+    ymd = year * 10000 + (month.astype(np.int64) % 12 + 1) * 100 + (birth - month).astype(np.int64) + 1
+    seq = 2 * rng.integers(0, 500, n) + male
+    while True:  # the sequence number makes each ID unique
+        body = (region * 10**8 + ymd) * 1000 + seq
+        _, first = np.unique(body, return_index=True)
+        dup = np.ones(n, dtype=bool)
+        dup[first] = False
+        if not dup.any():
+            break
+        seq[dup] = 2 * rng.integers(0, 500, int(dup.sum())) + male[dup]
+    digits = (body[:, None] // 10 ** np.arange(16, -1, -1)) % 10
+    check = (12 - (digits @ np.array([pow(2, 17 - i, 11) for i in range(17)])) % 11) % 11
+    codes = np.empty((n, 18), dtype=np.uint8)
+    codes[:, :17] = digits + ord("0")
+    codes[:, 17] = np.where(check == 10, ord("X"), check + ord("0"))
+    return _strings(codes)
+
+
+def _names(rng: np.random.Generator, n: int) -> pl.Series:
+    surname = pl.Series(SURNAMES).gather(rng.integers(0, len(SURNAMES), n))
+    first = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
+    second = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
+    second = pl.select(pl.when(pl.Series(rng.random(n) < 0.65)).then(second).otherwise(pl.lit(""))).to_series()
+    return pl.select(pl.concat_str([surname, first, second])).to_series()
+
+
+def _phones(rng: np.random.Generator, n: int) -> pl.Series:
+    prefix = np.array(PHONE_PREFIXES, dtype=np.int64)[rng.integers(0, len(PHONE_PREFIXES), n)]
+    return pl.Series(prefix * 10**8 + rng.integers(0, 10**8, n)).cast(pl.String)
+
+
 def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> Population:
+    """A population of `persons` persons and the records their platforms furnish as of `as_of`."""
+    if persons < 1:
+        raise ValueError("persons must be at least 1")
     rng = np.random.default_rng(seed)
     n = persons
     as_of64 = np.datetime64(as_of, "D")
 
-    age = rng.integers(20, 71, n)
-    birth = as_of64 - (age * 365.25).astype("timedelta64[D]") - rng.integers(0, 365, n).astype("timedelta64[D]")
-    person_id = _resident_ids(rng, birth, n)
-    income_band = np.clip(rng.normal(1.6 + (age > 30) * 0.6 - (age > 60) * 0.6, 1.0, n).round(), 0, 4).astype(int)
-    n_platforms = rng.choice([1, 2, 3, 4, 5], n, p=[0.44, 0.28, 0.14, 0.09, 0.05])
-    recent_new = rng.poisson(0.3 + 0.35 * (n_platforms - 1), n)
-    latent = (
-        -0.45 * (income_band - 2)
-        + 0.45 * (n_platforms - 1)
-        + 0.35 * recent_new
-        + 0.5 * (age < 25)
-        - 0.2 * (age > 45)
-        + rng.normal(0, 0.7, n)
-    )
-    defaulted = rng.random(n) < _sigmoid(-3.4 + latent)
-    phones = np.char.add(
-        np.char.add("1", np.array(list("35789"))[rng.integers(0, 5, n)]),
-        np.char.zfill(rng.integers(0, 10**9, n).astype("U9"), 9),
-    )
-    names = _names(rng, n)
-    persons_frame = pl.DataFrame({
-        "person_id": person_id, "name": names, "phone": phones, "birth_date": birth.astype("datetime64[D]"),
-        "income_band": income_band, "latent_risk": latent, "defaulted": defaulted.astype(np.int8),
-        "n_platforms": n_platforms,
-    }).with_columns(
-        pl.col("birth_date").cast(pl.Date),
-        pl.when(pl.col("person_id").str.slice(16, 1).cast(pl.Int8) % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F"))
-        .alias("gender"),
-        pl.col("person_id").str.slice(0, 2).alias("province_code"),
-    )  # fmt: skip
+    # Persons ----------------------------------------------------------------------------
+    age = (20 + rng.beta(2.0, 3.2, n) * 51).astype(np.int64)  # 20..70, most 25-45
+    birth = as_of64 - (np.floor(age * 365.2425) + rng.integers(1, 365, n)).astype("timedelta64[D]")
+    male = (rng.random(n) < 0.5).astype(np.int64)
+    person_id = _resident_ids(rng, birth, male)
+    income_mu = 2.4 + 0.7 * ((age >= 28) & (age < 55)) - 0.5 * (age >= 60) - 0.4 * (age < 24)
+    income = np.clip(np.round(rng.normal(income_mu, 1.0, n)), 1, 5).astype(np.int64)
+    # Number of platforms: skewed (half use one), more for the young and the low-income.
+    appetite = rng.normal(0, 1, n) - 0.25 * (income - 3) + 0.3 * (age < 30)
+    cuts = np.quantile(appetite, np.cumsum([0.50, 0.26, 0.12, 0.08])) if n > 1 else np.full(4, np.inf)
+    n_platforms = 1 + np.searchsorted(cuts, appetite)
+    util_p = np.clip(rng.beta(2, 3, n) + 0.05 * (3 - income), 0.01, 0.99)  # how much of their credit they use
+    recent_p = np.clip(0.06 + 0.09 * (n_platforms - 1) + 0.3 * rng.beta(1, 5, n), 0, 0.9)
 
-    # Which platforms each person uses: the first n_platforms of a random order.
-    order = np.argsort(rng.random((n, len(PLATFORMS))), axis=1)
-    used = np.arange(len(PLATFORMS))[None, :] < n_platforms[:, None]
-    pair_person, rank = np.nonzero(used)
+    # Which platforms: the first n_platforms of a popularity-weighted random order (Gumbel top-k).
+    keys = np.log(PLATFORM_WEIGHT)[None, :] + rng.gumbel(size=(n, len(PLATFORMS)))
+    order = np.argsort(-keys, axis=1)
+    pair_person, rank = np.nonzero(np.arange(len(PLATFORMS))[None, :] < n_platforms[:, None])
     pair_platform = order[pair_person, rank]
+    pair_consent = _refs("CNS", pl.Series([x.slug for x in PLATFORMS]).gather(pair_platform), rng)
 
-    ids, who, phone = persons_frame["person_id"], persons_frame["name"], persons_frame["phone"]
-    loans = _loans(rng, pair_person, pair_platform, ids, who, phone, latent, defaulted, recent_new, as_of64)
-    consumption = _consumption(rng, pair_person, pair_platform, ids, who, income_band, as_of64)
-    travel = _travel(rng, pair_person, pair_platform, ids, who, as_of64)
-    return Population(persons=persons_frame, loans=loans, consumption=consumption, travel=travel)
-
-
-def _loans(rng, pair_person, pair_platform, ids, names, phones, latent, defaulted, recent_new, as_of64):
-    per_pair = rng.choice([1, 2, 3, 4], len(pair_person), p=[0.56, 0.28, 0.11, 0.05])
-    p = np.repeat(pair_person, per_pair)
-    platform = np.repeat(pair_platform, per_pair)
+    # Loans, before delinquency -----------------------------------------------------------
+    per_pair = rng.choice([1, 2, 3, 4], len(pair_person), p=[0.68, 0.21, 0.08, 0.03])
+    pair = np.repeat(np.arange(len(pair_person)), per_pair)
+    p = pair_person[pair]
+    platform = pair_platform[pair]
     m = len(p)
-    risk = latent[p]
-    cum = PRODUCT_MIX[platform].cumsum(axis=1)
-    product_idx = (rng.random(m)[:, None] > cum).sum(axis=1).clip(0, 5)
-    revolving = np.isin(product_idx, [2, 3])
-    long_term = np.isin(product_idx, [4, 5])
-    # Recent borrowers have younger accounts.
-    age_days = np.where(long_term, rng.integers(200, 3000, m), rng.integers(20, 1400, m))
-    recent = rng.random(m) < np.minimum(0.8, recent_new[p] * 0.25)
-    age_days = np.where(recent, rng.integers(5, 180, m), age_days)
-    opened = as_of64 - age_days.astype("timedelta64[D]")
-    scale = np.select([product_idx == 4, product_idx == 5, revolving], [60_000_000, 12_000_000, 2_000_000], 800_000)
-    amount = (scale * rng.lognormal(0, 0.6, m)).round(-2).astype(np.int64)
+    product = (rng.random(m)[:, None] > PRODUCT_MIX[platform].cumsum(axis=1)).sum(axis=1).clip(0, 5)
+    revolving = (product == LINE) | (product == BNPL)
+    recent = rng.random(m) < recent_p[p]
+    age_days = np.where(recent, rng.integers(3, RECENT_DAYS, m), rng.integers(RECENT_DAYS, MAX_AGE_DAYS[product] + 1))
+    age_days = np.minimum(age_days, (age[p] - 18) * 365)
+    term = TERMS[product, rng.integers(0, 3, m)]
+    amount = MEDIAN_YUAN[product] * (0.55 + 0.18 * income[p]) * rng.lognormal(0, 0.5, m)
+    amount = (np.maximum(np.round(amount, -2), 500) * 100).astype(np.int64)  # whole hundreds of yuan, in fen
 
-    bad = defaulted[p] & (rng.random(m) < 0.75)
-    slip = ~bad & (rng.random(m) < 0.015 + 0.03 * _sigmoid(risk))
-    dpd = np.where(bad, rng.choice([45, 75, 100, 130, 160, 200, 300, 400], m), 0)
-    dpd = np.where(slip, rng.integers(1, 31, m), dpd)
-    closed = (dpd == 0) & (rng.random(m) < 0.22) & (age_days > 60)
-    utilisation = np.clip(rng.beta(2, 3, m) + 0.12 * risk, 0.02, 1.0)
-    balance = np.where(closed, 0, (amount * utilisation).round(-2)).astype(np.int64)
-    balance = np.where((dpd > 0) & (balance == 0), amount // 2, balance)
-    written_off = dpd >= 180
+    elapsed = age_days / 30.44
+    remaining = np.clip(1 - elapsed / np.maximum(term, 1), 0, 1)
+    used = np.where(
+        revolving,
+        np.clip(util_p[p] + rng.normal(0, 0.15, m), 0, 1) * (rng.random(m) > 0.1),
+        np.clip(remaining * (0.7 + 0.6 * util_p[p]), 0, 1),
+    )
+    balance = np.round(amount * used).astype(np.int64)
+
+    matured = ~revolving & (elapsed >= term)
+    early = (age_days > 60) & (rng.random(m) < np.where(revolving, 0.08, 0.10))
+    closed = matured | early
+    closed_age = np.where(matured, age_days - np.floor(term * 30.44), rng.random(m) * (age_days - 30))
+    closed_days_ago = np.where(closed, np.maximum(closed_age, 0), 0).astype(np.int64)
+    balance[closed] = 0
+
+    # Person risk from what the records show, then the default draw -------------------------
+    is_open = ~closed
+    open_count = np.bincount(p, weights=is_open, minlength=n)
+    utilisation = np.bincount(p, weights=is_open * balance / amount, minlength=n) / np.maximum(open_count, 1)
+    recent_count = np.bincount(p, weights=age_days < RECENT_DAYS, minlength=n)
+    z = (
+        0.5 * (n_platforms - 1)
+        + 1.8 * (utilisation - 0.4)
+        + 0.4 * np.minimum(recent_count, 4)
+        - 0.3 * (income - 3)
+        + 0.5 * (age < 25) + 0.2 * ((age >= 25) & (age < 30)) - 0.15 * ((age >= 40) & (age < 60)) + 0.2 * (age >= 62)
+        + rng.normal(0, 1.0, n)
+    )  # fmt: skip
+    latent = z + _intercept(z, DEFAULT_RATE)
+    defaulted = rng.random(n) < _sigmoid(latent)
+
+    # Delinquency ----------------------------------------------------------------------------
+    # Every defaulter has at least one loan 90+ days past due (their oldest open loan, else their
+    # oldest loan); their other open loans may follow.
+    by_age = np.lexsort((-age_days, closed, p))
+    first_loan = by_age[np.r_[0, np.flatnonzero(np.diff(p[by_age])) + 1]]
+    bad = np.zeros(m, dtype=bool)
+    bad[first_loan[defaulted]] = True
+    bad |= defaulted[p] & ~closed & (age_days >= 121) & (rng.random(m) < 0.4)
+    age_days = np.where(bad & (age_days < 121), 121 + rng.integers(0, 300, m), age_days)
+    months_late = 4 + np.minimum(rng.geometric(0.18, m) - 1, 20)
+    dpd = np.where(bad, np.minimum(30 * (months_late - 1) + rng.integers(1, 31, m), age_days - 30), 0)
+    # Others slip now and then, riskier persons more often, never 90+ days.
+    risk = _sigmoid(latent[p] + 1)
+    late = ~bad & ~closed & (age_days >= 61) & (rng.random(m) < 0.006 + 0.05 * risk)
+    dpd = np.where(late, rng.integers(1, 31, m), dpd)
+    late2 = ~bad & ~closed & (age_days >= 91) & (rng.random(m) < 0.015 * risk)
+    dpd = np.where(late2, rng.integers(31, 61, m), dpd)
+    closed &= dpd == 0
+    closed_days_ago[~closed] = 0
+    # A defaulted loan stops amortising; a matured one still owes part of its principal.
+    balance = np.where(bad & (balance == 0), np.round(amount * rng.uniform(0.1, 0.5, m)), balance).astype(np.int64)
+    balance = np.where((dpd > 0) & (balance < amount // 20), amount // 20, balance)
+    written_off = bad & (dpd >= 180) & (rng.random(m) < np.where(dpd > 360, 0.85, 0.45))
+    missed = np.ceil(dpd / 30)
+    instalment = amount / np.maximum(term, 1)
+    overdue = np.where(revolving, balance * np.minimum(1, 0.1 * missed), missed * instalment)
+    overdue = np.where(written_off, balance, np.clip(np.round(overdue), dpd > 0, balance)).astype(np.int64)
     status = np.select([closed, written_off, dpd > 0], [2, 3, 1], 0)
-    overdue = np.where(written_off, balance, np.where(dpd > 0, (balance * rng.uniform(0.05, 0.5, m)).round(), 0))
-    overdue = np.minimum(overdue, balance).astype(np.int64)
-    closed_days = (rng.random(m) * np.maximum(age_days - 1, 1)).astype(int)
-    closed_on = np.where(closed, as_of64 - closed_days.astype("timedelta64[D]"), np.datetime64("NaT"))
+    negative = (dpd > 0) | (overdue > 0) | (status == 1) | (status == 3)
 
-    colent = rng.random(m) < 0.2
-    share = np.where(rng.random(m) < 0.15, rng.uniform(0.05, 0.29, m), rng.uniform(0.30, 0.5, m)).round(2)
-    lender = rng.integers(0, len(LENDERS), m)
+    opened = as_of64 - age_days.astype("timedelta64[D]")
+    closed_on = np.where(closed, as_of64 - closed_days_ago.astype("timedelta64[D]"), np.datetime64("NaT"))
+    history = _payment_history(
+        rng, dpd, _months_between(np.full(m, as_of64), opened), closed, closed_days_ago, bad, risk, as_of64
+    )
 
-    history = _payment_history(rng, dpd, age_days, closed, closed_days, risk)
-    negative = (dpd > 0) | (overdue > 0)
-    slug = _pick([x.slug for x in PLATFORMS], platform)
-    account = pl.Series(np.arange(m)).cast(pl.String).str.zfill(9)
-    return pl.DataFrame({
-        "furnisher": slug,
-        "record_type": pl.Series(["loan"]).gather(np.zeros(m, dtype=np.int64)),
-        "person_id": ids.gather(p),
-        "name": names.gather(p),
-        "phone": phones.gather(p),
-        "consent_ref": _ref("CNS", slug, rng),
-        "as_of": np.full(m, as_of64),
-        "account_id": pl.select(pl.concat_str([slug, pl.lit("-L"), account])).to_series(),
-        "product": _pick(list(PRODUCTS), product_idx),
-        "opened_on": opened,
-        "principal_fen": pl.Series(amount).scatter(np.nonzero(revolving)[0], None),
-        "credit_limit_fen": pl.Series(amount).scatter(np.nonzero(~revolving)[0], None),
+    # Co-lending: a fifth of non-mortgage loans; shares mostly 30-50%, some below the 30% floor.
+    colent = (product != MORTGAGE) & (rng.random(m) < 0.2)
+    share = np.where(rng.random(m) < 0.15, rng.uniform(0.05, 0.29, m), rng.uniform(0.30, 0.50, m)).round(2)
+    lender = pl.Series([x.uscc for x in LENDERS]).gather(rng.integers(0, len(LENDERS), m))
+
+    slugs = pl.Series([x.slug for x in PLATFORMS])
+    loan_slug = slugs.gather(platform)
+    number = np.zeros(m, dtype=np.int64)  # account numbers count up per platform
+    for j in range(len(PLATFORMS)):
+        mine = platform == j
+        number[mine] = np.arange(1, int(mine.sum()) + 1)
+    person_name, person_phone = _names(rng, n), _phones(rng, n)
+    flags = pl.DataFrame({"_rev": revolving, "_colent": colent, "_neg": negative})
+    loans = pl.DataFrame({
+        "furnisher": loan_slug,
+        "record_type": pl.repeat("loan", m, eager=True, dtype=pl.String),
+        "person_id": person_id.gather(p),
+        "name": person_name.gather(p),
+        "phone": person_phone.gather(p),
+        "consent_ref": pair_consent.gather(pair),
+        "as_of": pl.repeat(as_of, m, eager=True, dtype=pl.Date),
+        "account_id": pl.select(
+            pl.concat_str([loan_slug, pl.lit("-L"), pl.Series(number).cast(pl.String).str.zfill(9)])
+        ).to_series(),
+        "product": pl.Series(PRODUCTS).gather(product),
+        "opened_on": _days(opened),
+        "principal_fen": amount,
+        "credit_limit_fen": amount,
         "balance_fen": balance,
         "overdue_fen": overdue,
         "days_past_due": dpd.astype(np.int64),
-        "status": _pick(["current", "overdue", "closed", "written_off"], status),
-        "closed_on": closed_on.astype("datetime64[D]"),
-        "platform_share": pl.Series(share).scatter(np.nonzero(~colent)[0], None),
-        "co_lender_uscc": _pick([x.uscc for x in LENDERS], lender).scatter(np.nonzero(~colent)[0], None),
-        "payment_history": pl.Series(history).cast(pl.String),
-        "negative_notice_ref": _ref("NTC", slug, rng).scatter(np.nonzero(~negative)[0], None),
-    }).with_columns(pl.col("as_of", "opened_on", "closed_on").cast(pl.Date))  # fmt: skip
+        "status": pl.Series(["current", "overdue", "closed", "written_off"]).gather(status),
+        "closed_on": _days(closed_on),
+        "platform_share": share,
+        "co_lender_uscc": lender,
+        "payment_history": _strings(history),
+        "negative_notice_ref": _refs("NTC", loan_slug, rng),
+    }).hstack(flags).with_columns(
+        pl.when(~pl.col("_rev")).then(pl.col("principal_fen")).alias("principal_fen"),
+        pl.when(pl.col("_rev")).then(pl.col("credit_limit_fen")).alias("credit_limit_fen"),
+        pl.when(pl.col("_colent")).then(pl.col("platform_share")).alias("platform_share"),
+        pl.when(pl.col("_colent")).then(pl.col("co_lender_uscc")).alias("co_lender_uscc"),
+        pl.when(pl.col("_neg")).then(pl.col("negative_notice_ref")).alias("negative_notice_ref"),
+    ).drop("_rev", "_colent", "_neg")  # fmt: skip
+
+    persons_frame = pl.DataFrame({
+        "person_id": person_id,
+        "name": person_name,
+        "phone": person_phone,
+        "birth_date": _days(birth),
+        "gender": pl.Series(["F", "M"]).gather(male),
+        "province_code": person_id.str.slice(0, 2),
+        "income_band": income.astype(np.int8),
+        "latent_risk": latent,
+        "defaulted": defaulted.astype(np.int8),
+        "n_platforms": n_platforms.astype(np.int8),
+    })  # fmt: skip
+    people = (person_id, person_name, person_phone)
+    consumption = _consumption(rng, pair_person, pair_platform, pair_consent, people, income, as_of)
+    travel = _travel(rng, pair_person, pair_platform, pair_consent, people, age, as_of)
+    return Population(persons=persons_frame, loans=loans, consumption=consumption, travel=travel)
 
 
-def _bucket(days: np.ndarray) -> np.ndarray:
-    """PBOC monthly status: 0 -> N, 1-30 -> 1, 31-60 -> 2, ... over 180 -> 7."""
-    return np.clip(np.ceil(days / 30), 0, 7).astype(int)
+def _intercept(z: np.ndarray, rate: float) -> float:
+    """The constant c for which the mean of sigmoid(z + c) is `rate` (bisection)."""
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _sigmoid(z + mid).mean() < rate else (lo, mid)
+    return (lo + hi) / 2
 
 
-def _payment_history(rng, dpd, age_days, closed, closed_days, risk) -> np.ndarray:
+def _payment_history(rng, dpd, open_months, closed, closed_days_ago, bad, risk, as_of64) -> np.ndarray:
+    """24 PBOC monthly symbols per loan, newest (the as_of month) first."""
     m = len(dpd)
-    months_ago = np.arange(24)[None, :]
-    open_months = (age_days // 30)[:, None]
-    # Delinquency ages backwards: a loan 100 days late was 70 days late a month ago, and so on.
-    past_dpd = dpd[:, None] - 30 * months_ago
-    symbols = BUCKET_SYMBOLS[_bucket(np.maximum(past_dpd, 0))]
-    # Occasional old 1-30 day slips, more often for riskier persons.
-    slips = rng.random((m, 24)) < (0.01 + 0.04 * _sigmoid(risk))[:, None]
-    symbols = np.where((past_dpd <= 0) & slips & (months_ago > 0), b"1", symbols)
-    closed_months = (closed_days // 30)[:, None]
-    symbols = np.where(closed[:, None] & (months_ago <= closed_months), b"C", symbols)
-    symbols = np.where(months_ago > open_months, b"#", symbols)
-    return np.ascontiguousarray(symbols).view("S24").ravel()
+    k = np.arange(24)[None, :]
+    history = np.full((m, 24), ord("N"), dtype=np.uint8)
+    # Old 1-30 day slips, more for riskier persons and in the months before a default set in.
+    onset = np.ceil(dpd / 30).astype(np.int64)[:, None]
+    slip_rate = (0.004 + 0.04 * risk)[:, None] + 0.3 * (bad[:, None] & (k >= onset) & (k < onset + 3))
+    slips = (rng.random((m, 24)) < slip_rate) & (k >= 1) & (k < open_months[:, None])
+    history[slips] = ord("1")
+    # A loan now N days past due was N - 30 days past due a month ago, and so on back.
+    past = dpd[:, None] - 30 * k
+    history = np.where(past > 0, BUCKET[np.clip(np.ceil(past / 30), 0, 7).astype(np.int64)], history)
+    closed_months = _months_between(
+        np.full(m, as_of64), as_of64 - closed_days_ago.astype("timedelta64[D]")
+    )[:, None]
+    history = np.where(closed[:, None] & (k <= closed_months), ord("C"), history)
+    # Rarely the account ended otherwise: guarantor paid (D), settled with assets (Z), other (G).
+    other_end = closed & (closed_months[:, 0] >= 1) & (closed_months[:, 0] < 24) & (rng.random(m) < 0.01)
+    rows = np.flatnonzero(other_end)
+    history[rows, closed_months[rows, 0]] = np.frombuffer(b"DZG", dtype=np.uint8)[rng.integers(0, 3, len(rows))]
+    return np.where(k > open_months[:, None], ord("#"), history).astype(np.uint8)
 
 
-def _consumption(rng, pair_person, pair_platform, ids, names, income_band, as_of64):
-    keep = np.isin(pair_platform, CONSUMPTION_PLATFORMS)
-    pp, pf = pair_person[keep], pair_platform[keep]
-    months, cats = 3, 2
-    p = np.repeat(pp, months * cats)
-    platform = np.repeat(pf, months * cats)
-    k = len(p)
-    month_offset = np.tile(np.repeat(np.arange(months), cats), len(pp))
-    first = np.repeat(rng.integers(0, len(CATEGORIES), len(pp)), months * cats)
-    category = (first + np.tile(np.arange(cats) * 5, len(pp) * months)) % len(CATEGORIES)
-    month = as_of64.astype("datetime64[M]") - month_offset.astype("timedelta64[M]")
-    amount = (30_000 * (1 + income_band[p]) * rng.lognormal(0, 0.5, k)).round().astype(np.int64)
-    slug = _pick([x.slug for x in PLATFORMS], platform)
-    return pl.DataFrame({
-        "furnisher": slug, "record_type": pl.Series(["consumption"]).gather(np.zeros(k, dtype=np.int64)),
-        "person_id": ids.gather(p), "name": names.gather(p), "consent_ref": _ref("CNS", slug, rng),
-        "as_of": np.full(k, as_of64), "month": month.astype("datetime64[D]"), "category": _pick(CATEGORIES, category),
-        "amount_fen": amount, "orders": rng.poisson(6, k).astype(np.int64),
-    }).with_columns(pl.col("as_of").cast(pl.Date), pl.col("month").cast(pl.Date).dt.strftime("%Y-%m"))  # fmt: skip
+def _consumption(rng, pair_person, pair_platform, pair_consent, people, income, as_of) -> pl.DataFrame:
+    """Monthly spending per category, for users of the platforms that report it."""
+    table = np.full((len(PLATFORMS), 11), -1)
+    sizes = np.zeros(len(PLATFORMS), dtype=np.int64)
+    for j, cats in PLATFORM_CATEGORIES.items():
+        table[j, : len(cats)] = cats
+        sizes[j] = len(cats)
+    keep = np.flatnonzero((sizes[pair_platform] > 0) & (rng.random(len(pair_person)) < 0.75))
+    platform = pair_platform[keep]
+    n_cat = np.minimum(rng.choice([1, 2, 3], len(keep), p=[0.35, 0.4, 0.25]), sizes[platform])
+    start = rng.integers(0, 1 << 30, len(keep)) % sizes[platform]
+    activity = rng.lognormal(0, 0.5, len(keep))
+    rows = n_cat * CONSUMPTION_MONTHS
+    row_pair = np.repeat(np.arange(len(keep)), rows)
+    within = np.arange(len(row_pair)) - np.repeat(np.cumsum(rows) - rows, rows)
+    slot, month_back = within // CONSUMPTION_MONTHS, within % CONSUMPTION_MONTHS
+    plat = platform[row_pair]
+    category = table[plat, (start[row_pair] + slot) % sizes[plat]]
+    k = len(row_pair)
+    person = pair_person[keep][row_pair]
+    orders = rng.poisson(MONTHLY_ORDERS[category] * activity[row_pair]).astype(np.int64)
+    ticket = TICKET_YUAN[category] * 100 * (0.55 + 0.18 * income[person]) * rng.lognormal(0, 0.3, k)
+    frame = _summary_frame("consumption", keep[row_pair], plat, person, pair_consent, people, as_of, {
+        "month": _month_labels(as_of, month_back),
+        "category": pl.Series(CATEGORIES).gather(category),
+        "amount_fen": np.round(orders * ticket).astype(np.int64),
+        "orders": orders,
+    })  # fmt: skip
+    return frame.filter(pl.col("orders") > 0)  # a month without orders is not reported
 
 
-def _travel(rng, pair_person, pair_platform, ids, names, as_of64):
-    keep = np.isin(pair_platform, TRAVEL_PLATFORMS) & (rng.random(len(pair_person)) < 0.3)
-    pp, pf = pair_person[keep], pair_platform[keep]
-    months = 6
-    p = np.repeat(pp, months)
-    platform = np.repeat(pf, months)
-    k = len(p)
-    month = as_of64.astype("datetime64[M]") - np.tile(np.arange(months), len(pp)).astype("timedelta64[M]")
-    trips = rng.poisson(2, k).astype(np.int64)
-    cities = np.minimum(trips, rng.poisson(1.5, k)).astype(np.int64)
-    slug = _pick([x.slug for x in PLATFORMS], platform)
-    return pl.DataFrame({
-        "furnisher": slug, "record_type": pl.Series(["travel"]).gather(np.zeros(k, dtype=np.int64)),
-        "person_id": ids.gather(p), "name": names.gather(p), "consent_ref": _ref("CNS", slug, rng),
-        "as_of": np.full(k, as_of64), "month": month.astype("datetime64[D]"), "trips": trips, "cities": cities,
-        "separate_consent_ref": _ref("SEP", slug, rng),
-    }).with_columns(pl.col("as_of").cast(pl.Date), pl.col("month").cast(pl.Date).dt.strftime("%Y-%m"))  # fmt: skip
+def _travel(rng, pair_person, pair_platform, pair_consent, people, age, as_of) -> pl.DataFrame:
+    """Monthly trips and cities, for the users (about 30%) who gave a travel platform separate consent."""
+    keep = np.flatnonzero(np.isin(pair_platform, TRAVEL_PLATFORMS) & (rng.random(len(pair_person)) < 0.3))
+    separate = _refs("SEP", pl.Series([x.slug for x in PLATFORMS]).gather(pair_platform[keep]), rng)
+    row_pair = np.repeat(np.arange(len(keep)), TRAVEL_MONTHS)
+    month_back = np.tile(np.arange(TRAVEL_MONTHS), len(keep))
+    person = pair_person[keep][row_pair]
+    rate = rng.gamma(2.0, 0.6, len(keep)) * np.where(age[pair_person[keep]] > 60, 0.5, 1.0)
+    trips = rng.poisson(rate[row_pair]).astype(np.int64)
+    cities = np.where(trips > 0, 1 + rng.binomial(np.maximum(trips - 1, 0), 0.5), 0).astype(np.int64)
+    return _summary_frame("travel", keep[row_pair], pair_platform[keep][row_pair], person, pair_consent, people,
+                          as_of, {
+        "month": _month_labels(as_of, month_back),
+        "trips": trips,
+        "cities": cities,
+        "separate_consent_ref": separate.gather(row_pair),
+    })  # fmt: skip
+
+
+def _summary_frame(record_type, pair, platform, person, pair_consent, people, as_of, fields) -> pl.DataFrame:
+    person_id, name, phone = people
+    k = len(person)
+    frame = pl.DataFrame({
+        "furnisher": pl.Series([x.slug for x in PLATFORMS]).gather(platform),
+        "record_type": pl.repeat(record_type, k, eager=True, dtype=pl.String),
+        "person_id": person_id.gather(person),
+        "name": name.gather(person),
+        "phone": phone.gather(person),
+        "consent_ref": pair_consent.gather(pair),
+        "as_of": pl.repeat(as_of, k, eager=True, dtype=pl.Date),
+        **fields,
+    })  # fmt: skip
+    return frame.cast({c: t for c, t in SCHEMAS[record_type].items()})
