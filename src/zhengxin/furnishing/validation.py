@@ -8,7 +8,7 @@ value may be a resident ID, a name or a phone number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -19,6 +19,7 @@ from zhengxin.identity import resident_id
 from zhengxin.identity.tokens import person_tokens
 
 PAYMENT_SYMBOLS = "N1234567DZCG#"
+INTERNAL = {"__line", "__pos", "__id_problem"}  # bookkeeping columns; any other name is checked
 _REF = r"^[A-Za-z0-9._:\-]{1,64}$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -38,7 +39,6 @@ ID_MESSAGES = {
 class Verdict:
     accepted: dict[str, pl.DataFrame]  # record type -> typed records with person_token and __line
     rejected: pl.DataFrame  # __line, record_type, field, code, rule, message, errors
-    raw_rows: list[int] = field(default_factory=list)  # chunk positions of the rejected rows
 
 
 def typed(name: str, spec: FieldSpec) -> pl.Expr:
@@ -66,7 +66,7 @@ class Validator:
         self._seen = pl.Series("k", [], dtype=pl.UInt64)  # duplicate keys seen earlier in the batch
 
     def check(self, frame: pl.DataFrame) -> Verdict:
-        values = [c for c in frame.columns if not c.startswith("__")]
+        values = [c for c in frame.columns if c not in INTERNAL]
         frame = frame.with_columns(
             [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in values]
             + [pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos")]
@@ -91,7 +91,7 @@ class Validator:
         if duplicates.height:
             errors = pl.concat([errors, duplicates], how="vertical_relaxed")
         rejected = _rejections(frame, errors)
-        return Verdict(accepted=accepted, rejected=rejected, raw_rows=rejected["__pos"].to_list())
+        return Verdict(accepted=accepted, rejected=rejected)
 
     # Field names: minimisation (CM-7) and the prohibited categories (CR-14a, CR-14b).
     def _column_checks(self, checks: _Checks, values: list[str]) -> None:

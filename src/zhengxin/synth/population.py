@@ -52,12 +52,18 @@ COMMON = {
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "loan": {
         **COMMON, "account_id": pl.String, "product": pl.String, "opened_on": pl.Date,
-        "principal_fen": pl.Int64, "credit_limit_fen": pl.Int64, "balance_fen": pl.Int64, "overdue_fen": pl.Int64,
-        "days_past_due": pl.Int64, "status": pl.String, "closed_on": pl.Date, "platform_share": pl.Float64,
-        "co_lender_uscc": pl.String, "payment_history": pl.String, "negative_notice_ref": pl.String,
+        "principal_fen": pl.Int64, "credit_limit_fen": pl.Int64, "balance_fen": pl.Int64,
+        "overdue_fen": pl.Int64, "days_past_due": pl.Int64, "status": pl.String, "closed_on": pl.Date,
+        "platform_share": pl.Float64, "co_lender_uscc": pl.String, "payment_history": pl.String,
+        "negative_notice_ref": pl.String,
     },
-    "consumption": {**COMMON, "month": pl.String, "category": pl.String, "amount_fen": pl.Int64, "orders": pl.Int64},
-    "travel": {**COMMON, "month": pl.String, "trips": pl.Int64, "cities": pl.Int64, "separate_consent_ref": pl.String},
+    "consumption": {
+        **COMMON, "month": pl.String, "category": pl.String, "amount_fen": pl.Int64, "orders": pl.Int64,
+    },
+    "travel": {
+        **COMMON, "month": pl.String, "trips": pl.Int64, "cities": pl.Int64,
+        "separate_consent_ref": pl.String,
+    },
 }  # fmt: skip
 COLUMNS = {record_type: list(schema) for record_type, schema in SCHEMAS.items()}
 
@@ -69,13 +75,20 @@ REGIONS = [
     "211021", "222401", "230722", "330122", "330127", "340121", "350121", "360121", "429001", "430121",
     "430321", "510121", "520203", "530124", "540121", "610326", "620123", "640121", "650121",
 ]  # fmt: skip
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉梅文辉力婷宇浩然子涵欣怡梓轩思远晨曦佳琪雨萱志鹏红燕飞海波春晓东亮雪琳嘉俊博文瑞凯鑫颖慧琦")  # fmt: skip
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋"
+    "蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段"
+    "雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉梅文辉力婷宇浩然子涵欣怡梓轩"
+    "思远晨曦佳琪雨萱志鹏红燕飞海波春晓东亮雪琳嘉俊博瑞凯鑫颖慧琦"
+)
 PHONE_PREFIXES = [130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158, 159, 166, 173,
                   177, 180, 181, 182, 186, 187, 188, 189, 191, 198, 199]  # fmt: skip
 
 PRODUCTS = ["microloan", "consumer_loan", "credit_line", "bnpl", "mortgage", "auto"]
-MICRO, CONSUMER, LINE, BNPL, MORTGAGE, AUTO = range(6)
+LINE, BNPL, MORTGAGE = 2, 3, 4
 # Product mix per platform (rows follow PLATFORMS, columns follow PRODUCTS).
 PRODUCT_MIX = np.array([
     [0.30, 0.12, 0.38, 0.17, 0.003, 0.027],
@@ -255,9 +268,12 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
         + 1.8 * (utilisation - 0.4)
         + 0.4 * np.minimum(recent_count, 4)
         - 0.3 * (income - 3)
-        + 0.5 * (age < 25) + 0.2 * ((age >= 25) & (age < 30)) - 0.15 * ((age >= 40) & (age < 60)) + 0.2 * (age >= 62)
+        + 0.5 * (age < 25)
+        + 0.2 * ((age >= 25) & (age < 30))
+        - 0.15 * ((age >= 40) & (age < 60))
+        + 0.2 * (age >= 62)
         + rng.normal(0, 1.0, n)
-    )  # fmt: skip
+    )
     latent = z + _intercept(z, DEFAULT_RATE)
     defaulted = rng.random(n) < _sigmoid(latent)
 
@@ -281,7 +297,8 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
     closed &= dpd == 0
     closed_days_ago[~closed] = 0
     # A defaulted loan stops amortising; a matured one still owes part of its principal.
-    balance = np.where(bad & (balance == 0), np.round(amount * rng.uniform(0.1, 0.5, m)), balance).astype(np.int64)
+    owed = np.round(amount * rng.uniform(0.1, 0.5, m)).astype(np.int64)
+    balance = np.where(bad & (balance == 0), owed, balance)
     balance = np.where((dpd > 0) & (balance < amount // 20), amount // 20, balance)
     written_off = bad & (dpd >= 180) & (rng.random(m) < np.where(dpd > 360, 0.85, 0.45))
     missed = np.ceil(dpd / 30)
@@ -373,24 +390,33 @@ def _payment_history(rng, dpd, open_months, closed, closed_days_ago, bad, risk, 
     """24 PBOC monthly symbols per loan, newest (the as_of month) first."""
     m = len(dpd)
     k = np.arange(24)[None, :]
-    history = np.full((m, 24), ord("N"), dtype=np.uint8)
-    # Old 1-30 day slips, more for riskier persons and in the months before a default set in.
-    onset = np.ceil(dpd / 30).astype(np.int64)[:, None]
-    slip_rate = (0.004 + 0.04 * risk)[:, None] + 0.3 * (bad[:, None] & (k >= onset) & (k < onset + 3))
-    slips = (rng.random((m, 24)) < slip_rate) & (k >= 1) & (k < open_months[:, None])
-    history[slips] = ord("1")
-    # A loan now N days past due was N - 30 days past due a month ago, and so on back.
-    past = dpd[:, None] - 30 * k
-    history = np.where(past > 0, BUCKET[np.clip(np.ceil(past / 30), 0, 7).astype(np.int64)], history)
+    opened = open_months[:, None]
+    # Old 1-30 day slips, more often for riskier persons.
+    slip_rate = (0.004 + 0.04 * risk).astype(np.float32)[:, None]
+    slips = (rng.random((m, 24), dtype=np.float32) < slip_rate) & (k >= 1) & (k < opened)
+    history = np.where(slips, ord("1"), ord("N")).astype(np.uint8)
+
+    # A loan now N days past due was N - 30 days past due a month ago, and so on back; before a
+    # default set in, the months show more slips.
+    late = np.flatnonzero(dpd > 0)
+    past = dpd[late, None] - 30 * k
+    onset = (dpd[late, None] + 29) // 30
+    rows = history[late]
+    warning = bad[late, None] & (k >= onset) & (k < onset + 3) & (k < opened[late])
+    rows[warning & (rng.random(rows.shape, dtype=np.float32) < 0.3)] = ord("1")
+    history[late] = np.where(past > 0, BUCKET[np.clip((past + 29) // 30, 0, 7)], rows)
+
+    ended = np.flatnonzero(closed)
     closed_months = _months_between(
-        np.full(m, as_of64), as_of64 - closed_days_ago.astype("timedelta64[D]")
-    )[:, None]
-    history = np.where(closed[:, None] & (k <= closed_months), ord("C"), history)
+        np.full(len(ended), as_of64), as_of64 - closed_days_ago[ended].astype("timedelta64[D]")
+    )
+    history[ended] = np.where(k <= closed_months[:, None], ord("C"), history[ended])
     # Rarely the account ended otherwise: guarantor paid (D), settled with assets (Z), other (G).
-    other_end = closed & (closed_months[:, 0] >= 1) & (closed_months[:, 0] < 24) & (rng.random(m) < 0.01)
-    rows = np.flatnonzero(other_end)
-    history[rows, closed_months[rows, 0]] = np.frombuffer(b"DZG", dtype=np.uint8)[rng.integers(0, 3, len(rows))]
-    return np.where(k > open_months[:, None], ord("#"), history).astype(np.uint8)
+    other = (closed_months >= 1) & (closed_months < 24) & (rng.random(len(ended)) < 0.01)
+    symbol = np.frombuffer(b"DZG", dtype=np.uint8)[rng.integers(0, 3, int(other.sum()))]
+    history[ended[other], closed_months[other]] = symbol
+    history[k > opened] = ord("#")
+    return history
 
 
 def _consumption(rng, pair_person, pair_platform, pair_consent, people, income, as_of) -> pl.DataFrame:
@@ -434,8 +460,8 @@ def _travel(rng, pair_person, pair_platform, pair_consent, people, age, as_of) -
     rate = rng.gamma(2.0, 0.6, len(keep)) * np.where(age[pair_person[keep]] > 60, 0.5, 1.0)
     trips = rng.poisson(rate[row_pair]).astype(np.int64)
     cities = np.where(trips > 0, 1 + rng.binomial(np.maximum(trips - 1, 0), 0.5), 0).astype(np.int64)
-    return _summary_frame("travel", keep[row_pair], pair_platform[keep][row_pair], person, pair_consent, people,
-                          as_of, {
+    platform = pair_platform[keep][row_pair]
+    return _summary_frame("travel", keep[row_pair], platform, person, pair_consent, people, as_of, {
         "month": _month_labels(as_of, month_back),
         "trips": trips,
         "cities": cities,
@@ -456,4 +482,4 @@ def _summary_frame(record_type, pair, platform, person, pair_consent, people, as
         "as_of": pl.repeat(as_of, k, eager=True, dtype=pl.Date),
         **fields,
     })  # fmt: skip
-    return frame.cast({c: t for c, t in SCHEMAS[record_type].items()})
+    return frame.cast(SCHEMAS[record_type])
