@@ -1,10 +1,10 @@
 """A synthetic population and its furnisher files, for the demo, tests and benchmarks.
 
-Deterministic under a seed; every resident ID passes python-stdnum; delinquency depends on
-the person's features, so a scorecard trained on the records can learn it.
+Deterministic under a seed; every resident ID passes python-stdnum; default depends on the
+person's features, so a scorecard trained on the records can learn it.
 """
 
 from zhengxin.synth.files import write_files
-from zhengxin.synth.population import LENDERS, PLATFORMS, Organisation, Population, generate
+from zhengxin.synth.population import COLUMNS, LENDERS, PLATFORMS, Organisation, Population, generate
 
-__all__ = ["LENDERS", "PLATFORMS", "Organisation", "Population", "generate", "write_files"]
+__all__ = ["COLUMNS", "LENDERS", "PLATFORMS", "Organisation", "Population", "generate", "write_files"]

@@ -25,11 +25,11 @@ def write_files(pop: Population, out: Path, formats: Sequence[str] = FORMATS) ->
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frames = {"loan": pop.loans, "consumption": pop.consumption, "travel": pop.travel}
-    parts = {rt: frame.partition_by("furnisher", as_dict=True, maintain_order=True) for rt, frame in frames.items()}
     written: list[Path] = []
-    for platform in PLATFORMS:
-        for record_type in frames:
-            rows = parts[record_type].get((platform.slug,))
+    for record_type, frame in frames.items():
+        parts = frame.partition_by("furnisher", as_dict=True, maintain_order=True)
+        for platform in PLATFORMS:
+            rows = parts.pop((platform.slug,), None)
             if rows is None or rows.height == 0:
                 continue  # a platform that does not hold this kind of record sends no file
             rows = rows.select(COLUMNS[record_type]).cast(SCHEMAS[record_type])
@@ -44,6 +44,8 @@ def write_files(pop: Population, out: Path, formats: Sequence[str] = FORMATS) ->
                 else:
                     rows.write_parquet(path, statistics=False)
                 written.append(path)
+    slugs = [p.slug for p in PLATFORMS]
+    written.sort(key=lambda path: slugs.index(path.parent.name))  # platform by platform
     persons = out / "persons.parquet"
     pop.persons.write_parquet(persons, statistics=False)
     written.append(persons)

@@ -143,7 +143,8 @@ def _hex(rng: np.random.Generator, k: int) -> pl.Series:
 
 def _refs(prefix: str, slugs: pl.Series, rng: np.random.Generator) -> pl.Series:
     """References such as CNS-yunpay-3f09a1c2b7de."""
-    return pl.select(pl.concat_str([pl.lit(prefix + "-"), slugs, pl.lit("-"), _hex(rng, len(slugs))])).to_series()
+    parts = [pl.lit(prefix + "-"), slugs, pl.lit("-"), _hex(rng, len(slugs))]
+    return pl.select(pl.concat_str(parts)).to_series()
 
 
 def _days(dates: np.ndarray) -> pl.Series:
@@ -153,7 +154,8 @@ def _days(dates: np.ndarray) -> pl.Series:
 
 def _month_labels(as_of: date, months_back: np.ndarray) -> pl.Series:
     """YYYY-MM of the as_of month (0), the month before (1), and so on."""
-    labels = np.datetime_as_string(np.datetime64(as_of, "M") - np.arange(int(months_back.max(initial=0)) + 1), "M")
+    months = np.datetime64(as_of, "M") - np.arange(int(months_back.max(initial=0)) + 1)
+    labels = np.datetime_as_string(months, "M")
     return pl.Series(labels.tolist()).gather(months_back)
 
 
@@ -189,7 +191,8 @@ def _names(rng: np.random.Generator, n: int) -> pl.Series:
     surname = pl.Series(SURNAMES).gather(rng.integers(0, len(SURNAMES), n))
     first = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
     second = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
-    second = pl.select(pl.when(pl.Series(rng.random(n) < 0.65)).then(second).otherwise(pl.lit(""))).to_series()
+    two = pl.Series(rng.random(n) < 0.65)  # most given names have two characters
+    second = pl.select(pl.when(two).then(second).otherwise(pl.lit(""))).to_series()
     return pl.select(pl.concat_str([surname, first, second])).to_series()
 
 
@@ -236,7 +239,8 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
     product = (rng.random(m)[:, None] > PRODUCT_MIX[platform].cumsum(axis=1)).sum(axis=1).clip(0, 5)
     revolving = (product == LINE) | (product == BNPL)
     recent = rng.random(m) < recent_p[p]
-    age_days = np.where(recent, rng.integers(3, RECENT_DAYS, m), rng.integers(RECENT_DAYS, MAX_AGE_DAYS[product] + 1))
+    older = rng.integers(RECENT_DAYS, MAX_AGE_DAYS[product] + 1)
+    age_days = np.where(recent, rng.integers(3, RECENT_DAYS, m), older)
     age_days = np.minimum(age_days, (age[p] - 18) * 365)
     term = TERMS[product, rng.integers(0, 3, m)]
     amount = MEDIAN_YUAN[product] * (0.55 + 0.18 * income[p]) * rng.lognormal(0, 0.5, m)
