@@ -34,6 +34,8 @@ def make_settings(url: str, **extra) -> Settings:
         pepper=secrets.token_hex(32),
         vault_keys={"k1": secrets.token_hex(32)},
         vault_active_key="k1",
+        log_signing_keys={"log1": secrets.token_hex(32)},
+        log_active_key="log1",
         **extra,
     )
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from zhengxin import __version__
+from zhengxin.audit.metrics import LogCollector
+from zhengxin.audit.routes import me_router as receipts_router
+from zhengxin.audit.routes import router as log_router
 from zhengxin.config import Settings
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.kit.errors import install_handlers
@@ -24,7 +31,17 @@ from zhengxin.runtime import Runtime
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime(settings or Settings())
     runtime.catalog  # noqa: B018 - load and validate the catalog at start, not on first use
+    log_metrics = CollectorRegistry()
+    log_metrics.register(LogCollector(runtime))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        task = asyncio.create_task(_sign_heads_periodically(runtime))
+        yield
+        task.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="zhengxin",
         version=__version__,
         description="A supervised personal-credit data exchange. Authenticate with `Authorization: Bearer <api key>`.",
@@ -35,6 +52,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_handlers(app)
     app.include_router(parties_router)
     app.include_router(furnishing_router)
+    app.include_router(log_router)
+    app.include_router(receipts_router)
 
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 
@@ -62,7 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 
     @app.middleware("http")
     async def observe(request: Request, call_next):
@@ -75,3 +94,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return response
 
     return app
+
+
+async def _sign_heads_periodically(runtime: Runtime) -> None:
+    """Sign a tree head every `log_sth_interval_seconds` (a no-op when the tree has not grown)."""
+    from zhengxin.audit.service import sign_head
+
+    def sign() -> None:
+        with runtime.transaction() as conn:
+            sign_head(conn, runtime.log_signer)
+
+    while True:
+        await asyncio.sleep(runtime.settings.log_sth_interval_seconds)
+        try:
+            await run_in_threadpool(sign)
+        except Exception:  # keep the schedule alive; the failure is in the log
+            logging.getLogger("zhengxin").exception("signing a tree head failed")

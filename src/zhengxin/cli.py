@@ -19,8 +19,10 @@ from zhengxin.kit.errors import Problem
 app = typer.Typer(help="zhengxin: a supervised personal-credit data exchange.", no_args_is_help=True)
 parties_app = typer.Typer(help="Register parties and issue API keys.", no_args_is_help=True)
 vault_app = typer.Typer(help="The PII vault: key rotation.", no_args_is_help=True)
+log_app = typer.Typer(help="The transparency log: verify, sign, witness, check receipts.", no_args_is_help=True)
 app.add_typer(parties_app, name="parties")
 app.add_typer(vault_app, name="vault")
+app.add_typer(log_app, name="log")
 console = Console(stderr=True)
 
 DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
@@ -195,6 +197,106 @@ def vault_rotate(
         f"active key {result['key_id']}: re-encrypted {result['vault']:,} vault values and "
         f"{result['quarantine']:,} quarantined records"
     )
+
+
+@log_app.command("verify")
+def log_verify(
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+    remote: Annotated[str | None, typer.Option(help="Verify a running server at this URL instead")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="ZHENGXIN_API_KEY", help="For --remote")] = None,
+    state: Annotated[Path | None, typer.Option(help="For --remote: the last verified head, kept here")] = None,
+) -> None:
+    """Recompute the tree from the leaves and check every signed head; exit 1 on any mismatch."""
+    from zhengxin.audit.check import verify_remote, verify_store
+
+    if remote:
+        if not api_key:
+            console.print("[red]error[/red] --remote needs --api-key (or ZHENGXIN_API_KEY)")
+            raise typer.Exit(2)
+        result = verify_remote(remote, api_key, state)
+    else:
+        runtime = _runtime(data_dir, db)
+        with runtime.engine.connect() as conn, console.status("verifying") as status:
+            result = verify_store(
+                conn, runtime.log_signer.public_keys(), lambda n: status.update(f"verifying: {n:,} leaves read")
+            )
+        runtime.engine.dispose()
+    for problem in result["problems"]:
+        console.print(f"[red]mismatch[/red] {problem}")
+    if result["problems"]:
+        console.print(f"[red]the log does not verify[/red]: {len(result['problems'])} problem(s)")
+        raise typer.Exit(1)
+    console.print(
+        f"log verified: {result['tree_size']:,} leaves, {result.get('heads', 1)} signed head(s), "
+        f"{result['cosignatures']} cosignature(s)"
+    )
+
+
+@log_app.command("sign")
+def log_sign(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Sign a tree head for the current log now."""
+    from zhengxin.audit.service import sign_head
+
+    runtime = _runtime(data_dir, db)
+    with runtime.transaction() as conn:
+        head = sign_head(conn, runtime.log_signer)
+    typer.echo(json.dumps(head))
+
+
+@log_app.command("check-receipt")
+def log_check_receipt(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    public_key: Annotated[str | None, typer.Option(help="The log's key (hex) from a source you trust")] = None,
+) -> None:
+    """Check a receipt offline: leaf, inclusion proof and signed tree head."""
+    from zhengxin.audit.verify import VerificationError, verify_receipt
+
+    receipt = json.loads(file.read_text())
+    key_id = receipt["sth"]["key_id"]
+    if public_key is None:
+        public_key = receipt["log_key"]["public_key"]
+        console.print("[yellow]note[/yellow] using the key inside the receipt; pin it with --public-key")
+    try:
+        verify_receipt(receipt, {key_id: public_key})
+    except (VerificationError, KeyError) as e:
+        console.print(f"[red]receipt does not verify[/red]: {e}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"receipt verified: leaf {receipt['leaf_index']} is in the log of {receipt['sth']['tree_size']:,} "
+        f"leaves signed by {key_id}"
+    )
+
+
+@log_app.command("witness")
+def log_witness(
+    url: Annotated[str, typer.Option(help="The server to witness")],
+    key_file: Annotated[Path, typer.Option(help="Your Ed25519 witness key (32-byte seed, hex); created if missing")],
+    api_key: Annotated[str, typer.Option(envvar="ZHENGXIN_API_KEY")],
+    state: Annotated[Path, typer.Option(help="The last head you cosigned")] = Path("witness-state.json"),
+) -> None:
+    """Cosign the latest tree head after checking it extends the last one you cosigned."""
+    import os
+    import secrets
+
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from zhengxin.audit.verify import VerificationError
+    from zhengxin.audit.witness import cosign_latest
+
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_file.read_text().strip()))
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            head = cosign_latest(http, api_key, key, state)
+    except VerificationError as e:
+        console.print(f"[red]refusing to cosign[/red]: {e}")
+        raise typer.Exit(1) from None
+    console.print(f"cosigned the head at size {head['tree_size']:,}")
 
 
 @app.command()

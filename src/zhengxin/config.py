@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # PII vault keys: key id -> 32-byte key, hex. The active one encrypts; all decrypt.
     vault_keys: dict[str, SecretStr] = Field(default_factory=dict)
     vault_active_key: str | None = None
+    # Transparency log signing keys: key id -> 32-byte Ed25519 seed, hex. The active one
+    # signs tree heads; the others stay so that old heads remain verifiable.
+    log_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    log_active_key: str | None = None
+    log_sth_interval_seconds: float = 60.0
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000
     max_batch_bytes: int = 2 * 1024**3
@@ -73,6 +78,13 @@ class Settings(BaseSettings):
                 "ZHENGXIN_VAULT_KEYS / ZHENGXIN_VAULT_ACTIVE_KEY are not set; run `zhengxin init` or set them"
             )
         return {kid: bytes.fromhex(v.get_secret_value()) for kid, v in self.vault_keys.items()}
+
+    def log_key_bytes(self) -> dict[str, bytes]:
+        if not self.log_signing_keys or self.log_active_key not in self.log_signing_keys:
+            raise MissingSecret(
+                "ZHENGXIN_LOG_SIGNING_KEYS / ZHENGXIN_LOG_ACTIVE_KEY are not set; run `zhengxin init` or set them"
+            )
+        return {kid: bytes.fromhex(v.get_secret_value()) for kid, v in self.log_signing_keys.items()}
 
 
 class MissingSecret(RuntimeError):
@@ -100,4 +112,11 @@ def new_secrets_env() -> str:
     pepper = secrets.token_hex(32)
     key_id = "k1"
     keys = {key_id: secrets.token_hex(32)}
-    return f"ZHENGXIN_PEPPER={pepper}\nZHENGXIN_VAULT_KEYS='{json.dumps(keys)}'\nZHENGXIN_VAULT_ACTIVE_KEY={key_id}\n"
+    log_keys = {"log1": secrets.token_hex(32)}
+    return (
+        f"ZHENGXIN_PEPPER={pepper}\n"
+        f"ZHENGXIN_VAULT_KEYS='{json.dumps(keys)}'\n"
+        f"ZHENGXIN_VAULT_ACTIVE_KEY={key_id}\n"
+        f"ZHENGXIN_LOG_SIGNING_KEYS='{json.dumps(log_keys)}'\n"
+        "ZHENGXIN_LOG_ACTIVE_KEY=log1\n"
+    )

@@ -29,6 +29,12 @@ class Runtime:
         return Vault.from_settings(self.settings)
 
     @cached_property
+    def log_signer(self):
+        from zhengxin.audit.service import LogSigner
+
+        return LogSigner.from_settings(self.settings)
+
+    @cached_property
     def pepper(self) -> bytes:
         return self.settings.pepper_bytes()
 

@@ -1,5 +1,6 @@
 """Every feature's tables on the one metadata (what Alembic compares against)."""
 
+from zhengxin.audit import tables as _audit  # noqa: F401
 from zhengxin.furnishing import tables as _furnishing  # noqa: F401
 from zhengxin.identity import tables as _identity  # noqa: F401
 from zhengxin.kit.db import metadata

@@ -18,10 +18,12 @@ import orjson
 import polars as pl
 from sqlalchemy import Connection, func, insert, select
 
+from zhengxin.audit import service as audit
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
 from zhengxin.furnishing.validation import Validator
 from zhengxin.kit import clock
+from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
@@ -128,6 +130,7 @@ def submit_batch(
             return _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
 
         vaulted = _SeenPeople()
+        furnished: list[pl.DataFrame] = []  # (person_token, record_type) for the log
         # The database writes of one chunk overlap the parsing and validation of the next
         # (the driver releases the GIL while the server works); at most one write is pending.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
@@ -141,6 +144,7 @@ def submit_batch(
                 for rt_name, frame in verdict.accepted.items():
                     by_type[rt_name] += frame.height
                     accepted += frame.height
+                    furnished.append(frame.select("person_token", pl.lit(rt_name).alias("record_type")).unique())
                 received += chunk.frame.height + len(chunk.malformed)
                 if progress:
                     progress(received, chunk.bytes_read)
@@ -157,7 +161,44 @@ def submit_batch(
         "completed_at": clock.now(),
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
-    return BatchResult(get_batch(conn, furnisher, batch_id))
+    batch = get_batch(conn, furnisher, batch_id)
+    _log_batch(conn, furnisher, batch, furnished)
+    return BatchResult(batch)
+
+
+def _log_batch(conn: Connection, furnisher: Actor, batch: dict, furnished: list[pl.DataFrame]) -> None:
+    """One leaf for the batch, and one per person whose records it brought (tokens only).
+
+    Appended last, so the log lock is held only while the batch commits."""
+    summary = audit.event(
+        "furnishing.batch", furnisher, batch=batch["id"], received=batch["received"],
+        accepted=batch["accepted"], rejected=batch["rejected"], content_sha256=batch["content_sha256"],
+    )  # fmt: skip
+    leaves, kinds, persons = [canonical_json(summary).decode()], [summary["kind"]], [None]
+    if furnished:
+        people = (
+            pl.concat(furnished)
+            .unique()
+            .group_by("person_token")
+            .agg(pl.col("record_type").sort())
+            .sort("person_token")
+        )
+        # Canonical JSON column-wise: fields in sorted order, Polars writes compact JSON.
+        encoded = people.select(
+            pl.struct(
+                pl.struct(pl.lit(furnisher.party_id).alias("party"), pl.lit("furnisher").alias("role")).alias("actor"),
+                pl.lit(summary["at"]).alias("at"),
+                pl.lit(batch["id"]).alias("batch"),
+                pl.lit("furnishing.records").alias("kind"),
+                pl.col("person_token").alias("person"),
+                pl.col("record_type").alias("record_types"),
+                pl.lit(1).alias("v"),
+            ).struct.json_encode()
+        ).to_series()
+        leaves += encoded.to_list()
+        kinds += ["furnishing.records"] * people.height
+        persons += people["person_token"].to_list()
+    audit.append_leaves(conn, leaves, kinds, persons)
 
 
 class _SeenPeople:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:56:14.583316
+Create Date: 2026-11-23 08:12:12.188551
 """
 
 import sqlalchemy as sa
@@ -77,6 +77,35 @@ def upgrade() -> None:
     with op.batch_alter_table('generic_records', schema=None) as batch_op:
         batch_op.create_index('ix_generic_person', ['person_token'], unique=False, postgresql_using='hash')
 
+    op.create_table('log_heads',
+    sa.Column('tree_size', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('timestamp', sa.BigInteger(), nullable=False),
+    sa.Column('root_hash', sa.String(length=64), nullable=False),
+    sa.Column('key_id', sa.String(length=32), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.PrimaryKeyConstraint('tree_size', name=op.f('pk_log_heads'))
+    )
+    op.create_table('log_leaves',
+    sa.Column('leaf_index', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('leaf', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('person_token', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('created_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('leaf_index', name=op.f('pk_log_leaves'))
+    )
+    with op.batch_alter_table('log_leaves', schema=None) as batch_op:
+        batch_op.create_index('ix_log_leaves_person', ['person_token'], unique=False, postgresql_using='hash')
+
+    op.create_table('log_nodes',
+    sa.Column('node_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('node_id', name=op.f('pk_log_nodes'))
+    )
+    op.create_table('log_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tree_size', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_log_state'))
+    )
     op.create_table('parties',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
@@ -167,6 +196,26 @@ def upgrade() -> None:
     with op.batch_alter_table('furnishing_obligations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_furnishing_obligations_furnisher_id'), ['furnisher_id'], unique=False)
 
+    op.create_table('log_cosignatures',
+    sa.Column('tree_size', sa.BigInteger(), nullable=False),
+    sa.Column('party_id', sa.String(length=40), nullable=False),
+    sa.Column('public_key', sa.String(length=64), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.Column('cosigned_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_log_cosignatures_party_id_parties')),
+    sa.ForeignKeyConstraint(['tree_size'], ['log_heads.tree_size'], name=op.f('fk_log_cosignatures_tree_size_log_heads')),
+    sa.PrimaryKeyConstraint('tree_size', 'party_id', name=op.f('pk_log_cosignatures'))
+    )
+    with op.batch_alter_table('log_cosignatures', schema=None) as batch_op:
+        batch_op.create_index('ix_log_cosignatures_party', ['party_id', 'tree_size'], unique=False)
+
+    op.create_table('log_witness_keys',
+    sa.Column('party_id', sa.String(length=40), nullable=False),
+    sa.Column('public_key', sa.String(length=64), nullable=False),
+    sa.Column('registered_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_log_witness_keys_party_id_parties')),
+    sa.PrimaryKeyConstraint('party_id', name=op.f('pk_log_witness_keys'))
+    )
     op.create_table('furnishing_quarantine',
     sa.Column('batch_id', sa.String(length=40), nullable=False),
     sa.Column('line', sa.Integer(), nullable=False),
@@ -193,6 +242,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_furnishing_quarantine_code'))
 
     op.drop_table('furnishing_quarantine')
+    op.drop_table('log_witness_keys')
+    with op.batch_alter_table('log_cosignatures', schema=None) as batch_op:
+        batch_op.drop_index('ix_log_cosignatures_party')
+
+    op.drop_table('log_cosignatures')
     with op.batch_alter_table('furnishing_obligations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_furnishing_obligations_furnisher_id'))
 
@@ -217,6 +271,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_parties_role'))
 
     op.drop_table('parties')
+    op.drop_table('log_state')
+    op.drop_table('log_nodes')
+    with op.batch_alter_table('log_leaves', schema=None) as batch_op:
+        batch_op.drop_index('ix_log_leaves_person', postgresql_using='hash')
+
+    op.drop_table('log_leaves')
+    op.drop_table('log_heads')
     with op.batch_alter_table('generic_records', schema=None) as batch_op:
         batch_op.drop_index('ix_generic_person', postgresql_using='hash')
 

@@ -1,0 +1,347 @@
+"""The log in the SQL store: appends within the caller's transaction, signed heads, proofs,
+entries, cosignatures and receipts.
+
+Appends lock the single `log_state` row, so concurrent units of work get consecutive
+indices in commit order; callers append last, just before their transaction commits, to
+hold that lock briefly. A leaf and the business write it records commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import polars as pl
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from zhengxin.audit import merkle
+from zhengxin.audit.tables import log_cosignatures, log_heads, log_leaves, log_nodes, log_state, log_witness_keys
+from zhengxin.audit.verify import VerificationError, cosign_message, head_message, verify_signature
+from zhengxin.kit import clock
+from zhengxin.kit.canonical import canonical_json
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.staging import insert_if_all_new
+from zhengxin.parties.service import Actor
+from zhengxin.parties.tables import parties
+
+LEVEL_SHIFT = 48
+MAX_ENTRIES = 1000
+
+
+def node_id(level: int, index: int) -> int:
+    return (level << LEVEL_SHIFT) | index
+
+
+class LogSigner:
+    """The agency's Ed25519 tree-head keys: the active one signs, all of them verify."""
+
+    def __init__(self, seeds: dict[str, bytes], active_key_id: str):
+        self.keys = {kid: Ed25519PrivateKey.from_private_bytes(seed) for kid, seed in seeds.items()}
+        self.active_key_id = active_key_id
+
+    @classmethod
+    def from_settings(cls, settings) -> LogSigner:
+        return cls(settings.log_key_bytes(), settings.log_active_key)
+
+    def public_keys(self) -> dict[str, str]:
+        return {
+            kid: key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex() for kid, key in self.keys.items()
+        }
+
+    def sign(self, head: dict) -> dict:
+        signature = self.keys[self.active_key_id].sign(head_message(head)).hex()
+        return {**head, "key_id": self.active_key_id, "signature": signature}
+
+
+def event(kind: str, actor: Actor | None, person_token: str | None = None, **details) -> dict:
+    """A log event: what happened, who did it, whom it is about (a token), when. No PII."""
+    body = {"v": 1, "kind": kind, "at": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    if actor is not None:
+        body["actor"] = {"party": actor.party_id, "role": actor.role}
+    if person_token is not None:
+        body["person"] = person_token
+    body.update(details)
+    return body
+
+
+# Appending -----------------------------------------------------------------------------
+
+
+def _lock_size(conn: Connection) -> int:
+    query = select(log_state.c.tree_size).where(log_state.c.id == 1)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    size = conn.execute(query).scalar()
+    if size is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(log_state).values(id=1, tree_size=0))
+        except IntegrityError:
+            pass
+        size = conn.execute(query).scalar_one()
+    return size
+
+
+def append(conn: Connection, events: Sequence[dict]) -> list[int]:
+    """Append events as leaves, in order; returns their indices."""
+    return append_leaves(
+        conn,
+        [canonical_json(e).decode() for e in events],
+        [e["kind"] for e in events],
+        [e.get("person") for e in events],
+    )
+
+
+def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons: list[str | None]) -> list[int]:
+    """Append canonical-JSON leaves; the bulk form of `append`."""
+    if not leaves:
+        return []
+    size = _lock_size(conn)
+    hashes = [merkle.leaf_hash(leaf.encode()) for leaf in leaves]
+    frontier = fetch_nodes(conn, merkle.frontier_nodes(size))
+    created = merkle.new_nodes(size, hashes, frontier)
+    now = clock.now()
+    leaf_rows = pl.DataFrame(
+        {
+            "leaf_index": range(size, size + len(leaves)),
+            "leaf": leaves,
+            "kind": kinds,
+            "person_token": persons,
+        },
+        schema={"leaf_index": pl.Int64, "leaf": pl.String, "kind": pl.String, "person_token": pl.String},
+    ).with_columns(pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("created_at"))
+    node_rows = pl.DataFrame(
+        {"node_id": [node_id(*n) for n in created], "hash": list(created.values())},
+        schema={"node_id": pl.Int64, "hash": pl.Binary},
+    )
+    if not (insert_if_all_new(conn, "log_leaves", leaf_rows) and insert_if_all_new(conn, "log_nodes", node_rows)):
+        raise RuntimeError("transparency log storage already holds these indices: refusing to overwrite")
+    conn.execute(update(log_state).where(log_state.c.id == 1).values(tree_size=size + len(leaves)))
+    return list(range(size, size + len(leaves)))
+
+
+# Reading the tree ----------------------------------------------------------------------
+
+
+def fetch_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+    wanted = {node_id(*n): n for n in nodes}
+    if not wanted:
+        return {}
+    rows = conn.execute(select(log_nodes.c.node_id, log_nodes.c.hash).where(log_nodes.c.node_id.in_(list(wanted))))
+    found = {wanted[r.node_id]: bytes(r.hash) for r in rows}
+    if len(found) != len(wanted):
+        raise RuntimeError("transparency log storage is missing subtree hashes")
+    return found
+
+
+def tree_size(conn: Connection) -> int:
+    return conn.execute(select(log_state.c.tree_size).where(log_state.c.id == 1)).scalar() or 0
+
+
+def root_hash(conn: Connection, size: int) -> bytes:
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.range_hash(0, size, fetch_nodes(conn, merkle.range_nodes(0, size)))
+
+
+def inclusion_proof(conn: Connection, index: int, size: int) -> dict:
+    if not 0 <= index < size <= tree_size(conn):
+        raise Problem(400, "invalid_proof_request", "need 0 <= index < size <= the tree size")
+    ranges = merkle.inclusion_ranges(index, size)
+    nodes = fetch_nodes(conn, merkle.proof_nodes(ranges) | {(0, index)})
+    return {
+        "index": index,
+        "tree_size": size,
+        "leaf_hash": nodes[(0, index)].hex(),
+        "audit_path": [merkle.range_hash(a, b, nodes).hex() for a, b in ranges],
+    }
+
+
+def consistency_proof(conn: Connection, first: int, second: int) -> dict:
+    if not 0 < first <= second <= tree_size(conn):
+        raise Problem(400, "invalid_proof_request", "need 0 < first <= second <= the tree size")
+    hashes = merkle.resolve(merkle.consistency_ranges(first, second), lambda n: fetch_nodes(conn, n))
+    return {"first": first, "second": second, "proof": [h.hex() for h in hashes]}
+
+
+def entries(conn: Connection, actor: Actor, start: int, end: int) -> dict:
+    """Leaves [start, end). An individual reads only their own leaves in full; of the others
+    they get the leaf hash, enough to check the tree."""
+    if start < 0 or end <= start:
+        raise Problem(400, "invalid_range", "need 0 <= start < end")
+    end = min(end, start + MAX_ENTRIES)
+    rows = conn.execute(
+        select(log_leaves.c.leaf_index, log_leaves.c.leaf, log_leaves.c.person_token)
+        .where(log_leaves.c.leaf_index >= start, log_leaves.c.leaf_index < end)
+        .order_by(log_leaves.c.leaf_index)
+    ).all()
+    out = []
+    for r in rows:
+        item = {"index": r.leaf_index, "leaf": r.leaf}
+        if actor.role == "individual" and r.person_token != actor.person_token:
+            item = {"index": r.leaf_index, "leaf": None, "leaf_hash": merkle.leaf_hash(r.leaf.encode()).hex()}
+        out.append(item)
+    return {"entries": out}
+
+
+# Signed tree heads ------------------------------------------------------------------------
+
+
+def _head_row(row) -> dict:
+    return {
+        "tree_size": row.tree_size,
+        "timestamp": row.timestamp,
+        "root_hash": row.root_hash,
+        "key_id": row.key_id,
+        "signature": row.signature,
+    }
+
+
+def sign_head(conn: Connection, signer: LogSigner) -> dict:
+    """Sign the current tree (one head per tree size; an unchanged tree keeps its head)."""
+    size = tree_size(conn)
+    existing = conn.execute(select(log_heads).where(log_heads.c.tree_size == size)).first()
+    if existing is not None:
+        return _head_row(existing)
+    head = signer.sign(
+        {"tree_size": size, "timestamp": int(clock.now().timestamp() * 1000), "root_hash": root_hash(conn, size).hex()}
+    )
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(log_heads).values(**head))
+    except IntegrityError:  # signed concurrently
+        return _head_row(conn.execute(select(log_heads).where(log_heads.c.tree_size == size)).one())
+    return head
+
+
+def latest_head(conn: Connection) -> dict | None:
+    row = conn.execute(select(log_heads).order_by(log_heads.c.tree_size.desc()).limit(1)).first()
+    if row is None:
+        return None
+    head = _head_row(row)
+    cosigs = conn.execute(
+        select(parties.c.name, parties.c.role, log_cosignatures.c.public_key, log_cosignatures.c.signature)
+        .join(parties, parties.c.id == log_cosignatures.c.party_id)
+        .where(log_cosignatures.c.tree_size == head["tree_size"])
+        .order_by(parties.c.name)
+    ).all()
+    head["cosignatures"] = [
+        {"witness": c.name, "role": c.role, "public_key": c.public_key, "signature": c.signature} for c in cosigs
+    ]
+    return head
+
+
+def all_heads(conn: Connection) -> list[dict]:
+    return [_head_row(r) for r in conn.execute(select(log_heads).order_by(log_heads.c.tree_size))]
+
+
+def head_covering(conn: Connection, signer: LogSigner, index: int) -> dict:
+    """The newest signed head that includes leaf `index`, signing one if none does yet."""
+    head = latest_head(conn)
+    if head is None or head["tree_size"] <= index:
+        sign_head(conn, signer)
+        head = latest_head(conn)
+    return head
+
+
+# Witnesses --------------------------------------------------------------------------------
+
+
+def register_witness_key(conn: Connection, actor: Actor, public_key: str) -> dict:
+    try:
+        if len(bytes.fromhex(public_key)) != 32:
+            raise ValueError
+    except ValueError:
+        raise Problem(422, "invalid_public_key", "public_key must be 32 bytes of Ed25519 key, hex") from None
+    row = {"party_id": actor.party_id, "public_key": public_key.lower(), "registered_at": clock.now()}
+    if conn.execute(select(log_witness_keys).where(log_witness_keys.c.party_id == actor.party_id)).first():
+        conn.execute(update(log_witness_keys).where(log_witness_keys.c.party_id == actor.party_id).values(**row))
+    else:
+        conn.execute(insert(log_witness_keys).values(**row))
+    return row
+
+
+def cosign(conn: Connection, actor: Actor, head: dict, signature: str) -> dict:
+    """Record a witness's cosignature of a head the log really signed."""
+    key = conn.execute(
+        select(log_witness_keys.c.public_key).where(log_witness_keys.c.party_id == actor.party_id)
+    ).scalar()
+    if key is None:
+        raise Problem(409, "witness_key_missing", "register your witness key first (POST /v1/log/witnesses/key)")
+    stored = conn.execute(select(log_heads).where(log_heads.c.tree_size == head["tree_size"])).first()
+    if stored is None or (stored.root_hash, stored.timestamp) != (head["root_hash"], head["timestamp"]):
+        raise Problem(409, "unknown_head", "the log never signed this tree head")
+    try:
+        verify_signature(key, cosign_message(head), signature)
+    except VerificationError:
+        raise Problem(422, "bad_cosignature", "the signature does not verify with your registered key") from None
+    last = conn.execute(
+        select(func.max(log_cosignatures.c.tree_size)).where(log_cosignatures.c.party_id == actor.party_id)
+    ).scalar()
+    if last is not None and last > head["tree_size"]:
+        raise Problem(409, "cosign_rollback", "you already cosigned a larger tree")
+    if last == head["tree_size"]:
+        return {"tree_size": last, "party_id": actor.party_id}
+    conn.execute(
+        insert(log_cosignatures).values(
+            tree_size=head["tree_size"], party_id=actor.party_id, public_key=key, signature=signature,
+            cosigned_at=clock.now(),
+        )
+    )  # fmt: skip
+    return {"tree_size": head["tree_size"], "party_id": actor.party_id}
+
+
+def witness_status(conn: Connection) -> dict:
+    """Each witness's last cosigned head and how far it lags the log."""
+    size = tree_size(conn)
+    head = latest_head(conn)
+    last = (
+        select(log_cosignatures.c.party_id, func.max(log_cosignatures.c.tree_size).label("size"))
+        .group_by(log_cosignatures.c.party_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(parties.c.id, parties.c.name, parties.c.role, last.c.size)
+        .join(log_witness_keys, log_witness_keys.c.party_id == parties.c.id)
+        .outerjoin(last, last.c.party_id == parties.c.id)
+        .order_by(parties.c.name)
+    ).all()
+    return {
+        "tree_size": size,
+        "signed_tree_size": head["tree_size"] if head else 0,
+        "witnesses": [
+            {"party_id": r.id, "name": r.name, "role": r.role, "cosigned_tree_size": r.size or 0,
+             "lag_leaves": size - (r.size or 0)}
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
+# Receipts -----------------------------------------------------------------------------------
+
+
+def my_leaves(conn: Connection, actor: Actor, limit: int = 1000) -> list[dict]:
+    rows = conn.execute(
+        select(log_leaves.c.leaf_index, log_leaves.c.kind, log_leaves.c.created_at)
+        .where(log_leaves.c.person_token == actor.person_token)
+        .order_by(log_leaves.c.leaf_index)
+        .limit(limit)
+    ).all()
+    return [{"leaf_index": r.leaf_index, "kind": r.kind, "at": r.created_at} for r in rows]
+
+
+def receipt(conn: Connection, signer: LogSigner, actor: Actor, leaf_index: int) -> dict:
+    """Everything needed to check offline that this event about the person is in the log."""
+    row = conn.execute(select(log_leaves).where(log_leaves.c.leaf_index == leaf_index)).first()
+    if row is None or actor.person_token is None or row.person_token != actor.person_token:
+        raise Problem(404, "receipt_not_found", "no such event about you")
+    head = head_covering(conn, signer, leaf_index)
+    return {
+        "leaf_index": leaf_index,
+        "leaf": row.leaf,
+        "inclusion_proof": inclusion_proof(conn, leaf_index, head["tree_size"]),
+        "sth": head,
+        "log_key": {"key_id": head["key_id"], "public_key": signer.public_keys()[head["key_id"]]},
+    }
