@@ -1,0 +1,280 @@
+"""The log through its public surface, on both databases: appends with intake, heads,
+proofs, entries, witnesses, receipts, and `zhengxin log verify` catching tampering."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
+
+from tests.records import CONTENT_TYPES, ENCODERS, consumption, loan
+from zhengxin.audit import merkle
+from zhengxin.audit.check import verify_remote, verify_store
+from zhengxin.audit.tables import log_leaves
+from zhengxin.audit.verify import (
+    VerificationError,
+    canonical,
+    cosign_message,
+    verify_consistency,
+    verify_head,
+    verify_inclusion,
+    verify_receipt,
+)
+from zhengxin.audit.witness import cosign_latest
+from zhengxin.identity.resident_id import validate
+from zhengxin.identity.tokens import person_token
+
+
+def furnish(client, h, records, key):
+    r = client.post(
+        "/v1/furnishing/batches",
+        content=ENCODERS["jsonl"](records),
+        headers={**h, "Content-Type": CONTENT_TYPES["jsonl"], "Idempotency-Key": key},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def individual(parties, runtime, n):
+    record = loan(n)
+    row, h = parties.add("individual", person_id=record["person_id"])
+    return h, person_token(runtime.pepper, validate(record["person_id"]))
+
+
+def test_a_batch_appends_one_leaf_for_itself_and_one_per_person(client, runtime, parties):
+    _, h = parties.add("furnisher")
+    batch = furnish(client, h, [loan(1), loan(2), consumption(1), loan(3, product="bad")], "a")
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(select(log_leaves).order_by(log_leaves.c.leaf_index)).mappings().all()
+    assert [r["kind"] for r in rows] == ["furnishing.batch", "furnishing.records", "furnishing.records"]
+    first = json.loads(rows[0]["leaf"])
+    assert (first["batch"], first["accepted"], first["rejected"]) == (batch["id"], 3, 1)
+    people = {r["person_token"]: json.loads(r["leaf"]) for r in rows[1:]}
+    t1 = person_token(runtime.pepper, validate(loan(1)["person_id"]))
+    assert people[t1]["record_types"] == ["consumption", "loan"]
+    for r in rows:  # leaves are canonical JSON, and hold tokens, never identifiers
+        assert canonical(json.loads(r["leaf"])).decode() == r["leaf"]
+        assert loan(1)["person_id"] not in r["leaf"] and loan(1)["name"] not in r["leaf"]
+    # a replayed batch appends nothing
+    furnish_again = client.post("/v1/furnishing/batches", content=ENCODERS["jsonl"]([loan(1), loan(2), consumption(1),
+                                loan(3, product="bad")]), headers={**h, "Content-Type": CONTENT_TYPES["jsonl"],
+                                "Idempotency-Key": "a"})  # fmt: skip
+    assert furnish_again.status_code == 200
+    with runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(log_leaves)).scalar_one() == 3
+
+
+def test_heads_and_proofs_verify_with_a_standard_verifier(client, runtime, parties):
+    _, h = parties.add("furnisher")
+    _, agency = parties.add("agency")
+    for i in range(5):
+        furnish(client, h, [loan(10 * i + j) for j in range(1, 4)], f"b{i}")
+        if i == 1:
+            first = client.post("/v1/log/sth", headers=agency).json()
+    head = client.post("/v1/log/sth", headers=agency).json()
+    assert head["tree_size"] == 20 and first["tree_size"] == 8
+    assert client.get("/v1/log/sth", headers=h).json()["root_hash"] == head["root_hash"]
+    keys = {k["key_id"]: k["public_key"] for k in client.get("/v1/log/keys", headers=h).json()["keys"]}
+    assert client.get("/v1/log/key", headers=h).json()["key_id"] in keys
+    verify_head(head, keys)
+    verify_head(first, keys)
+    entries = client.get("/v1/log/entries", params={"start": 0, "end": 20}, headers=h).json()["entries"]
+    hashes = [merkle.leaf_hash(e["leaf"].encode()) for e in entries]
+    assert merkle.root(hashes).hex() == head["root_hash"]
+    for index in (0, 7, 19):
+        p = client.get("/v1/log/proof/inclusion", params={"index": index, "size": 20}, headers=h).json()
+        assert p["leaf_hash"] == hashes[index].hex()
+        assert all(x == x.lower() and len(x) == 64 for x in p["audit_path"])
+        verify_inclusion(
+            index, 20, hashes[index], [bytes.fromhex(x) for x in p["audit_path"]], bytes.fromhex(head["root_hash"])
+        )
+    c = client.get("/v1/log/proof/consistency", params={"first": 8, "second": 20}, headers=h).json()
+    verify_consistency(
+        8,
+        20,
+        [bytes.fromhex(x) for x in c["proof"]],
+        bytes.fromhex(first["root_hash"]),
+        bytes.fromhex(head["root_hash"]),
+    )
+    bad = client.get("/v1/log/proof/inclusion", params={"index": 20, "size": 20}, headers=h)
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_proof_request")
+    assert client.get("/v1/log/sth").status_code == 401
+
+
+def test_an_individual_gets_verifiable_receipts_for_their_own_events_only(client, runtime, parties, tmp_path):
+    _, h = parties.add("furnisher")
+    me, token = individual(parties, runtime, 1)
+    other, _ = individual(parties, runtime, 2)
+    furnish(client, h, [loan(1), loan(2), loan(3)], "c")
+    mine = client.get("/v1/me/receipts", headers=me).json()["receipts"]
+    assert [r["kind"] for r in mine] == ["furnishing.records"]
+    index = mine[0]["leaf_index"]
+    receipt = client.get(f"/v1/me/receipts/{index}", headers=me).json()
+    assert json.loads(receipt["leaf"])["person"] == token
+    keys = {k["key_id"]: k["public_key"] for k in client.get("/v1/log/keys", headers=me).json()["keys"]}
+    verify_receipt(receipt, keys)
+    assert client.get(f"/v1/me/receipts/{index}", headers=other).json()["code"] == "receipt_not_found"
+    tampered = {**receipt, "leaf": receipt["leaf"].replace(token, token[::-1])}
+    with pytest.raises(VerificationError):
+        verify_receipt(tampered, keys)
+    # offline, with the CLI
+    from zhengxin.cli import app
+
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    pinned = keys[receipt["sth"]["key_id"]]
+    result = CliRunner().invoke(app, ["log", "check-receipt", str(path), "--public-key", pinned])
+    assert result.exit_code == 0, result.output
+    path.write_text(json.dumps(tampered))
+    assert CliRunner().invoke(app, ["log", "check-receipt", str(path), "--public-key", pinned]).exit_code == 1
+    # the log shows others' events to an individual only as hashes
+    entries = client.get("/v1/log/entries", params={"start": 0, "end": 10}, headers=me).json()["entries"]
+    full = [e for e in entries if e["leaf"] is not None]
+    assert [e["index"] for e in full] == [index]
+    assert all(e["leaf_hash"] for e in entries if e["leaf"] is None)
+
+
+def test_witnesses_cosign_and_their_lag_is_visible(client, runtime, parties, tmp_path):
+    _, h = parties.add("furnisher")
+    _, regulator = parties.add("regulator")
+    _, overseer = parties.add("overseer")
+    _, agency = parties.add("agency")
+    furnish(client, h, [loan(1), loan(2)], "d")
+    client.post("/v1/log/sth", headers=agency)
+    key = Ed25519PrivateKey.from_private_bytes(secrets.token_bytes(32))
+    state = tmp_path / "witness.json"
+    api_key = regulator["Authorization"].split()[1]
+    first = cosign_latest(client, api_key, key, state)
+    head = client.get("/v1/log/sth", headers=h).json()
+    assert [c["role"] for c in head["cosignatures"]] == ["regulator"]
+
+    furnish(client, h, [loan(3)], "e")
+    client.post("/v1/log/sth", headers=agency)
+    status = client.get("/v1/log/witnesses", headers=regulator).json()
+    assert status["witnesses"][0]["lag_leaves"] == 2
+    assert 'zhengxin_log_cosign_lag_leaves{witness="regulator-2"} 2.0' in client.get("/metrics").text
+    second = cosign_latest(client, api_key, key, state)  # checks consistency with the first
+    assert second["tree_size"] > first["tree_size"]
+    assert client.get("/v1/log/witnesses", headers=regulator).json()["witnesses"][0]["lag_leaves"] == 0
+
+    # an overseer cannot cosign a head the log never signed, nor with a bad signature
+    okey = Ed25519PrivateKey.from_private_bytes(secrets.token_bytes(32))
+    client.post(
+        "/v1/log/witnesses/key", headers=overseer, json={"public_key": okey.public_key().public_bytes_raw().hex()}
+    )
+    fake = {**{k: head[k] for k in ("tree_size", "timestamp")}, "root_hash": "00" * 32}
+    r = client.post(
+        "/v1/log/cosign", headers=overseer, json={**fake, "signature": okey.sign(cosign_message(fake)).hex()}
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "unknown_head")
+    real = {k: head[k] for k in ("tree_size", "timestamp", "root_hash")}
+    r = client.post(
+        "/v1/log/cosign", headers=overseer, json={**real, "signature": key.sign(cosign_message(real)).hex()}
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "bad_cosignature")
+    assert client.post("/v1/log/cosign", headers=h, json={**real, "signature": "00"}).status_code == 403
+
+
+def test_verify_passes_then_catches_an_edited_leaf_and_a_truncated_log(client, runtime, parties):
+    _, h = parties.add("furnisher")
+    _, agency = parties.add("agency")
+    for i in range(3):
+        furnish(client, h, [loan(10 * i + j) for j in range(1, 4)], f"f{i}")
+        client.post("/v1/log/sth", headers=agency)
+    keys = runtime.log_signer.public_keys()
+    with runtime.engine.connect() as conn:
+        ok = verify_store(conn, keys)
+    assert ok["problems"] == [] and ok["tree_size"] == 12 and ok["heads"] == 3
+
+    with runtime.transaction() as conn:
+        leaf = conn.execute(select(log_leaves.c.leaf).where(log_leaves.c.leaf_index == 5)).scalar_one()
+        conn.execute(
+            log_leaves.update().where(log_leaves.c.leaf_index == 5).values(leaf=leaf.replace('"v":1', '"v":2'))
+        )
+    with runtime.engine.connect() as conn:
+        problems = verify_store(conn, keys)["problems"]
+    assert any(p.startswith("leaf 5:") for p in problems), problems
+    with runtime.transaction() as conn:
+        conn.execute(log_leaves.update().where(log_leaves.c.leaf_index == 5).values(leaf=leaf))
+        conn.execute(log_leaves.delete().where(log_leaves.c.leaf_index >= 10))
+    with runtime.engine.connect() as conn:
+        problems = verify_store(conn, keys)["problems"]
+    assert any("log state says 12 leaves but 10 are stored" in p for p in problems), problems
+    assert any("head at size 12 covers leaves the log no longer holds" in p for p in problems), problems
+
+
+def test_log_verify_cli_exits_non_zero_on_tampering(tmp_path):
+    from zhengxin.cli import app
+    from zhengxin.config import load_settings
+    from zhengxin.kit.db import make_engine
+
+    runner = CliRunner()
+    d = str(tmp_path / "dep")
+    assert runner.invoke(app, ["init", "--dir", d]).exit_code == 0
+    assert (
+        runner.invoke(app, ["parties", "add", "furnisher", "F", "--uscc", "91110000600037341L", "--dir", d]).exit_code
+        == 0
+    )
+    file = tmp_path / "loans.jsonl"
+    file.write_bytes(ENCODERS["jsonl"]([loan(1), loan(2)]))
+    assert runner.invoke(app, ["furnish", str(file), "--furnisher", "F", "--dir", d]).exit_code == 0
+    assert runner.invoke(app, ["log", "sign", "--dir", d]).exit_code == 0
+    good = runner.invoke(app, ["log", "verify", "--dir", d])
+    assert good.exit_code == 0 and "log verified: 3 leaves" in good.output
+    engine = make_engine(load_settings(tmp_path / "dep").url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE log_leaves SET leaf = replace(leaf, 'furnishing', 'furnishinG') WHERE leaf_index = 1")
+        )
+    engine.dispose()
+    bad = runner.invoke(app, ["log", "verify", "--dir", d])
+    assert bad.exit_code == 1 and "leaf 1:" in bad.output
+
+
+def test_remote_verification_as_an_outside_auditor(client, runtime, parties, tmp_path):
+    _, h = parties.add("furnisher")
+    _, regulator = parties.add("regulator")
+    _, agency = parties.add("agency")
+    furnish(client, h, [loan(1), loan(2)], "g")
+    client.post("/v1/log/sth", headers=agency)
+    api_key = regulator["Authorization"].split()[1]
+    state = tmp_path / "auditor.json"
+    first = verify_remote("http://testserver", api_key, state, client=client)
+    assert first["problems"] == [] and first["tree_size"] == 3 and state.exists()
+    furnish(client, h, [loan(3)], "h")
+    client.post("/v1/log/sth", headers=agency)
+    assert verify_remote("http://testserver", api_key, state, client=client)["problems"] == []
+    # a server that rewrites history is caught by the consistency check against the saved head
+    state.write_text(json.dumps({**json.loads(state.read_text()), "root_hash": "11" * 32, "tree_size": 3}))
+    problems = verify_remote("http://testserver", api_key, state, client=client)["problems"]
+    assert any("not consistent" in p for p in problems), problems
+
+
+def test_leaf_and_log_commit_with_the_business_write(runtime, parties, monkeypatch):
+    """A batch that fails after its records were written leaves neither records nor leaves."""
+    from fastapi.testclient import TestClient
+
+    from zhengxin.app import create_app
+    from zhengxin.audit import service as audit
+
+    _, h = parties.add("furnisher")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("log storage down")
+
+    monkeypatch.setattr(audit, "append_leaves", broken)
+    with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
+        r = client.post(
+            "/v1/furnishing/batches",
+            content=ENCODERS["jsonl"]([loan(1)]),
+            headers={**h, "Content-Type": CONTENT_TYPES["jsonl"]},
+        )
+    assert r.status_code == 500
+    with runtime.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM account_snapshots")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM furnishing_batches")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 0
