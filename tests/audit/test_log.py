@@ -102,6 +102,10 @@ def test_heads_and_proofs_verify_with_a_standard_verifier(client, runtime, parti
     )
     bad = client.get("/v1/log/proof/inclusion", params={"index": 20, "size": 20}, headers=h)
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_proof_request")
+    beyond = client.get("/v1/log/proof/inclusion", params={"index": 3, "size": 21}, headers=h)
+    assert (beyond.status_code, beyond.json()["code"]) == (400, "invalid_proof_request")
+    beyond = client.get("/v1/log/proof/consistency", params={"first": 3, "second": 21}, headers=h)
+    assert (beyond.status_code, beyond.json()["code"]) == (400, "invalid_proof_request")
     assert client.get("/v1/log/sth").status_code == 401
 
 

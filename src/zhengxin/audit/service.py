@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import merkle
@@ -125,14 +125,21 @@ def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons
 # Reading the tree ----------------------------------------------------------------------
 
 
+# One statement object, so SQLAlchemy compiles it once (proofs are on the hot path).
+_NODES = select(log_nodes.c.node_id, log_nodes.c.hash).where(log_nodes.c.node_id.in_(bindparam("ids", expanding=True)))
+
+
+class MissingNodes(LookupError):
+    """Subtrees that do not exist: the range asked for goes beyond the tree."""
+
+
 def fetch_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
     wanted = {node_id(*n): n for n in nodes}
     if not wanted:
         return {}
-    rows = conn.execute(select(log_nodes.c.node_id, log_nodes.c.hash).where(log_nodes.c.node_id.in_(list(wanted))))
-    found = {wanted[r.node_id]: bytes(r.hash) for r in rows}
+    found = {wanted[r.node_id]: bytes(r.hash) for r in conn.execute(_NODES, {"ids": list(wanted)})}
     if len(found) != len(wanted):
-        raise RuntimeError("transparency log storage is missing subtree hashes")
+        raise MissingNodes("the tree has no such subtrees")
     return found
 
 
@@ -146,11 +153,19 @@ def root_hash(conn: Connection, size: int) -> bytes:
     return merkle.range_hash(0, size, fetch_nodes(conn, merkle.range_nodes(0, size)))
 
 
+def _beyond_tree() -> Problem:
+    return Problem(400, "invalid_proof_request", "the sizes and index must lie within the tree")
+
+
 def inclusion_proof(conn: Connection, index: int, size: int) -> dict:
-    if not 0 <= index < size <= tree_size(conn):
-        raise Problem(400, "invalid_proof_request", "need 0 <= index < size <= the tree size")
+    """One query: a size beyond the tree shows as subtrees that do not exist."""
+    if not 0 <= index < size:
+        raise Problem(400, "invalid_proof_request", "need 0 <= index < size")
     ranges = merkle.inclusion_ranges(index, size)
-    nodes = fetch_nodes(conn, merkle.proof_nodes(ranges) | {(0, index)})
+    try:
+        nodes = fetch_nodes(conn, merkle.proof_nodes(ranges) | {(0, index)} | set(merkle.range_nodes(0, size)))
+    except MissingNodes:
+        raise _beyond_tree() from None
     return {
         "index": index,
         "tree_size": size,
@@ -160,9 +175,13 @@ def inclusion_proof(conn: Connection, index: int, size: int) -> dict:
 
 
 def consistency_proof(conn: Connection, first: int, second: int) -> dict:
-    if not 0 < first <= second <= tree_size(conn):
-        raise Problem(400, "invalid_proof_request", "need 0 < first <= second <= the tree size")
-    hashes = merkle.resolve(merkle.consistency_ranges(first, second), lambda n: fetch_nodes(conn, n))
+    if not 0 < first <= second:
+        raise Problem(400, "invalid_proof_request", "need 0 < first <= second")
+    ranges = merkle.consistency_ranges(first, second)
+    try:
+        hashes = merkle.resolve(ranges, lambda n: fetch_nodes(conn, n | set(merkle.range_nodes(0, second))))
+    except MissingNodes:
+        raise _beyond_tree() from None
     return {"first": first, "second": second, "proof": [h.hex() for h in hashes]}
 
 
