@@ -39,8 +39,10 @@ PG_URL = os.environ.get("ZHENGXIN_TEST_PG_URL", "postgresql+psycopg://postgres@1
 
 def leaf(i: int) -> str:
     token = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-    event = {"v": 1, "kind": "inquiry", "at": "2026-11-23T08:00:00.000Z", "person": token,
-             "actor": {"party": "pty_01jexample", "role": "lender"}, "purpose": "loan_application", "seq": i}  # fmt: skip
+    event = {
+        "v": 1, "kind": "inquiry", "at": "2026-11-23T08:00:00.000Z", "person": token, "seq": i,
+        "actor": {"party": "pty_01jexample", "role": "lender"}, "purpose": "loan_application",
+    }  # fmt: skip
     return canonical_json(event).decode()
 
 
@@ -134,12 +136,15 @@ def run(backend: str, total: int, singles: int, proofs: int) -> dict:
     result["ratio_full_verify_to_sha256"] = round(result["full_verify_seconds"] / raw, 1)
     runtime.engine.dispose()
     drop()
-    print(f"{backend:10} {total:,} leaves: single appends {result['single_appends_per_second']:,}/s, "
-          f"batched {result['batched_appends_per_second']:,}/s (sha256 {result['sha256_leaves_per_second']:,}/s, "
-          f"1:{result['ratio_batched_append_to_sha256']}); inclusion proof p50 {result['inclusion_proof_ms']['p50']} ms "
-          f"p99 {result['inclusion_proof_ms']['p99']} ms; consistency p50 {result['consistency_proof_ms']['p50']} ms; "
-          f"full verify {result['full_verify_seconds']} s (1:{result['ratio_full_verify_to_sha256']} of raw sha256)",
-          flush=True)  # fmt: skip
+    r = result
+    print(
+        f"{backend:10} {total:,} leaves: single appends {r['single_appends_per_second']:,}/s, "
+        f"batched {r['batched_appends_per_second']:,}/s (sha256 {r['sha256_leaves_per_second']:,}/s, "
+        f"1:{r['ratio_batched_append_to_sha256']}); inclusion proof p50 {r['inclusion_proof_ms']['p50']} ms "
+        f"p99 {r['inclusion_proof_ms']['p99']} ms; consistency p50 {r['consistency_proof_ms']['p50']} ms; "
+        f"full verify {r['full_verify_seconds']} s (1:{r['ratio_full_verify_to_sha256']} of raw sha256)",
+        flush=True,
+    )
     return result
 
 

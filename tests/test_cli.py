@@ -109,6 +109,13 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         assert sum(b["accepted"] for b in batches) > 0
         flawed = [b for b in batches if b["rejected"]]
         assert flawed and flawed[0]["rejected"] == 6
+        head = client.get("/v1/log/sth", headers=furnisher).json()
+        assert head["tree_size"] > 400 and len(head["cosignatures"]) == 3
+        me = {"Authorization": f"Bearer {individuals[0]['api_key']}"}
+        receipts = client.get("/v1/me/receipts", headers=me).json()["receipts"]
+        assert receipts and receipts[0]["kind"] == "furnishing.records"
+    verified = runner.invoke(app, ["log", "verify", "--dir", str(d)])
+    assert verified.exit_code == 0 and "3 cosignature(s)" in verified.output, verified.output
     # every individual has furnished loans
     from zhengxin.identity.resident_id import validate
     from zhengxin.identity.tokens import person_token

@@ -313,6 +313,7 @@ def demo(
     for name in ("zhengxin.db", "zhengxin.db-wal", "zhengxin.db-shm", "secrets.env", "credentials.json"):
         (data_dir / name).unlink(missing_ok=True)
     shutil.rmtree(data_dir / "synth", ignore_errors=True)
+    shutil.rmtree(data_dir / "witnesses", ignore_errors=True)
     with _progress() as progress:
         summary = build_demo(data_dir, persons=persons, seed=seed, progress=progress)
     table = Table(title=f"zhengxin demo in {data_dir}")

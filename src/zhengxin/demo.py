@@ -47,8 +47,11 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
     for lender in LENDERS:
         register("lender", lender.name, uscc=lender.uscc)
     regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
-    register("overseer", "Independent Oversight Board member A (demo)")
-    register("overseer", "Independent Oversight Board member B (demo)")
+    witnesses = [
+        regulator,
+        register("overseer", "Independent Oversight Board member A (demo)"),
+        register("overseer", "Independent Oversight Board member B (demo)"),
+    ]
 
     population = generate(persons, seed=seed)
     synth_dir = data_dir / "synth"
@@ -86,6 +89,8 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
                 catalog=runtime.catalog,
             )
 
+    _sign_and_witness(runtime, data_dir, witnesses)
+
     path = data_dir / "credentials.json"
     path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2))
     path.chmod(0o600)
@@ -115,3 +120,30 @@ def _flawed_records(population, path: Path) -> Path:
     rows[5]["monthly_income"] = 1_200_000  # CR-14b
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return path
+
+
+def _sign_and_witness(runtime: Runtime, data_dir: Path, witnesses: list[dict]) -> None:
+    """Sign a tree head and have the regulator and both overseers cosign it, each with a
+    witness key kept in DIR/witnesses/ (what `zhengxin log witness` does over HTTP)."""
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from zhengxin.audit import service as audit
+    from zhengxin.audit.verify import cosign_message
+    from zhengxin.audit.witness import public_key_hex
+
+    folder = data_dir / "witnesses"
+    folder.mkdir(exist_ok=True)
+    with runtime.transaction() as conn:
+        head = audit.sign_head(conn, runtime.log_signer)
+        for party in witnesses:
+            seed = os.urandom(32)
+            key_path = folder / f"{party['id']}.key"
+            key_path.write_text(seed.hex())
+            key_path.chmod(0o600)
+            key = Ed25519PrivateKey.from_private_bytes(seed)
+            actor = Actor(party_id=party["id"], role=party["role"], name=party["name"])
+            audit.register_witness_key(conn, actor, public_key_hex(key))
+            body = {k: head[k] for k in ("tree_size", "timestamp", "root_hash")}
+            audit.cosign(conn, actor, body, key.sign(cosign_message(body)).hex())

@@ -51,18 +51,21 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
     last = -1
     while True:
         rows = conn.execute(
-            select(log_leaves.c.leaf_index, log_leaves.c.leaf)
+            select(log_leaves.c.leaf_index, log_leaves.c.leaf, log_leaves.c.leaf_hash)
             .where(log_leaves.c.leaf_index > last)
             .order_by(log_leaves.c.leaf_index)
             .limit(PAGE)
         ).all()
         if not rows:
             break
-        for index, leaf in rows:
+        for index, leaf, stored in rows:
             if index != expected_index:
                 problems.append(f"leaf {expected_index}: missing (next stored leaf is {index})")
                 expected_index = index
-            hashes.append(merkle.leaf_hash(leaf.encode()))
+            h = merkle.leaf_hash(leaf.encode())
+            if bytes(stored) != h:
+                problems.append(f"leaf {index}: stored hash does not match the stored leaf data")
+            hashes.append(h)
             expected_index += 1
         last = rows[-1].leaf_index
         if progress:
@@ -84,8 +87,9 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
             first = index << level
             where = f"leaf {first}" if level == 0 else f"leaves {first}..{(index + 1 << level) - 1}"
             problems.append(f"{where}: stored hash does not match the stored leaf data")
-    if seen != sum(len(x) for x in levels):
-        problems.append(f"{sum(len(x) for x in levels) - seen} subtree hashes are missing")
+    expected_nodes = sum(len(x) for x in levels[1:])
+    if seen != expected_nodes:
+        problems.append(f"{expected_nodes - seen} subtree hashes are missing")
 
     nodes = _Nodes(levels)
     heads = conn.execute(select(log_heads).order_by(log_heads.c.tree_size)).all()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import merkle
@@ -107,13 +107,16 @@ def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons
         {
             "leaf_index": range(size, size + len(leaves)),
             "leaf": leaves,
+            "leaf_hash": hashes,
             "kind": kinds,
             "person_token": persons,
         },
-        schema={"leaf_index": pl.Int64, "leaf": pl.String, "kind": pl.String, "person_token": pl.String},
-    ).with_columns(pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("created_at"))
+        schema={"leaf_index": pl.Int64, "leaf": pl.String, "leaf_hash": pl.Binary, "kind": pl.String,
+                "person_token": pl.String},
+    ).with_columns(pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("created_at"))  # fmt: skip
+    inner = [(n, h) for n, h in created.items() if n[0] > 0]
     node_rows = pl.DataFrame(
-        {"node_id": [node_id(*n) for n in created], "hash": list(created.values())},
+        {"node_id": [node_id(*n) for n, _ in inner], "hash": [h for _, h in inner]},
         schema={"node_id": pl.Int64, "hash": pl.Binary},
     )
     if not (insert_if_all_new(conn, "log_leaves", leaf_rows) and insert_if_all_new(conn, "log_nodes", node_rows)):
@@ -125,8 +128,14 @@ def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons
 # Reading the tree ----------------------------------------------------------------------
 
 
-# One statement object, so SQLAlchemy compiles it once (proofs are on the hot path).
-_NODES = select(log_nodes.c.node_id, log_nodes.c.hash).where(log_nodes.c.node_id.in_(bindparam("ids", expanding=True)))
+# One statement object, so SQLAlchemy compiles it once (proofs are on the hot path); level-0
+# node ids equal leaf indices.
+_NODES = union_all(
+    select(log_nodes.c.node_id, log_nodes.c.hash).where(log_nodes.c.node_id.in_(bindparam("ids", expanding=True))),
+    select(log_leaves.c.leaf_index, log_leaves.c.leaf_hash).where(
+        log_leaves.c.leaf_index.in_(bindparam("leaves", expanding=True))
+    ),
+)
 
 
 class MissingNodes(LookupError):
@@ -137,7 +146,10 @@ def fetch_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.N
     wanted = {node_id(*n): n for n in nodes}
     if not wanted:
         return {}
-    found = {wanted[r.node_id]: bytes(r.hash) for r in conn.execute(_NODES, {"ids": list(wanted)})}
+    inner = [i for i, (level, _) in wanted.items() if level > 0] or [-1]
+    leaves = [i for i, (level, _) in wanted.items() if level == 0] or [-1]
+    rows = conn.execute(_NODES, {"ids": inner, "leaves": leaves})
+    found = {wanted[node]: bytes(value) for node, value in rows}
     if len(found) != len(wanted):
         raise MissingNodes("the tree has no such subtrees")
     return found

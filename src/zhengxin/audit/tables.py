@@ -17,13 +17,15 @@ log_leaves = Table(
     metadata,
     Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
     Column("leaf", Text, nullable=False),  # the canonical JSON that was hashed
+    Column("leaf_hash", LargeBinary(32), nullable=False),  # the level-0 node
     Column("kind", String(48), nullable=False),
     Column("person_token", key(64)),  # whom the event is about, if anyone (never PII)
     Column("created_at", UTCDateTime, nullable=False),
 )
 person_index("ix_log_leaves_person", log_leaves.c.person_token)
 
-# Hash of every complete subtree: node_id = level << 48 | index (see audit.service.node_id).
+# Hash of every complete subtree above the leaves: node_id = level << 48 | index (see
+# audit.service.node_id); level-0 hashes live with their leaves.
 log_nodes = Table(
     "log_nodes",
     metadata,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:12:12.188551
+Create Date: 2026-11-23 08:20:38.856531
 """
 
 import sqlalchemy as sa
@@ -88,6 +88,7 @@ def upgrade() -> None:
     op.create_table('log_leaves',
     sa.Column('leaf_index', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('leaf', sa.Text(), nullable=False),
+    sa.Column('leaf_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('kind', sa.String(length=48), nullable=False),
     sa.Column('person_token', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=True),
     sa.Column('created_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
