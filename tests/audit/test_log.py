@@ -282,3 +282,100 @@ def test_leaf_and_log_commit_with_the_business_write(runtime, parties, monkeypat
         assert conn.execute(text("SELECT count(*) FROM account_snapshots")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM furnishing_batches")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 0
+
+
+def test_heads_are_signed_on_a_schedule(db_url, tmp_path):
+    import time as _time
+
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import Parties, _empty_all_tables, make_settings
+    from zhengxin.app import create_app
+    from zhengxin.runtime import Runtime
+
+    runtime = Runtime(make_settings(db_url, log_sth_interval_seconds=0.1))
+    _empty_all_tables(runtime.engine)
+    _, h = Parties(runtime).add("furnisher")
+    with TestClient(create_app(runtime=runtime)) as client:
+        furnish(client, h, [loan(1)], "s")
+        deadline = _time.time() + 10
+        while _time.time() < deadline:
+            with runtime.engine.connect() as conn:
+                head = service_latest(conn)
+            if head and head["tree_size"] == 2:
+                break
+            _time.sleep(0.05)
+    assert head and head["tree_size"] == 2
+    runtime.engine.dispose()
+
+
+def service_latest(conn):
+    from zhengxin.audit.service import latest_head
+
+    return latest_head(conn)
+
+
+def test_rotating_the_signing_key_keeps_old_heads_verifiable(client, runtime, parties):
+    from zhengxin.audit.service import LogSigner
+
+    _, h = parties.add("furnisher")
+    _, agency = parties.add("agency")
+    furnish(client, h, [loan(1)], "r1")
+    old = client.post("/v1/log/sth", headers=agency).json()
+    seeds = {**runtime.settings.log_key_bytes(), "log2": secrets.token_bytes(32)}
+    runtime.log_signer = LogSigner(seeds, "log2")  # what a restart with the new settings does
+    furnish(client, h, [loan(2)], "r2")
+    new = client.post("/v1/log/sth", headers=agency).json()
+    assert (old["key_id"], new["key_id"]) == ("log1", "log2")
+    keys = {k["key_id"]: k["public_key"] for k in client.get("/v1/log/keys", headers=h).json()["keys"]}
+    verify_head(old, keys)
+    verify_head(new, keys)
+    with runtime.engine.connect() as conn:
+        assert verify_store(conn, keys)["problems"] == []
+
+
+def test_log_verify_remote_against_a_running_server(tmp_path):
+    import socket
+    import threading
+    import time as _time
+
+    import uvicorn
+
+    from zhengxin.app import create_app
+    from zhengxin.cli import app
+    from zhengxin.config import load_settings
+    from zhengxin.runtime import Runtime
+
+    runner = CliRunner()
+    d = tmp_path / "dep"
+    assert runner.invoke(app, ["init", "--dir", str(d)]).exit_code == 0
+    out = runner.invoke(app, ["parties", "add", "regulator", "PBOC", "--dir", str(d)])
+    api_key = json.loads(out.stdout.strip().splitlines()[-1])["api_key"]
+    runner.invoke(app, ["parties", "add", "furnisher", "F", "--uscc", "91110000600037341L", "--dir", str(d)])
+    file = tmp_path / "loans.jsonl"
+    file.write_bytes(ENCODERS["jsonl"]([loan(1), loan(2)]))
+    assert runner.invoke(app, ["furnish", str(file), "--furnisher", "F", "--dir", str(d)]).exit_code == 0
+    assert runner.invoke(app, ["log", "sign", "--dir", str(d)]).exit_code == 0
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=Runtime(load_settings(d))), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            _time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        state = tmp_path / "auditor.json"
+        result = runner.invoke(app, ["log", "verify", "--remote", url, "--api-key", api_key, "--state", str(state)])
+        assert result.exit_code == 0, result.output
+        assert "log verified: 3 leaves" in result.output and state.exists()
+        state.write_text(json.dumps({**json.loads(state.read_text()), "root_hash": "22" * 32}))
+        result = runner.invoke(app, ["log", "verify", "--remote", url, "--api-key", api_key, "--state", str(state)])
+        assert result.exit_code == 1 and "not consistent" in result.output
+    finally:
+        server.should_exit = True
+        thread.join(10)
