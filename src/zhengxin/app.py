@@ -97,16 +97,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 async def _sign_heads_periodically(runtime: Runtime) -> None:
-    """Sign a tree head every `log_sth_interval_seconds` (a no-op when the tree has not grown)."""
-    from zhengxin.audit.service import sign_head
+    """Sequence queued log events every `log_sequence_interval_seconds` and sign a tree head
+    every `log_sth_interval_seconds` (a no-op when the tree has not grown)."""
+    from zhengxin.audit.service import sequence_all, sign_head
 
     def sign() -> None:
         with runtime.transaction() as conn:
             sign_head(conn, runtime.log_signer)
 
+    settings = runtime.settings
+    next_head = time.monotonic() + settings.log_sth_interval_seconds
     while True:
-        await asyncio.sleep(runtime.settings.log_sth_interval_seconds)
+        await asyncio.sleep(min(settings.log_sequence_interval_seconds, settings.log_sth_interval_seconds))
         try:
-            await run_in_threadpool(sign)
+            await run_in_threadpool(sequence_all, runtime.engine)
+            if time.monotonic() >= next_head:
+                await run_in_threadpool(sign)
+                next_head = time.monotonic() + settings.log_sth_interval_seconds
         except Exception:  # keep the schedule alive; the failure is in the log
-            logging.getLogger("zhengxin").exception("signing a tree head failed")
+            logging.getLogger("zhengxin").exception("sequencing or signing the log failed")

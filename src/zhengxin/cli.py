@@ -127,6 +127,7 @@ def furnish_file(
     progress: Progress | None = None,
 ) -> dict:
     """Furnish one file through the real intake path, as the named furnisher."""
+    from zhengxin.audit.service import sequence_all
     from zhengxin.furnishing import readers
     from zhengxin.furnishing.service import submit_batch
     from zhengxin.parties.service import Actor, find_party
@@ -148,6 +149,9 @@ def furnish_file(
 
     with runtime.transaction() as conn:
         result = submit_batch(conn, runtime, actor, path, fmt, idempotency_key=idempotency_key, progress=tick)
+    if progress is not None:
+        progress.update(task, description=f"{label} (logging)")
+    sequence_all(runtime.engine)  # no server may be running to do it
     if progress is not None:
         progress.update(task, completed=path.stat().st_size)
     return {**result.batch, "replayed": result.replayed}
@@ -231,14 +235,17 @@ def log_verify(
         f"log verified: {result['tree_size']:,} leaves, {result.get('heads', 1)} signed head(s), "
         f"{result['cosignatures']} cosignature(s)"
     )
+    if result.get("queued"):
+        console.print(f"{result['queued']:,} event(s) queued for the sequencer, not yet in the tree")
 
 
 @log_app.command("sign")
 def log_sign(data_dir: DirOpt = None, db: DbOpt = None) -> None:
-    """Sign a tree head for the current log now."""
-    from zhengxin.audit.service import sign_head
+    """Sequence queued log events and sign a tree head now."""
+    from zhengxin.audit.service import sequence_all, sign_head
 
     runtime = _runtime(data_dir, db)
+    sequence_all(runtime.engine)
     with runtime.transaction() as conn:
         head = sign_head(conn, runtime.log_signer)
     typer.echo(json.dumps(head))

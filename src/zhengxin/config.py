@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     log_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
     log_active_key: str | None = None
     log_sth_interval_seconds: float = 60.0
+    log_sequence_interval_seconds: float = 1.0
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000
     max_batch_bytes: int = 2 * 1024**3

@@ -135,6 +135,7 @@ def _sign_and_witness(runtime: Runtime, data_dir: Path, witnesses: list[dict]) -
 
     folder = data_dir / "witnesses"
     folder.mkdir(exist_ok=True)
+    audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
         head = audit.sign_head(conn, runtime.log_signer)
         for party in witnesses:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from tests.records import CONTENT_TYPES, ENCODERS, consumption, loan
-from zhengxin.audit import merkle
+from zhengxin.audit import merkle, service
 from zhengxin.audit.check import verify_remote, verify_store
 from zhengxin.audit.tables import log_leaves
 from zhengxin.audit.verify import (
@@ -45,15 +45,20 @@ def individual(parties, runtime, n):
     return h, person_token(runtime.pepper, validate(record["person_id"]))
 
 
-def test_a_batch_appends_one_leaf_for_itself_and_one_per_person(client, runtime, parties):
+def test_a_batch_logs_one_leaf_per_person_and_one_for_itself(client, runtime, parties):
     _, h = parties.add("furnisher")
     batch = furnish(client, h, [loan(1), loan(2), consumption(1), loan(3, product="bad")], "a")
     with runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(log_leaves)).scalar_one() == 0
+        assert service.queued(conn) == 3  # committed with the batch, waiting for the sequencer
+    assert service.sequence_all(runtime.engine) == 3
+    with runtime.engine.connect() as conn:
         rows = conn.execute(select(log_leaves).order_by(log_leaves.c.leaf_index)).mappings().all()
-    assert [r["kind"] for r in rows] == ["furnishing.batch", "furnishing.records", "furnishing.records"]
-    first = json.loads(rows[0]["leaf"])
+        assert service.queued(conn) == 0
+    assert [r["kind"] for r in rows] == ["furnishing.records", "furnishing.records", "furnishing.batch"]
+    first = json.loads(rows[-1]["leaf"])
     assert (first["batch"], first["accepted"], first["rejected"]) == (batch["id"], 3, 1)
-    people = {r["person_token"]: json.loads(r["leaf"]) for r in rows[1:]}
+    people = {r["person_token"]: json.loads(r["leaf"]) for r in rows[:-1]}
     t1 = person_token(runtime.pepper, validate(loan(1)["person_id"]))
     assert people[t1]["record_types"] == ["consumption", "loan"]
     for r in rows:  # leaves are canonical JSON, and hold tokens, never identifiers
@@ -64,8 +69,7 @@ def test_a_batch_appends_one_leaf_for_itself_and_one_per_person(client, runtime,
                                 loan(3, product="bad")]), headers={**h, "Content-Type": CONTENT_TYPES["jsonl"],
                                 "Idempotency-Key": "a"})  # fmt: skip
     assert furnish_again.status_code == 200
-    with runtime.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(log_leaves)).scalar_one() == 3
+    assert service.sequence_all(runtime.engine) == 0
 
 
 def test_heads_and_proofs_verify_with_a_standard_verifier(client, runtime, parties):
@@ -270,7 +274,7 @@ def test_leaf_and_log_commit_with_the_business_write(runtime, parties, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("log storage down")
 
-    monkeypatch.setattr(audit, "append_leaves", broken)
+    monkeypatch.setattr(audit, "enqueue", broken)
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
         r = client.post(
             "/v1/furnishing/batches",
@@ -281,7 +285,7 @@ def test_leaf_and_log_commit_with_the_business_write(runtime, parties, monkeypat
     with runtime.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM account_snapshots")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM furnishing_batches")).scalar_one() == 0
-        assert conn.execute(text("SELECT count(*) FROM log_leaves")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM log_queue")).scalar_one() == 0
 
 
 def test_heads_are_signed_on_a_schedule(db_url, tmp_path):
@@ -379,3 +383,32 @@ def test_log_verify_remote_against_a_running_server(tmp_path):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_concurrent_appends_build_one_consistent_tree(runtime):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zhengxin.audit import service
+
+    def enqueue_and_sequence(worker: int) -> None:
+        for i in range(15):
+            with runtime.transaction() as conn:
+                e = service.event("test.event", None, worker=worker, i=i)
+                service.enqueue(conn, [e, {**e, "i": i + 1000}])
+            if i % 5 == 0:  # sequencers racing each other and the writers
+                service.sequence_all(runtime.engine)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(enqueue_and_sequence, range(4)))
+    service.sequence_all(runtime.engine)
+    with runtime.engine.connect() as conn:
+        leaves = [
+            json.loads(x) for x in conn.execute(select(log_leaves.c.leaf).order_by(log_leaves.c.leaf_index)).scalars()
+        ]
+    assert sorted((e["worker"], e["i"]) for e in leaves) == sorted((w, i + k) for w in range(4) for i in range(15)
+                                                                   for k in (0, 1000))  # fmt: skip
+    with runtime.transaction() as conn:
+        service.sign_head(conn, runtime.log_signer)
+    with runtime.engine.connect() as conn:
+        check = verify_store(conn, runtime.log_signer.public_keys())
+    assert check["problems"] == [] and check["tree_size"] == 120

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from zhengxin.audit import merkle
 from zhengxin.audit.service import LEVEL_SHIFT
-from zhengxin.audit.tables import log_cosignatures, log_heads, log_leaves, log_nodes, log_state
+from zhengxin.audit.tables import log_cosignatures, log_heads, log_leaves, log_nodes, log_queue, log_state
 from zhengxin.audit.verify import (
     VerificationError,
     cosign_message,
@@ -128,7 +128,8 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
         except VerificationError:
             problems.append(f"cosignature of {c.party_id} on head {c.tree_size} does not verify")
     cosigned = conn.execute(select(func.count()).select_from(log_cosignatures)).scalar_one()
-    return {"tree_size": size, "heads": len(heads), "cosignatures": cosigned, "problems": problems}
+    waiting = conn.execute(select(func.count()).select_from(log_queue)).scalar_one()
+    return {"tree_size": size, "heads": len(heads), "cosignatures": cosigned, "queued": waiting, "problems": problems}
 
 
 def verify_remote(base_url: str, api_key: str, state: Path | None = None, client=None) -> dict:

@@ -43,7 +43,8 @@ def get_sth(actor: AnyParty, runtime: RuntimeDep):
 
 @router.post("/sth", response_model=SignedTreeHead)
 def sign_sth(actor: Agency, runtime: RuntimeDep):
-    """Sign the current tree now (heads are also signed on a schedule)."""
+    """Sequence queued events and sign the tree now (both also happen on a schedule)."""
+    service.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
         service.sign_head(conn, runtime.log_signer)
         return service.latest_head(conn)
@@ -108,6 +109,7 @@ def witnesses(actor: Annotated[Actor, require("agency", "regulator", "overseer")
 @me_router.get("/receipts")
 def my_receipts(actor: Annotated[Actor, require("individual")], runtime: RuntimeDep):
     """The log events about you, newest last."""
+    service.sequence_all(runtime.engine)
     with runtime.engine.connect() as conn:
         return {"receipts": service.my_leaves(conn, actor)}
 
@@ -118,5 +120,6 @@ def my_receipt(leaf_index: int, actor: Annotated[Actor, require("individual")], 
     (`zhengxin log check-receipt`)."""
     if leaf_index < 0:
         raise Problem(404, "receipt_not_found", "no such event about you")
+    service.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
         return service.receipt(conn, runtime.log_signer, actor, leaf_index)

@@ -1,9 +1,11 @@
-"""The log in the SQL store: appends within the caller's transaction, signed heads, proofs,
-entries, cosignatures and receipts.
+"""The log in the SQL store: events enqueued within the caller's transaction, a sequencer
+that adds them to the tree, signed heads, proofs, entries, cosignatures and receipts.
 
-Appends lock the single `log_state` row, so concurrent units of work get consecutive
-indices in commit order; callers append last, just before their transaction commits, to
-hold that lock briefly. A leaf and the business write it records commit together or not at all.
+Business code `enqueue`s its events in its own unit of work, so an event and the write it
+records commit together or not at all, and enqueueing takes no lock. The sequencer (run by
+the server every `log_sequence_interval_seconds`, and before anything that needs fresh
+indices) locks the single `log_state` row, takes committed events in queue order, gives
+them consecutive leaf indices and stores the new subtree hashes, in bounded batches.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from sqlalchemy import Connection, bindparam, func, insert, select, union_all, u
 from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import merkle
-from zhengxin.audit.tables import log_cosignatures, log_heads, log_leaves, log_nodes, log_state, log_witness_keys
+from zhengxin.audit.tables import (
+    log_cosignatures,
+    log_heads,
+    log_leaves,
+    log_nodes,
+    log_queue,
+    log_state,
+    log_witness_keys,
+)
 from zhengxin.audit.verify import VerificationError, cosign_message, head_message, verify_signature
 from zhengxin.kit import clock
 from zhengxin.kit.canonical import canonical_json
@@ -28,6 +38,7 @@ from zhengxin.parties.tables import parties
 
 LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
+SEQUENCE_BATCH = 10_000
 
 
 def node_id(level: int, index: int) -> int:
@@ -84,9 +95,9 @@ def _lock_size(conn: Connection) -> int:
     return size
 
 
-def append(conn: Connection, events: Sequence[dict]) -> list[int]:
-    """Append events as leaves, in order; returns their indices."""
-    return append_leaves(
+def enqueue(conn: Connection, events: Sequence[dict]) -> None:
+    """Queue events for the log in the caller's unit of work."""
+    enqueue_leaves(
         conn,
         [canonical_json(e).decode() for e in events],
         [e["kind"] for e in events],
@@ -94,8 +105,50 @@ def append(conn: Connection, events: Sequence[dict]) -> list[int]:
     )
 
 
+def enqueue_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons: list[str | None]) -> None:
+    """Queue canonical-JSON leaves; the bulk form of `enqueue`."""
+    if not leaves:
+        return
+    rows = pl.DataFrame(
+        {"leaf": leaves, "kind": kinds, "person_token": persons},
+        schema={"leaf": pl.String, "kind": pl.String, "person_token": pl.String},
+    ).with_columns(pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("created_at"))
+    if not insert_if_all_new(conn, "log_queue", rows):
+        raise RuntimeError("the log queue refused new events")
+
+
+def sequence(conn: Connection, limit: int = SEQUENCE_BATCH) -> int:
+    """Move up to `limit` committed queued events into the tree; returns how many."""
+    _lock_size(conn)  # one sequencer at a time; queue rows read after the lock are settled
+    queued = conn.execute(
+        select(log_queue.c.seq, log_queue.c.leaf, log_queue.c.kind, log_queue.c.person_token)
+        .order_by(log_queue.c.seq)
+        .limit(limit)
+    ).all()
+    if not queued:
+        return 0
+    append_leaves(conn, [q.leaf for q in queued], [q.kind for q in queued], [q.person_token for q in queued])
+    conn.execute(log_queue.delete().where(log_queue.c.seq.in_([q.seq for q in queued])))
+    return len(queued)
+
+
+def sequence_all(engine) -> int:
+    """Sequence everything queued, one bounded transaction at a time."""
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            done = sequence(conn)
+        total += done
+        if done < SEQUENCE_BATCH:
+            return total
+
+
+def queued(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(log_queue)).scalar_one()
+
+
 def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons: list[str | None]) -> list[int]:
-    """Append canonical-JSON leaves; the bulk form of `append`."""
+    """Add canonical-JSON leaves to the tree (the sequencer's step; business code enqueues)."""
     if not leaves:
         return []
     size = _lock_size(conn)

@@ -12,6 +12,18 @@ log_state = Table(
     Column("tree_size", BigInteger, nullable=False),
 )
 
+# Events committed with their business writes, waiting for the sequencer to give them a
+# leaf index. Enqueueing takes no lock, so a long intake never blocks an inquiry's logging.
+log_queue = Table(
+    "log_queue",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("leaf", Text, nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("person_token", key(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 log_leaves = Table(
     "log_leaves",
     metadata,

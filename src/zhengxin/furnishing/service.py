@@ -23,7 +23,6 @@ from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
 from zhengxin.furnishing.validation import Validator
 from zhengxin.kit import clock
-from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
@@ -114,9 +113,12 @@ def submit_batch(
             )
         )
 
-        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame]) -> int:
+        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame], events: pl.DataFrame | None) -> int:
             for person_rows in people:
                 vault.store(conn, person_rows)
+            if events is not None:
+                audit.enqueue_leaves(conn, events["leaf"].to_list(), events["kind"].to_list(),
+                                     events["person_token"].to_list())  # fmt: skip
             for rt_name, frame in verdict.accepted.items():
                 write_records(
                     conn,
@@ -130,7 +132,7 @@ def submit_batch(
             return _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
 
         vaulted = _SeenPeople()
-        furnished: list[pl.DataFrame] = []  # (person_token, record_type) for the log
+        logged = _LoggedPairs(furnisher, batch_id, now)
         # The database writes of one chunk overlap the parsing and validation of the next
         # (the driver releases the GIL while the server works); at most one write is pending.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
@@ -140,11 +142,10 @@ def submit_batch(
                 if pending is not None:
                     rejected_total += pending.result()
                 people = [vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()]
-                pending = writer.submit(store, chunk, verdict, people)
+                pending = writer.submit(store, chunk, verdict, people, logged.events(verdict.accepted))
                 for rt_name, frame in verdict.accepted.items():
                     by_type[rt_name] += frame.height
                     accepted += frame.height
-                    furnished.append(frame.select("person_token", pl.lit(rt_name).alias("record_type")).unique())
                 received += chunk.frame.height + len(chunk.malformed)
                 if progress:
                     progress(received, chunk.bytes_read)
@@ -162,43 +163,46 @@ def submit_batch(
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
     batch = get_batch(conn, furnisher, batch_id)
-    _log_batch(conn, furnisher, batch, furnished)
-    return BatchResult(batch)
-
-
-def _log_batch(conn: Connection, furnisher: Actor, batch: dict, furnished: list[pl.DataFrame]) -> None:
-    """One leaf for the batch, and one per person whose records it brought (tokens only).
-
-    Appended last, so the log lock is held only while the batch commits."""
     summary = audit.event(
         "furnishing.batch", furnisher, batch=batch["id"], received=batch["received"],
         accepted=batch["accepted"], rejected=batch["rejected"], content_sha256=batch["content_sha256"],
     )  # fmt: skip
-    leaves, kinds, persons = [canonical_json(summary).decode()], [summary["kind"]], [None]
-    if furnished:
-        people = (
-            pl.concat(furnished)
-            .unique()
-            .group_by("person_token")
-            .agg(pl.col("record_type").sort())
-            .sort("person_token")
-        )
-        # Canonical JSON column-wise: fields in sorted order, Polars writes compact JSON.
-        encoded = people.select(
-            pl.struct(
-                pl.struct(pl.lit(furnisher.party_id).alias("party"), pl.lit("furnisher").alias("role")).alias("actor"),
-                pl.lit(summary["at"]).alias("at"),
-                pl.lit(batch["id"]).alias("batch"),
-                pl.lit("furnishing.records").alias("kind"),
-                pl.col("person_token").alias("person"),
-                pl.col("record_type").alias("record_types"),
-                pl.lit(1).alias("v"),
-            ).struct.json_encode()
-        ).to_series()
-        leaves += encoded.to_list()
-        kinds += ["furnishing.records"] * people.height
-        persons += people["person_token"].to_list()
-    audit.append_leaves(conn, leaves, kinds, persons)
+    audit.enqueue(conn, [summary])
+    return BatchResult(batch)
+
+
+class _LoggedPairs:
+    """Log events for a batch's persons, chunk by chunk: one leaf per person naming the record
+    types first seen for them in this chunk, so each (person, record type) is logged once per
+    batch and memory holds hashes, not records."""
+
+    def __init__(self, furnisher: Actor, batch_id: str, now):
+        self.furnisher, self.batch_id = furnisher, batch_id
+        self.at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.seen = pl.Series("k", [], dtype=pl.UInt64)
+
+    def events(self, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
+        pairs = [f.select("person_token", pl.lit(rt).alias("record_type")) for rt, f in accepted.items() if f.height]
+        if not pairs:
+            return None
+        pairs = pl.concat(pairs).unique()
+        keys = pairs.select(pl.concat_str("person_token", "record_type").hash(seed=13)).to_series()
+        fresh = ~keys.is_in(self.seen.implode())
+        self.seen = pl.concat([self.seen, keys.filter(fresh)])
+        people = pairs.filter(fresh).group_by("person_token").agg(pl.col("record_type").sort()).sort("person_token")
+        if people.height == 0:
+            return None
+        # Canonical JSON column-wise: fields in sorted order, and Polars writes compact JSON.
+        leaf = pl.struct(
+            pl.struct(pl.lit(self.furnisher.party_id).alias("party"), pl.lit("furnisher").alias("role")).alias("actor"),
+            pl.lit(self.at).alias("at"),
+            pl.lit(self.batch_id).alias("batch"),
+            pl.lit("furnishing.records").alias("kind"),
+            pl.col("person_token").alias("person"),
+            pl.col("record_type").alias("record_types"),
+            pl.lit(1).alias("v"),
+        ).struct.json_encode()
+        return people.select(leaf.alias("leaf"), pl.lit("furnishing.records").alias("kind"), "person_token")
 
 
 class _SeenPeople:

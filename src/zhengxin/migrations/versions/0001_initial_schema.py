@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:20:38.856531
+Create Date: 2026-11-23 08:27:53.979144
 """
 
 import sqlalchemy as sa
@@ -101,6 +101,14 @@ def upgrade() -> None:
     sa.Column('node_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('node_id', name=op.f('pk_log_nodes'))
+    )
+    op.create_table('log_queue',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('leaf', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('person_token', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('created_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_log_queue'))
     )
     op.create_table('log_state',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -273,6 +281,7 @@ def downgrade() -> None:
 
     op.drop_table('parties')
     op.drop_table('log_state')
+    op.drop_table('log_queue')
     op.drop_table('log_nodes')
     with op.batch_alter_table('log_leaves', schema=None) as batch_op:
         batch_op.drop_index('ix_log_leaves_person', postgresql_using='hash')
