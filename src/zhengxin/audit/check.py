@@ -128,7 +128,7 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
         except VerificationError:
             problems.append(f"cosignature of {c.party_id} on head {c.tree_size} does not verify")
     cosigned = conn.execute(select(func.count()).select_from(log_cosignatures)).scalar_one()
-    waiting = conn.execute(select(func.count()).select_from(log_queue)).scalar_one()
+    waiting = conn.execute(select(func.coalesce(func.sum(log_queue.c.count), 0))).scalar_one()
     return {"tree_size": size, "heads": len(heads), "cosignatures": cosigned, "queued": waiting, "problems": problems}
 
 

@@ -38,7 +38,7 @@ from zhengxin.parties.tables import parties
 
 LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
-SEQUENCE_BATCH = 10_000
+SEQUENCE_BATCH = 100_000
 
 
 def node_id(level: int, index: int) -> int:
@@ -97,39 +97,32 @@ def _lock_size(conn: Connection) -> int:
 
 def enqueue(conn: Connection, events: Sequence[dict]) -> None:
     """Queue events for the log in the caller's unit of work."""
-    enqueue_leaves(
-        conn,
-        [canonical_json(e).decode() for e in events],
-        [e["kind"] for e in events],
-        [e.get("person") for e in events],
-    )
+    enqueue_leaves(conn, [canonical_json(e).decode() for e in events])
 
 
-def enqueue_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons: list[str | None]) -> None:
-    """Queue canonical-JSON leaves; the bulk form of `enqueue`."""
-    if not leaves:
-        return
-    rows = pl.DataFrame(
-        {"leaf": leaves, "kind": kinds, "person_token": persons},
-        schema={"leaf": pl.String, "kind": pl.String, "person_token": pl.String},
-    ).with_columns(pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("created_at"))
-    if not insert_if_all_new(conn, "log_queue", rows):
-        raise RuntimeError("the log queue refused new events")
+def enqueue_leaves(conn: Connection, leaves: list[str]) -> None:
+    """Queue canonical-JSON leaves (the bulk form of `enqueue`): one queue row for all of them."""
+    if leaves:
+        conn.execute(insert(log_queue).values(leaves="\n".join(leaves), count=len(leaves), created_at=clock.now()))
 
 
-def sequence(conn: Connection, limit: int = SEQUENCE_BATCH) -> int:
-    """Move up to `limit` committed queued events into the tree; returns how many."""
+def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH) -> int:
+    """Move queued events (about `max_leaves`, whole queue rows) into the tree; returns how many."""
     _lock_size(conn)  # one sequencer at a time; queue rows read after the lock are settled
-    queued = conn.execute(
-        select(log_queue.c.seq, log_queue.c.leaf, log_queue.c.kind, log_queue.c.person_token)
-        .order_by(log_queue.c.seq)
-        .limit(limit)
-    ).all()
-    if not queued:
+    rows, total = [], 0
+    for row in conn.execute(select(log_queue.c.seq, log_queue.c.leaves, log_queue.c.count).order_by(log_queue.c.seq)):
+        if rows and total + row.count > max_leaves:
+            break
+        rows.append(row)
+        total += row.count
+    if not rows:
         return 0
-    append_leaves(conn, [q.leaf for q in queued], [q.kind for q in queued], [q.person_token for q in queued])
-    conn.execute(log_queue.delete().where(log_queue.c.seq.in_([q.seq for q in queued])))
-    return len(queued)
+    leaves = pl.Series("leaf", [line for r in rows for line in r.leaves.split("\n")], dtype=pl.String)
+    kinds = leaves.str.json_path_match("$.kind").to_list()
+    persons = leaves.str.json_path_match("$.person").to_list()
+    append_leaves(conn, leaves.to_list(), kinds, persons)
+    conn.execute(log_queue.delete().where(log_queue.c.seq.in_([r.seq for r in rows])))
+    return total
 
 
 def sequence_all(engine) -> int:
@@ -139,12 +132,12 @@ def sequence_all(engine) -> int:
         with engine.begin() as conn:
             done = sequence(conn)
         total += done
-        if done < SEQUENCE_BATCH:
+        if done == 0:
             return total
 
 
 def queued(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(log_queue)).scalar_one()
+    return conn.execute(select(func.coalesce(func.sum(log_queue.c.count), 0))).scalar_one()
 
 
 def append_leaves(conn: Connection, leaves: list[str], kinds: list[str], persons: list[str | None]) -> list[int]:

@@ -14,13 +14,13 @@ log_state = Table(
 
 # Events committed with their business writes, waiting for the sequencer to give them a
 # leaf index. Enqueueing takes no lock, so a long intake never blocks an inquiry's logging.
+# A row holds one unit of work's events, one canonical-JSON leaf per line.
 log_queue = Table(
     "log_queue",
     metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("leaf", Text, nullable=False),
-    Column("kind", String(48), nullable=False),
-    Column("person_token", key(64)),
+    Column("leaves", Text, nullable=False),
+    Column("count", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -113,12 +113,11 @@ def submit_batch(
             )
         )
 
-        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame], events: pl.DataFrame | None) -> int:
+        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame], events: list[str] | None) -> int:
             for person_rows in people:
                 vault.store(conn, person_rows)
             if events is not None:
-                audit.enqueue_leaves(conn, events["leaf"].to_list(), events["kind"].to_list(),
-                                     events["person_token"].to_list())  # fmt: skip
+                audit.enqueue_leaves(conn, events)
             for rt_name, frame in verdict.accepted.items():
                 write_records(
                     conn,
@@ -181,7 +180,7 @@ class _LoggedPairs:
         self.at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self.seen = pl.Series("k", [], dtype=pl.UInt64)
 
-    def events(self, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
+    def events(self, accepted: dict[str, pl.DataFrame]) -> list[str] | None:
         pairs = [f.select("person_token", pl.lit(rt).alias("record_type")) for rt, f in accepted.items() if f.height]
         if not pairs:
             return None
@@ -202,7 +201,7 @@ class _LoggedPairs:
             pl.col("record_type").alias("record_types"),
             pl.lit(1).alias("v"),
         ).struct.json_encode()
-        return people.select(leaf.alias("leaf"), pl.lit("furnishing.records").alias("kind"), "person_token")
+        return people.select(leaf).to_series().to_list()
 
 
 class _SeenPeople:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:27:53.979144
+Create Date: 2026-11-23 08:29:38.809649
 """
 
 import sqlalchemy as sa
@@ -104,9 +104,8 @@ def upgrade() -> None:
     )
     op.create_table('log_queue',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('leaf', sa.Text(), nullable=False),
-    sa.Column('kind', sa.String(length=48), nullable=False),
-    sa.Column('person_token', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('leaves', sa.Text(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('created_at', zhengxin.kit.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_log_queue'))
     )
