@@ -1,23 +1,20 @@
 """Offline verification: inclusion and consistency proofs (RFC 9162 §2.1.3.2 and §2.1.4.2),
-signed tree heads and receipts. Needs only hashlib and cryptography."""
+signed tree heads and receipts. Needs only hashlib, cryptography and the canonical-JSON
+function of `kit`."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from zhengxin.audit.merkle import leaf_hash, node_hash
+from zhengxin.kit.canonical import canonical_json as canonical
 
 
 class VerificationError(ValueError):
     pass
-
-
-def canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes]) -> bytes:
