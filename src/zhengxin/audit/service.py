@@ -310,10 +310,6 @@ def latest_head(conn: Connection) -> dict | None:
     return head
 
 
-def all_heads(conn: Connection) -> list[dict]:
-    return [_head_row(r) for r in conn.execute(select(log_heads).order_by(log_heads.c.tree_size))]
-
-
 def head_covering(conn: Connection, signer: LogSigner, index: int) -> dict:
     """The newest signed head that includes leaf `index`, signing one if none does yet."""
     head = latest_head(conn)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, select
 from zhengxin.audit import service as audit
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
-from zhengxin.furnishing.validation import Validator
+from zhengxin.furnishing.validation import SeenKeys, Validator
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -178,7 +178,7 @@ class _LoggedPairs:
     def __init__(self, furnisher: Actor, batch_id: str, now):
         self.furnisher, self.batch_id = furnisher, batch_id
         self.at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self.seen = pl.Series("k", [], dtype=pl.UInt64)
+        self.seen = SeenKeys()
 
     def events(self, accepted: dict[str, pl.DataFrame]) -> list[str] | None:
         pairs = [f.select("person_token", pl.lit(rt).alias("record_type")) for rt, f in accepted.items() if f.height]
@@ -186,9 +186,12 @@ class _LoggedPairs:
             return None
         pairs = pl.concat(pairs).unique()
         keys = pairs.select(pl.concat_str("person_token", "record_type").hash(seed=13)).to_series()
-        fresh = ~keys.is_in(self.seen.implode())
-        self.seen = pl.concat([self.seen, keys.filter(fresh)])
-        people = pairs.filter(fresh).group_by("person_token").agg(pl.col("record_type").sort()).sort("person_token")
+        people = (
+            pairs.filter(self.seen.fresh(keys))
+            .group_by("person_token")
+            .agg(pl.col("record_type").sort())
+            .sort("person_token")
+        )
         if people.height == 0:
             return None
         # Canonical JSON column-wise: fields in sorted order, and Polars writes compact JSON.
@@ -209,13 +212,11 @@ class _SeenPeople:
     several records is written once, and the rest of a chunk is usually all new."""
 
     def __init__(self):
-        self.keys = pl.Series("k", [], dtype=pl.UInt64)
+        self.seen = SeenKeys()
 
     def new(self, prepared: pl.DataFrame) -> pl.DataFrame:
         keys = prepared.select(pl.concat_str("person_token", "digest").hash(seed=11)).to_series()
-        fresh = ~keys.is_in(self.keys.implode())
-        self.keys = pl.concat([self.keys, keys.filter(fresh)])
-        return prepared.filter(fresh)
+        return prepared.filter(self.seen.fresh(keys))
 
 
 def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:

@@ -57,13 +57,26 @@ def typed(name: str, spec: FieldSpec) -> pl.Expr:
     return col
 
 
+class SeenKeys:
+    """64-bit hashes of keys met earlier in a batch: memory grows by 8 bytes a key, not a record."""
+
+    def __init__(self):
+        self.keys = pl.Series("k", [], dtype=pl.UInt64)
+
+    def fresh(self, keys: pl.Series) -> pl.Series:
+        """True where a key is met for the first time in the batch; remembers those keys."""
+        first = keys.is_first_distinct() & ~keys.is_in(self.keys.implode())
+        self.keys = pl.concat([self.keys, keys.filter(first)])
+        return first
+
+
 class Validator:
     def __init__(self, catalog: Catalog, pepper: bytes, today: date):
         self.catalog = catalog
         self.pepper = pepper
         self.today = today
         self.known = catalog.all_field_names()
-        self._seen = pl.Series("k", [], dtype=pl.UInt64)  # duplicate keys seen earlier in the batch
+        self._seen = SeenKeys()  # record keys met earlier in the batch
 
     def check(self, frame: pl.DataFrame) -> Verdict:
         values = [c for c in frame.columns if c not in INTERNAL]
@@ -272,7 +285,7 @@ class Validator:
                 .hash(seed=7)
                 .alias("__key")
             )
-            dup = ~rows["__key"].is_first_distinct() | rows["__key"].is_in(self._seen.implode())
+            dup = ~self._seen.fresh(rows["__key"])
             if dup.any():
                 duplicates.append(
                     rows.filter(dup).select(
@@ -288,7 +301,6 @@ class Validator:
                     )
                 )
                 rows = rows.filter(~dup)
-            self._seen = pl.concat([self._seen, rows["__key"]])
             accepted[rt_name] = rows.select("__line", "person_token", *[n for n in fields if n != "record_type"])
         return accepted, pl.concat(duplicates) if duplicates else _Checks.empty()
 
