@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        task = asyncio.create_task(_sign_heads_periodically(runtime))
+        task = asyncio.create_task(_run_log_schedule(runtime))
         yield
         task.cancel()
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-async def _sign_heads_periodically(runtime: Runtime) -> None:
+async def _run_log_schedule(runtime: Runtime) -> None:
     """Sequence queued log events every `log_sequence_interval_seconds` and sign a tree head
     every `log_sth_interval_seconds` (a no-op when the tree has not grown)."""
     from zhengxin.audit.service import sequence_all, sign_head

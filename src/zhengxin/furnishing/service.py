@@ -226,63 +226,33 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
 
 
 def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:
-    rows = [
-        {
-            "line": line,
-            "record_type": rt,
-            "field": field_,
-            "code": code,
-            "rule": rule,
-            "message": message,
-            "errors": errors,
-            "raw": chunk.raw(pos),
-        }
-        for pos, line, rt, field_, code, rule, message, errors in rejected.iter_rows()
-    ]
-    for m in chunk.malformed:
-        errors = orjson.dumps([{"field": "", "code": m.code, "rule": None, "message": m.message}]).decode()
-        rows.append(
-            {
-                "line": m.line,
-                "record_type": None,
-                "field": "",
-                "code": m.code,
-                "rule": None,
-                "message": m.message,
-                "errors": errors,
-                "raw": m.raw,
-            }
-        )
-    if not rows:
+    """Keep every rejected or unparseable record, its raw text sealed with a vault key."""
+    raw = pl.Series("raw", [chunk.raw(pos) for pos in rejected["__pos"].to_list()], dtype=pl.String)
+    records = rejected.drop("__pos").rename({"__line": "line"}).with_columns(raw)
+    if chunk.malformed:
+        malformed = [
+            (m.line, None, "", m.code, None, m.message,
+             orjson.dumps([{"field": "", "code": m.code, "rule": None, "message": m.message}]).decode(), m.raw)
+            for m in chunk.malformed
+        ]  # fmt: skip
+        records = pl.concat([records, pl.DataFrame(malformed, schema=records.schema, orient="row")])
+    if records.height == 0:
         return 0
-    frame = pl.DataFrame(
-        {
-            "batch_id": [batch_id] * len(rows),
-            "line": [r["line"] for r in rows],
-            "record_type": [r["record_type"] for r in rows],
-            "field": [r["field"][:100] for r in rows],
-            "code": [r["code"] for r in rows],
-            "rule": [r["rule"] for r in rows],
-            "message": [r["message"][:300] for r in rows],
-            "errors": [r["errors"] for r in rows],
-            "key_id": [vault.active_key_id] * len(rows),
-            "raw_ciphertext": [vault.seal(f"{batch_id}|{r['line']}", r["raw"]) for r in rows],
-        },
-        schema={
-            "batch_id": pl.String,
-            "line": pl.Int64,
-            "record_type": pl.String,
-            "field": pl.String,
-            "code": pl.String,
-            "rule": pl.String,
-            "message": pl.String,
-            "errors": pl.String,
-            "key_id": pl.String,
-            "raw_ciphertext": pl.Binary,
-        },
+    sealed = [vault.seal(f"{batch_id}|{line}", text) for line, text in records.select("line", "raw").iter_rows()]
+    frame = records.select(
+        pl.lit(batch_id).alias("batch_id"),
+        "line",
+        "record_type",
+        pl.col("field").str.slice(0, 100),
+        "code",
+        "rule",
+        pl.col("message").str.slice(0, 300),
+        "errors",
+        pl.lit(vault.active_key_id).alias("key_id"),
+        pl.Series("raw_ciphertext", sealed, dtype=pl.Binary),
     )
     upsert_frame(conn, "furnishing_quarantine", frame, ["batch_id", "line"], casts={"errors": "json"})
-    return len(rows)
+    return frame.height
 
 
 # Reading ---------------------------------------------------------------------------------
