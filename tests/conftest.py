@@ -36,6 +36,8 @@ def make_settings(url: str, **extra) -> Settings:
         vault_active_key="k1",
         log_signing_keys={"log1": secrets.token_hex(32)},
         log_active_key="log1",
+        artefact_signing_keys={"doc1": secrets.token_hex(32)},
+        artefact_active_key="doc1",
         **extra,
     )
 

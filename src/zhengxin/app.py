@@ -20,8 +20,12 @@ from zhengxin import __version__
 from zhengxin.audit.metrics import LogCollector
 from zhengxin.audit.routes import me_router as receipts_router
 from zhengxin.audit.routes import router as log_router
+from zhengxin.billing.routes import router as billing_router
 from zhengxin.config import Settings
+from zhengxin.consent.routes import router as consent_router
+from zhengxin.decisions.routes import router as policy_router
 from zhengxin.furnishing.routes import router as furnishing_router
+from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit.errors import install_handlers
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.parties.routes import router as parties_router
@@ -31,6 +35,7 @@ from zhengxin.runtime import Runtime
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime(settings or Settings())
     runtime.catalog  # noqa: B018 - load and validate the catalog at start, not on first use
+    runtime.policy  # noqa: B018 - and the policies
     log_metrics = CollectorRegistry()
     log_metrics.register(LogCollector(runtime))
 
@@ -52,6 +57,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_handlers(app)
     app.include_router(parties_router)
     app.include_router(furnishing_router)
+    app.include_router(consent_router)
+    app.include_router(inquiries_router)
+    app.include_router(billing_router)
+    app.include_router(policy_router)
     app.include_router(log_router)
     app.include_router(receipts_router)
 

@@ -39,12 +39,53 @@ class RuleParameters(BaseModel):
     internet_consumer_cap_fen: int = 20_000_000  # BANK-IL
     multi_platform_threshold: int = 3  # MULTI
     rectification_days: int = 15  # app review (CAC 2021)
+    inquiry_record_years: int = 2  # RPT-1: a report lists the inquiries of the last two years
+
+
+class FairUse(BaseModel):
+    """How often one authorization may be used: `inquiries` per product within each window of
+    `per_days` days (0: over the authorization's whole life)."""
+
+    inquiries: int = Field(ge=1)
+    per_days: int = Field(default=0, ge=0)
+
+
+class ConsentSettings(BaseModel):
+    """Authorizations (CR-18): validity and fair-use limits per purpose (override with
+    ZHENGXIN_CONSENT__<NAME>, JSON for the mapping)."""
+
+    default_days: int = 90
+    max_days: int = 365
+    fair_use: dict[str, FairUse] = Field(
+        default_factory=lambda: {
+            "loan_application": FairUse(inquiries=1),
+            "credit_card_application": FairUse(inquiries=1),
+            "guarantee_review": FairUse(inquiries=1),
+            "account_opening": FairUse(inquiries=1),
+            "post_loan_management": FairUse(inquiries=1, per_days=30),  # periodic monitoring
+        }
+    )
+
+
+class BillingSettings(BaseModel):
+    """The price list's defaults (FEE-1) and the furnishers' share of fees."""
+
+    # fen per product and lender tier, used until the agency sets a price itself
+    default_prices: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {
+            "report": {"standard": 500, "small": 350},  # FEE-1: RMB 5 base, discounts for smaller lenders
+            "score": {"standard": 300, "small": 200},
+        }
+    )
+    # part of each fee shared among the furnishers whose records the report used
+    furnisher_share: float = Field(default=0.30, ge=0, le=1)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHENGXIN_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str | None = None
+    agency_name: str = "zhengxin Credit Reference"  # the issuer named in signed artefacts
     data_dir: Path = Path("zhengxin-data")
     # Keyed hash for person tokens: HMAC-SHA256(pepper, normalised resident ID).
     pepper: SecretStr | None = None
@@ -60,7 +101,13 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000
     max_batch_bytes: int = 2 * 1024**3
+    # Agency document keys (authorizations): key id -> 32-byte Ed25519 seed, hex. Separate
+    # from the log's keys, so a signature made for one purpose never serves another.
+    artefact_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    artefact_active_key: str | None = None
     rules: RuleParameters = Field(default_factory=RuleParameters)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
 
     @cached_property
     def url(self) -> str:
@@ -86,6 +133,14 @@ class Settings(BaseSettings):
                 "ZHENGXIN_LOG_SIGNING_KEYS / ZHENGXIN_LOG_ACTIVE_KEY are not set; run `zhengxin init` or set them"
             )
         return {kid: bytes.fromhex(v.get_secret_value()) for kid, v in self.log_signing_keys.items()}
+
+    def artefact_key_bytes(self) -> dict[str, bytes]:
+        if not self.artefact_signing_keys or self.artefact_active_key not in self.artefact_signing_keys:
+            raise MissingSecret(
+                "ZHENGXIN_ARTEFACT_SIGNING_KEYS / ZHENGXIN_ARTEFACT_ACTIVE_KEY are not set; "
+                "run `zhengxin init` or set them"
+            )
+        return {kid: bytes.fromhex(v.get_secret_value()) for kid, v in self.artefact_signing_keys.items()}
 
 
 class MissingSecret(RuntimeError):
@@ -114,10 +169,13 @@ def new_secrets_env() -> str:
     key_id = "k1"
     keys = {key_id: secrets.token_hex(32)}
     log_keys = {"log1": secrets.token_hex(32)}
+    artefact_keys = {"doc1": secrets.token_hex(32)}
     return (
         f"ZHENGXIN_PEPPER={pepper}\n"
         f"ZHENGXIN_VAULT_KEYS='{json.dumps(keys)}'\n"
         f"ZHENGXIN_VAULT_ACTIVE_KEY={key_id}\n"
         f"ZHENGXIN_LOG_SIGNING_KEYS='{json.dumps(log_keys)}'\n"
         "ZHENGXIN_LOG_ACTIVE_KEY=log1\n"
+        f"ZHENGXIN_ARTEFACT_SIGNING_KEYS='{json.dumps(artefact_keys)}'\n"
+        "ZHENGXIN_ARTEFACT_ACTIVE_KEY=doc1\n"
     )

@@ -38,6 +38,12 @@ def ensure_secrets(data_dir: Path) -> Path:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(new_secrets_env())
+        return path
+    # A deployment made by an older version gains the secrets added since (never replaced).
+    text = path.read_text()
+    fresh = [line for line in new_secrets_env().splitlines() if line.split("=", 1)[0] + "=" not in text]
+    if fresh:
+        path.write_text(text.rstrip("\n") + "\n" + "\n".join(fresh) + "\n")
     return path
 
 

@@ -1,4 +1,4 @@
-"""What a running deployment holds: settings, the database engine, the catalog and the vault."""
+"""What a running deployment holds: settings, the database engine, the catalog, the vault, keys and policies."""
 
 from __future__ import annotations
 
@@ -33,6 +33,20 @@ class Runtime:
         from zhengxin.audit.service import LogSigner
 
         return LogSigner.from_settings(self.settings)
+
+    @cached_property
+    def artefact_keys(self):
+        """The agency's document-signing keys (authorization artefacts)."""
+        from zhengxin.kit.signing import SigningKeys
+
+        return SigningKeys(self.settings.artefact_key_bytes(), self.settings.artefact_active_key)
+
+    @cached_property
+    def policy(self):
+        """The policy decision point, its Cedar files parsed and checked once."""
+        from zhengxin.policy import PolicyEngine
+
+        return PolicyEngine()
 
     @cached_property
     def pepper(self) -> bytes:

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import polars as pl
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection, bindparam, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +30,7 @@ from zhengxin.audit.verify import VerificationError, cosign_message, head_messag
 from zhengxin.kit import clock
 from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.signing import SigningKeys
 from zhengxin.kit.staging import insert_if_all_new
 from zhengxin.parties.service import Actor
 from zhengxin.parties.tables import parties
@@ -45,25 +44,15 @@ def node_id(level: int, index: int) -> int:
     return (level << LEVEL_SHIFT) | index
 
 
-class LogSigner:
+class LogSigner(SigningKeys):
     """The agency's Ed25519 tree-head keys: the active one signs, all of them verify."""
-
-    def __init__(self, seeds: dict[str, bytes], active_key_id: str):
-        self.keys = {kid: Ed25519PrivateKey.from_private_bytes(seed) for kid, seed in seeds.items()}
-        self.active_key_id = active_key_id
 
     @classmethod
     def from_settings(cls, settings) -> LogSigner:
         return cls(settings.log_key_bytes(), settings.log_active_key)
 
-    def public_keys(self) -> dict[str, str]:
-        return {
-            kid: key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex() for kid, key in self.keys.items()
-        }
-
-    def sign(self, head: dict) -> dict:
-        signature = self.keys[self.active_key_id].sign(head_message(head)).hex()
-        return {**head, "key_id": self.active_key_id, "signature": signature}
+    def sign_head(self, head: dict) -> dict:
+        return {**head, "key_id": self.active_key_id, "signature": self.sign(head_message(head))}
 
 
 def event(kind: str, actor: Actor | None, person_token: str | None = None, **details) -> dict:
@@ -282,7 +271,7 @@ def sign_head(conn: Connection, signer: LogSigner) -> dict:
     existing = conn.execute(select(log_heads).where(log_heads.c.tree_size == size)).first()
     if existing is not None:
         return _head_row(existing)
-    head = signer.sign(
+    head = signer.sign_head(
         {"tree_size": size, "timestamp": int(clock.now().timestamp() * 1000), "root_hash": root_hash(conn, size).hex()}
     )
     try:

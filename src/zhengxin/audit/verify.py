@@ -1,16 +1,14 @@
 """Offline verification: inclusion and consistency proofs (RFC 9162 §2.1.3.2 and §2.1.4.2),
 signed tree heads and receipts. Needs only hashlib, cryptography and the canonical-JSON
-function of `kit`."""
+and signature functions of `kit`."""
 
 from __future__ import annotations
 
 import json
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from zhengxin.audit.merkle import leaf_hash, node_hash
 from zhengxin.kit.canonical import canonical_json as canonical
+from zhengxin.kit.signing import signature_valid
 
 
 class VerificationError(ValueError):
@@ -90,10 +88,8 @@ def cosign_message(head: dict) -> bytes:
 
 
 def verify_signature(public_key_hex: str, message: bytes, signature_hex: str) -> None:
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex)).verify(bytes.fromhex(signature_hex), message)
-    except (InvalidSignature, ValueError):
-        raise VerificationError("bad signature") from None
+    if not signature_valid(public_key_hex, message, signature_hex):
+        raise VerificationError("bad signature")
 
 
 def verify_head(head: dict, public_keys: dict[str, str]) -> None:

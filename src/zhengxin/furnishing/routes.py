@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
+from zhengxin.decisions.service import unit_of_work
 from zhengxin.furnishing import readers, service
 from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
 from zhengxin.kit.errors import Problem
@@ -87,7 +88,7 @@ async def submit_batch(
 
 def _submit(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | None, sha: str):
     try:
-        with runtime.transaction() as conn:
+        with unit_of_work(runtime) as conn:
             return service.submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as its replay.

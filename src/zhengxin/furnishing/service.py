@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, func, insert, select
 
 from zhengxin.audit import service as audit
+from zhengxin.decisions import service as decisions
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
@@ -70,8 +71,9 @@ def submit_batch(
     progress: Progress | None = None,
 ) -> BatchResult:
     """Validate and store a furnisher's file; a resend with the same key changes nothing."""
-    if furnisher.role != "furnisher":
-        raise Problem(403, "forbidden_role", "only furnishers submit batches")
+    # BDL-1: a platform's records go to the licensed agency, and only there.
+    decision = runtime.policy.decide("furnish", decisions.subject(furnisher), ("Agency", "agency"))
+    decisions.enforce(decision, furnisher, None, "furnishing.denied")
     content_sha256 = content_sha256 or file_sha256(path)
     key = idempotency_key or f"sha256:{content_sha256}"
     existing = find_batch_by_key(conn, furnisher.party_id, key)
@@ -162,9 +164,11 @@ def submit_batch(
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
     batch = get_batch(conn, furnisher, batch_id)
+    decisions.keep(conn, decision, furnisher, None)
     summary = audit.event(
         "furnishing.batch", furnisher, batch=batch["id"], received=batch["received"],
         accepted=batch["accepted"], rejected=batch["rejected"], content_sha256=batch["content_sha256"],
+        decision=decision.record(),
     )  # fmt: skip
     audit.enqueue(conn, [summary])
     return BatchResult(batch)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from zhengxin.catalog import RecordType
 from zhengxin.kit.staging import upsert_frame
-from zhengxin.records.tables import account_snapshots
+from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
 
 PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 
@@ -111,3 +111,35 @@ def latest_accounts(conn: Connection, person_token: str) -> list[dict]:
     for row in rows:
         latest[(row["furnisher_id"], row["account_id"])] = dict(row)
     return list(latest.values())
+
+
+OPEN_STATUSES = ("current", "overdue")
+
+
+def consumption_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
+    """A person's monthly spending summaries from `first_month` (YYYY-MM) on."""
+    t = consumption_summaries
+    rows = conn.execute(
+        select(t.c.furnisher_id, t.c.month, t.c.category, t.c.amount_fen, t.c.orders)
+        .where(t.c.person_token == person_token, t.c.month >= first_month)
+        .order_by(t.c.month, t.c.category)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def travel_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
+    """A person's monthly travel summaries from `first_month` (YYYY-MM) on."""
+    t = travel_summaries
+    rows = conn.execute(
+        select(t.c.furnisher_id, t.c.month, t.c.trips, t.c.cities)
+        .where(t.c.person_token == person_token, t.c.month >= first_month)
+        .order_by(t.c.month)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def has_open_account_with(accounts: list[dict], lender_uscc: str | None) -> bool:
+    """Whether, among a person's latest accounts, one is open and co-lent by this lender."""
+    return lender_uscc is not None and any(
+        a["status"] in OPEN_STATUSES and a["co_lender_uscc"] == lender_uscc for a in accounts
+    )

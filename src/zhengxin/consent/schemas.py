@@ -1,0 +1,57 @@
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Purpose = Literal[
+    "loan_application", "credit_card_application", "post_loan_management", "guarantee_review", "account_opening"
+]
+Product = Literal["report", "score"]
+
+
+class AuthorizationCreate(BaseModel):
+    lender: str = Field(description="The lender's party name (or id)")
+    purpose: Purpose
+    scopes: list[str] = Field(min_length=1, description="Record types the lender may see, e.g. loan, consumption")
+    products: list[Product] = Field(default=["report", "score"], min_length=1)
+    separate_consent: bool = Field(
+        default=False, description="Separate consent for sensitive record types such as travel (PIPL-29)"
+    )
+    expires_on: date | None = Field(default=None, description="Last valid day (UTC); default 90 days from today")
+
+
+class FairUseOut(BaseModel):
+    inquiries: int
+    per_days: int = Field(description="0: over the authorization's whole life")
+
+
+class LenderRef(BaseModel):
+    id: str
+    name: str
+
+
+class AuthorizationOut(BaseModel):
+    id: str
+    lender: LenderRef
+    purpose: str
+    products: list[str]
+    scopes: list[str]
+    separate_consent: bool
+    fair_use: FairUseOut
+    issued_at: datetime
+    expires_on: date
+    status: Literal["active", "expired", "revoked"]
+    revoked_at: datetime | None
+    artefact: str = Field(description="The canonical JSON the agency signed")
+    key_id: str
+    signature: str = Field(description="Ed25519 over the artefact's bytes, hex; key at /v1/authorizations/keys")
+
+
+class SigningKey(BaseModel):
+    key_id: str
+    public_key: str
+
+
+class SigningKeys(BaseModel):
+    active_key_id: str
+    keys: list[SigningKey]

@@ -1,0 +1,236 @@
+"""Granting, revoking and reading authorizations. Never commits: the route's unit of work does."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, insert, select, update
+
+from zhengxin.audit import service as audit
+from zhengxin.consent import artefact
+from zhengxin.consent.tables import authorizations
+from zhengxin.decisions import service as decisions
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.runtime import Runtime
+
+PRODUCTS = ("report", "score")
+METHOD = "credit report and score supplied by the licensed credit reference agency, for this lender only"
+
+
+def sensitive_types(catalog) -> list[str]:
+    """Record types that need the person's separate consent (PIPL-29)."""
+    return sorted(name for name, rt in catalog.record_types.items() if rt.separate_consent)
+
+
+def find_lender(conn: Connection, ref: str) -> dict:
+    party = get_party(conn, ref) or find_party(conn, ref, "lender")
+    if party is None or party["role"] != "lender" or not party["active"]:
+        raise Problem(404, "lender_not_found", "no active lender with this name or id")
+    return party
+
+
+def grant_context(catalog, purpose: str, scopes: list[str], separate_consent: bool) -> dict:
+    return {
+        "purpose": purpose,
+        "scopes": sorted(set(scopes)),
+        "sensitive_types": sensitive_types(catalog),
+        "separate_consent": separate_consent,
+    }
+
+
+def grant(
+    conn: Connection,
+    runtime: Runtime,
+    individual: Actor,
+    *,
+    lender: str,
+    purpose: str,
+    scopes: list[str],
+    products: list[str] | None = None,
+    separate_consent: bool = False,
+    expires_on: date | None = None,
+) -> dict:
+    """Issue a signed authorization from this person to a lender (a deny raises decisions.Denied)."""
+    catalog, settings = runtime.catalog, runtime.settings
+    if individual.person_token is None:
+        raise Problem(403, "forbidden_role", "only an individual grants authorizations")
+    if purpose not in catalog.purposes:
+        raise Problem(422, "invalid_purpose", f"purpose must be one of {', '.join(catalog.purposes)}")
+    products = sorted(set(products or PRODUCTS))
+    if not set(products) <= set(PRODUCTS):
+        raise Problem(422, "invalid_product", f"products are {', '.join(PRODUCTS)}")
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in catalog.record_types]
+    if unknown:
+        raise Problem(422, "invalid_scope", f"unknown record types: {', '.join(unknown)}")
+    unfit = [s for s in scopes if purpose not in catalog.record_types[s].purposes]
+    if unfit:
+        raise Problem(
+            422, "scope_not_for_purpose", f"{', '.join(unfit)} may not serve {purpose} (catalog purposes)", rule="CM-7"
+        )
+    today = clock.today()
+    expires_on = expires_on or today + timedelta(days=settings.consent.default_days)
+    if not today <= expires_on <= today + timedelta(days=settings.consent.max_days):
+        raise Problem(
+            422, "invalid_expiry", f"expires_on must be between today and {settings.consent.max_days} days from now"
+        )
+    fair_use = settings.consent.fair_use.get(purpose)
+    if fair_use is None:
+        raise Problem(422, "invalid_purpose", f"no fair-use limit is configured for {purpose}")
+    party = find_lender(conn, lender)
+
+    context = grant_context(catalog, purpose, scopes, separate_consent)
+    decision = runtime.policy.decide(
+        "grant_authorization", decisions.subject(individual), ("Person", individual.person_token), context
+    )
+    decisions.enforce(
+        decision, individual, individual.person_token, "authorization.denied", lender=party["id"], purpose=purpose,
+        scopes=scopes,
+    )  # fmt: skip
+    authorization_id = new_id("auth")
+
+    resident_id = runtime.vault.reveal(conn, individual.person_token).get("person_id")
+    if resident_id is None:
+        raise Problem(409, "identity_unknown", "the agency holds no resident ID for this account")
+    issued_at = clock.now()
+    fields = {
+        "id": authorization_id,
+        "issuer": settings.agency_name,
+        "lender": {"id": party["id"], "name": party["name"], "uscc": party["uscc"]},
+        "person": artefact.person_binding(authorization_id, resident_id),
+        "purpose": purpose,
+        "products": products,
+        "scopes": scopes,
+        "separate_consent": separate_consent,
+        "fair_use": {"inquiries": fair_use.inquiries, "per_days": fair_use.per_days},
+        "issued_at": issued_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "expires_on": expires_on.isoformat(),
+        # PIPL-23: the recipient, purpose, method and categories the person was told of.
+        "notice": {
+            "recipient": party["name"],
+            "purpose": catalog.purposes[purpose],
+            "method": METHOD,
+            "categories": [catalog.record_types[s].description for s in scopes],
+        },
+    }
+    text, signature = artefact.sign(fields, runtime.artefact_keys)
+    row = {
+        "id": authorization_id,
+        "lender_id": party["id"],
+        "person_token": individual.person_token,
+        "purpose": purpose,
+        "products": products,
+        "scopes": scopes,
+        "separate_consent": separate_consent,
+        "max_inquiries": fair_use.inquiries,
+        "per_days": fair_use.per_days,
+        "issued_at": issued_at,
+        "expires_on": expires_on,
+        "revoked_at": None,
+        "artefact": text,
+        "key_id": runtime.artefact_keys.active_key_id,
+        "signature": signature,
+    }
+    conn.execute(insert(authorizations).values(**row))
+    decisions.record(
+        conn, decision, individual, individual.person_token, "authorization.granted", authorization=authorization_id,
+        lender=party["id"], purpose=purpose, scopes=scopes, expires_on=expires_on.isoformat(),
+        artefact_sha256=_sha256(text),
+    )  # fmt: skip
+    return _view(row, party["name"])
+
+
+def revoke(conn: Connection, individual: Actor, authorization_id: str) -> dict:
+    """Withdraw an authorization (PIPL-15): the next inquiry with it is denied. Idempotent."""
+    row = _own(conn, individual, authorization_id)
+    if row["revoked_at"] is None:
+        now = clock.now()
+        conn.execute(update(authorizations).where(authorizations.c.id == authorization_id).values(revoked_at=now))
+        row["revoked_at"] = now
+        audit.enqueue(
+            conn,
+            [audit.event("authorization.revoked", individual, individual.person_token, authorization=row["id"],
+                         lender=row["lender_id"])],
+        )  # fmt: skip
+    return _view(row, _lender_name(conn, row["lender_id"]))
+
+
+def _readable(actor: Actor):
+    """Authorizations this party may see: a person their own, a lender those given to it."""
+    query = select(authorizations)
+    if actor.role == "individual":
+        return query.where(authorizations.c.person_token == actor.person_token)
+    if actor.role == "lender":
+        return query.where(authorizations.c.lender_id == actor.party_id)
+    return query.where(False)
+
+
+def _own(conn: Connection, actor: Actor, authorization_id: str) -> dict:
+    row = conn.execute(_readable(actor).where(authorizations.c.id == authorization_id)).mappings().first()
+    if row is None:
+        raise Problem(404, "authorization_not_found", "no such authorization of yours")
+    return dict(row)
+
+
+def get(conn: Connection, actor: Actor, authorization_id: str) -> dict:
+    row = _own(conn, actor, authorization_id)
+    return _view(row, _lender_name(conn, row["lender_id"]))
+
+
+def list_for(conn: Connection, actor: Actor, limit: int = 200) -> list[dict]:
+    rows = conn.execute(_readable(actor).order_by(authorizations.c.issued_at.desc()).limit(limit)).mappings().all()
+    names: dict[str, str] = {}
+    out = []
+    for row in rows:
+        if row["lender_id"] not in names:
+            names[row["lender_id"]] = _lender_name(conn, row["lender_id"])
+        out.append(_view(dict(row), names[row["lender_id"]]))
+    return out
+
+
+def for_inquiry(conn: Connection, authorization_id: str) -> dict | None:
+    """The authorization an inquiry names, locked so concurrent uses count one after another."""
+    query = select(authorizations).where(authorizations.c.id == authorization_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def status(row: dict, today: date | None = None) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    return "expired" if (today or clock.today()) > row["expires_on"] else "active"
+
+
+def _lender_name(conn: Connection, lender_id: str) -> str:
+    party = get_party(conn, lender_id)
+    return party["name"] if party else lender_id
+
+
+def _view(row: dict, lender_name: str) -> dict:
+    return {
+        "id": row["id"],
+        "lender": {"id": row["lender_id"], "name": lender_name},
+        "purpose": row["purpose"],
+        "products": row["products"],
+        "scopes": row["scopes"],
+        "separate_consent": row["separate_consent"],
+        "fair_use": {"inquiries": row["max_inquiries"], "per_days": row["per_days"]},
+        "issued_at": row["issued_at"],
+        "expires_on": row["expires_on"],
+        "status": status(row),
+        "revoked_at": row["revoked_at"],
+        "artefact": row["artefact"],
+        "key_id": row["key_id"],
+        "signature": row["signature"],
+    }
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()

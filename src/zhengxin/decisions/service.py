@@ -1,0 +1,73 @@
+"""Recording decisions. An allowed decision is kept in the caller's unit of work, with the
+write it allowed; a denied one rolls that unit of work back and is kept on its own, so a
+refused request leaves no partial write and still leaves its trace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, insert
+
+from zhengxin.audit import service as audit
+from zhengxin.decisions.tables import policy_decisions
+from zhengxin.kit import clock
+from zhengxin.parties.service import Actor
+from zhengxin.policy import Decision, Subject
+
+
+class Denied(Exception):
+    """A policy deny, carried out of the unit of work it ends."""
+
+    def __init__(self, decision: Decision, actor: Actor, person_token: str | None, kind: str, details: dict):
+        super().__init__(decision.code)
+        self.decision, self.actor, self.person_token, self.kind, self.details = (
+            decision, actor, person_token, kind, details,
+        )  # fmt: skip
+
+
+def subject(actor: Actor) -> Subject:
+    return Subject(actor.role, actor.party_id, actor.person_token)
+
+
+def record(conn: Connection, decision: Decision, actor: Actor, person_token: str | None, kind: str, **details) -> None:
+    """Keep the decision and queue one log event of `kind` carrying it (with `details`)."""
+    keep(conn, decision, actor, person_token)
+    audit.enqueue(conn, [audit.event(kind, actor, person_token, decision=decision.record(), **details)])
+
+
+def keep(conn: Connection, decision: Decision, actor: Actor, person_token: str | None) -> None:
+    """Keep the decision row only; the caller puts `decision.record()` in its own log event."""
+    conn.execute(
+        insert(policy_decisions).values(
+            id=decision.decision_id,
+            action=decision.action,
+            party_id=actor.party_id,
+            role=actor.role,
+            person_token=person_token,
+            allowed=decision.allowed,
+            rules=list(decision.rules),
+            code=None if decision.allowed else decision.code,
+            revision=decision.revision,
+            created_at=clock.now(),
+        )
+    )
+
+
+def enforce(decision: Decision, actor: Actor, person_token: str | None, denied_kind: str, **details) -> None:
+    """Go on if allowed; otherwise end the unit of work with Denied (see `unit_of_work`)."""
+    if not decision.allowed:
+        raise Denied(decision, actor, person_token, denied_kind, details)
+
+
+@contextmanager
+def unit_of_work(runtime) -> Iterator[Connection]:
+    """A transaction whose policy denials are recorded in a transaction of their own and then
+    raised as the problem+json error naming the rules."""
+    try:
+        with runtime.transaction() as conn:
+            yield conn
+    except Denied as denied:
+        with runtime.transaction() as conn:
+            record(conn, denied.decision, denied.actor, denied.person_token, denied.kind, **denied.details)
+        raise denied.decision.problem() from None

@@ -1,0 +1,146 @@
+"""An inquiry end to end: identify the person, decide under the policies, assemble the report,
+record, charge and log it, all in the caller's unit of work (a deny ends it, see
+decisions.unit_of_work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection
+
+from zhengxin.billing import service as billing
+from zhengxin.consent import service as consent
+from zhengxin.decisions import service as decisions
+from zhengxin.identity import resident_id
+from zhengxin.identity.tokens import person_token
+from zhengxin.inquiries import repository
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.parties.service import Actor, get_party
+from zhengxin.policy import Decision, entity_ref, epoch_day
+from zhengxin.records.repository import has_open_account_with, latest_accounts
+from zhengxin.reports.model import CreditReport
+from zhengxin.reports.service import Viewer, assemble
+from zhengxin.runtime import Runtime
+
+PRODUCTS = ("report", "score")
+
+
+@dataclass
+class InquiryResult:
+    inquiry: dict
+    report: CreditReport
+    decision: Decision
+
+
+def token_for(runtime: Runtime, person_id: str) -> str:
+    try:
+        normalised = resident_id.validate(person_id)
+    except resident_id.InvalidIdentifier as e:
+        raise Problem(422, e.code, str(e)) from None
+    return person_token(runtime.pepper, normalised)
+
+
+def inquiry_context(
+    conn: Connection,
+    runtime: Runtime,
+    lender: Actor,
+    token: str,
+    *,
+    authorization: dict | None,
+    purpose: str,
+    product: str,
+    scopes: list[str] | None,
+) -> dict:
+    """What the decision point is told about an inquiry, built from the stores."""
+    today = clock.today()
+    context = {
+        "today": epoch_day(today),
+        "purpose": purpose,
+        "product": product,
+        "scopes": sorted(set(scopes if scopes is not None else (authorization or {}).get("scopes", []))),
+        "sensitive_types": consent.sensitive_types(runtime.catalog),
+        "open_account": False,
+        "uses": 0,
+    }
+    if purpose == "post_loan_management":
+        party = get_party(conn, lender.party_id)
+        context["open_account"] = has_open_account_with(latest_accounts(conn, token), party and party["uscc"])
+    if authorization is not None:
+        window = authorization["per_days"]
+        since = clock.now() - timedelta(days=window) if window else None
+        context["uses"] = repository.uses(conn, authorization["id"], product, since)
+        context["authorization"] = {
+            "lender": entity_ref("Lender", authorization["lender_id"]),
+            "person": entity_ref("Person", authorization["person_token"]),
+            "purpose": authorization["purpose"],
+            "products": list(authorization["products"]),
+            "scopes": list(authorization["scopes"]),
+            "separate_consent": authorization["separate_consent"],
+            "expires_on": epoch_day(authorization["expires_on"]),
+            "revoked": authorization["revoked_at"] is not None,
+            "max_inquiries": authorization["max_inquiries"],
+        }
+    return context
+
+
+def inquire(
+    conn: Connection,
+    runtime: Runtime,
+    lender: Actor,
+    *,
+    person_id: str,
+    authorization_id: str,
+    purpose: str,
+    product: str,
+    scopes: list[str] | None = None,
+) -> InquiryResult:
+    """A lender's inquiry: allowed only under the person's authorization (CR-18), then recorded
+    (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing."""
+    if product not in PRODUCTS:
+        raise Problem(422, "invalid_product", f"product must be one of {', '.join(PRODUCTS)}")
+    if product == "score":
+        # Scores come from an active scorecard model; none is active until one is trained.
+        raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
+    token = token_for(runtime, person_id)
+    authorization = consent.for_inquiry(conn, authorization_id)
+    context = inquiry_context(
+        conn, runtime, lender, token, authorization=authorization, purpose=purpose, product=product, scopes=scopes
+    )
+    decision = runtime.policy.decide("inquire", decisions.subject(lender), ("Person", token), context)
+    details = {"authorization": authorization_id, "purpose": purpose, "product": product}
+    decisions.enforce(decision, lender, token, "inquiry.denied", **details)
+
+    now, today = clock.now(), clock.today()
+    tier = billing.tier_of(conn, lender.party_id)
+    fee = billing.price_of(conn, runtime.settings, product, tier, today)
+    row = {
+        "id": new_id("inq"),
+        "lender_id": lender.party_id,
+        "person_token": token,
+        "authorization_id": authorization_id,
+        "purpose": purpose,
+        "product": product,
+        "fee_fen": fee,
+        "decision_id": decision.decision_id,
+        "created_at": now,
+    }
+    built = assemble(
+        conn, runtime, token, viewer=Viewer("lender", lender.party_id), scopes=context["scopes"], today=today, now=now,
+        inquiry=row,
+    )  # fmt: skip
+    row["report_id"] = built.report.header.report_id
+    repository.add(conn, row, built.sources)
+    records: dict[str, int] = {}
+    for source in built.sources:
+        records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
+    billing.charge(
+        conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product, tier=tier,
+        fee_fen=fee, records_by_furnisher=records, now=now,
+    )  # fmt: skip
+    decisions.record(
+        conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"], **details
+    )
+    return InquiryResult(row, built.report, decision)

@@ -1,0 +1,71 @@
+"""Inquiry queries, scoped to the acting party in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from zhengxin.inquiries.tables import inquiries, inquiry_sources
+from zhengxin.kit.errors import Problem
+from zhengxin.parties.service import Actor
+from zhengxin.parties.tables import parties
+
+
+def uses(conn: Connection, authorization_id: str, product: str, since: datetime | None) -> int:
+    """Inquiries already made with an authorization for a product (since `since`, if given)."""
+    query = select(func.count()).where(inquiries.c.authorization_id == authorization_id, inquiries.c.product == product)
+    if since is not None:
+        query = query.where(inquiries.c.created_at > since)
+    return conn.execute(query).scalar_one()
+
+
+def add(conn: Connection, row: dict, sources: list) -> None:
+    conn.execute(insert(inquiries).values(**row))
+    if sources:
+        conn.execute(
+            insert(inquiry_sources),
+            [
+                {"inquiry_id": row["id"], "furnisher_id": s.furnisher_id, "record_type": s.record_type,
+                 "record_key": s.record_key, "records": s.records}
+                for s in sources
+            ],
+        )  # fmt: skip
+
+
+def _readable(actor: Actor):
+    """Inquiries this party may see: a lender its own; the agency all."""
+    query = select(inquiries, parties.c.name.label("lender_name")).join(parties, parties.c.id == inquiries.c.lender_id)
+    if actor.role == "lender":
+        return query.where(inquiries.c.lender_id == actor.party_id)
+    if actor.role == "agency":
+        return query
+    return query.where(False)
+
+
+def _out(row) -> dict:
+    return {
+        "inquiry_id": row.id,
+        "lender": {"id": row.lender_id, "name": row.lender_name},
+        "authorization_id": row.authorization_id,
+        "purpose": row.purpose,
+        "product": row.product,
+        "fee_fen": row.fee_fen,
+        "report_id": row.report_id,
+        "decision_id": row.decision_id,
+        "created_at": row.created_at,
+    }
+
+
+def list_for(conn: Connection, actor: Actor, since: datetime | None = None, limit: int = 100) -> list[dict]:
+    query = _readable(actor)
+    if since is not None:
+        query = query.where(inquiries.c.created_at >= since)
+    return [_out(r) for r in conn.execute(query.order_by(inquiries.c.created_at.desc()).limit(limit))]
+
+
+def get_for(conn: Connection, actor: Actor, inquiry_id: str) -> dict:
+    row = conn.execute(_readable(actor).where(inquiries.c.id == inquiry_id)).first()
+    if row is None:
+        raise Problem(404, "inquiry_not_found", "no such inquiry of yours")
+    return _out(row)

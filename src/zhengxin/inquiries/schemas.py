@@ -1,0 +1,48 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from zhengxin.reports.model import CreditReport
+
+Purpose = Literal[
+    "loan_application", "credit_card_application", "post_loan_management", "guarantee_review", "account_opening"
+]
+
+
+class InquiryCreate(BaseModel):
+    person_id: str = Field(description="The person's resident ID (checked, then kept only as a token)")
+    authorization_id: str
+    purpose: Purpose
+    product: Literal["report", "score"]
+    scopes: list[str] | None = Field(
+        default=None, description="Record types to include; default: all the authorization allows"
+    )
+
+
+class DecisionRef(BaseModel):
+    decision_id: str
+    rules: list[str]
+    policy_revision: str
+
+
+class InquiryOut(BaseModel):
+    inquiry_id: str
+    lender: dict
+    authorization_id: str
+    purpose: str
+    product: str
+    fee_fen: int
+    report_id: str
+    decision_id: str
+    created_at: datetime
+
+
+class InquiryResult(BaseModel):
+    inquiry_id: str
+    fee_fen: int
+    purpose: str
+    product: str
+    created_at: datetime
+    decision: DecisionRef
+    report: CreditReport

@@ -1,0 +1,186 @@
+"""The credit report, versioned: the PBOC second-generation structure (RPT-1) for lenders
+and, unchanged, for the person's own self-query; institutions coded or named by viewer (RPT-2).
+
+Amounts are integer fen; dates ISO; instants UTC. A field added later gets a default and a
+new minor version; a field changed or removed is a new major version.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+REPORT_VERSION = "1.0"
+
+
+class Institution(BaseModel):
+    """A lender or platform: a lender sees other lenders by code only (RPT-2); a person sees names."""
+
+    code: str = Field(description="Stable code of the institution, the same in every report")
+    name: str | None = Field(description="Shown to the person, and to a lender for itself and for furnishers")
+
+
+class InquiryRef(BaseModel):
+    inquiry_id: str
+    institution: Institution
+    purpose: str
+    product: str
+
+
+class Header(BaseModel):
+    report_id: str
+    report_version: str = REPORT_VERSION
+    generated_at: datetime
+    viewer: Literal["lender", "individual"]
+    inquiry: InquiryRef | None = Field(description="The inquiry this report answers (none for a self-query)")
+    scope: list[str] = Field(description="Record types this report may show")
+    catalog_version: str
+    objection_note: str | None = Field(description="Set when any record in this report is under dispute")
+    anti_fraud_note: str | None = None
+
+
+class Identity(BaseModel):
+    """Masked: enough to confirm whom the report is about, never the full identifiers."""
+
+    name: str | None
+    resident_id: str | None
+    phone: str | None
+    other_id_numbers: list[str] = []
+
+
+class Summary(BaseModel):
+    accounts: int
+    open_accounts: int
+    closed_accounts: int
+    overdue_accounts: int
+    written_off_accounts: int
+    total_balance_fen: int
+    total_limit_fen: int = Field(description="Open accounts' principal or credit limit")
+    overdue_fen: int
+    worst_days_past_due: int = Field(description="Worst current delinquency across accounts")
+    worst_status_24m: str = Field(description="Worst monthly status symbol in the last 24 months (N best, 7 worst)")
+
+
+class Counts(BaseModel):
+    last_1m: int
+    last_3m: int
+    last_6m: int
+
+
+class LoanLimit(BaseModel):
+    rule: str
+    limit_fen: int
+    outstanding_fen: int
+    exceeded: bool
+
+
+class MultiPlatform(BaseModel):
+    """Borrowing across platforms: what supervision and lenders watch for over-indebtedness."""
+
+    active_platforms: int
+    platform_threshold: int = Field(description="MULTI: borrowing on more platforms than this is flagged")
+    above_threshold: bool
+    new_accounts: Counts
+    inquiries: Counts
+    total_outstanding_fen: int
+    limits: list[LoanLimit]
+
+
+class MonthStatus(BaseModel):
+    month: str
+    status: str
+
+
+class Account(BaseModel):
+    furnisher: Institution
+    account_id: str
+    product: str
+    opened_on: date
+    closed_on: date | None
+    principal_fen: int | None
+    credit_limit_fen: int | None
+    balance_fen: int
+    overdue_fen: int
+    days_past_due: int
+    status: str
+    as_of: date
+    payment_history: str = Field(description="24 monthly PBOC status symbols, newest first")
+    status_grid: list[MonthStatus]
+    co_lent: bool
+    under_dispute: bool = False
+    statement: str | None = None
+
+
+class CoLending(BaseModel):
+    account_id: str
+    furnisher: Institution
+    co_lender: Institution
+    platform_share: float
+    min_platform_share: float
+    below_minimum: bool = Field(description="BANK-JL: the platform funds less than the minimum share")
+
+
+class CategorySpend(BaseModel):
+    category: str
+    amount_fen: int
+    orders: int
+
+
+class MonthSpend(BaseModel):
+    month: str
+    amount_fen: int
+    orders: int
+
+
+class Consumption(BaseModel):
+    months: int
+    total_fen: int
+    by_category: list[CategorySpend]
+    by_month: list[MonthSpend]
+
+
+class TravelMonth(BaseModel):
+    month: str
+    trips: int
+    cities: int
+
+
+class Travel(BaseModel):
+    months: list[TravelMonth]
+    total_trips: int
+
+
+class PersonalStatement(BaseModel):
+    account_id: str | None
+    text: str
+    added_on: date
+
+
+class ObjectionLabel(BaseModel):
+    account_id: str
+    status: str
+    opened_on: date
+
+
+class InquiryRecord(BaseModel):
+    date: date
+    institution: Institution
+    purpose: str
+    product: str
+
+
+class CreditReport(BaseModel):
+    header: Header
+    identity: Identity
+    summary: Summary
+    multi_platform: MultiPlatform
+    accounts: list[Account]
+    co_lending: list[CoLending]
+    consumption: Consumption | None = Field(description="Only when the scope includes consumption")
+    travel: Travel | None = Field(description="Only when the scope includes travel, with separate consent")
+    public_records: list[dict] = Field(default=[], description="Court judgments and tax arrears: none furnished yet")
+    statements: list[PersonalStatement]
+    objections: list[ObjectionLabel]
+    inquiry_records: list[InquiryRecord] = Field(description="Inquiries of the last two years, newest first")
