@@ -49,11 +49,23 @@ def furnish_everything(runtime: Runtime, parties_fixture) -> list[dict]:
                 headers={**h, "Content-Type": CONTENT_TYPES[fmt], "Idempotency-Key": fmt},
             )
             assert r.json()["accepted"] > 0 and r.json()["rejected"] == 10
+        _, bank = parties_fixture.add("lender", "Bank A")
         for i, p in enumerate(who[:5]):
             r = client.post(
                 "/v1/parties", json={"role": "individual", "name": f"p{i}", "person_id": p["person_id"]}, headers=agency
             )
             assert r.status_code == 201
+            # Authorizations, inquiries, reports, charges and decisions hold tokens, never identifiers.
+            person = {"Authorization": f"Bearer {r.json()['api_key']}"}
+            granted = client.post(
+                "/v1/authorizations",
+                json={"lender": "Bank A", "purpose": "credit_card_application", "scopes": ["loan", "consumption"]},
+                headers=person,
+            ).json()
+            inquiry = {"person_id": p["person_id"], "authorization_id": granted["id"],
+                       "purpose": "credit_card_application", "product": "report"}  # fmt: skip
+            assert client.post("/v1/inquiries", json=inquiry, headers=bank).status_code == 201
+            assert client.post("/v1/inquiries", json=inquiry, headers=bank).status_code == 403
     return who
 
 

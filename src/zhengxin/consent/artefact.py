@@ -34,20 +34,21 @@ def sign(fields: dict, keys: SigningKeys) -> tuple[str, str]:
     return text.decode(), keys.sign(text)
 
 
-def verify(artefact: str, signature: str, public_keys: dict[str, str]) -> dict:
-    """The artefact's fields if the agency signed exactly this text; InvalidArtefact otherwise."""
+def verify(artefact: str | bytes, signature: str, public_keys: dict[str, str]) -> dict:
+    """The artefact's fields if the agency signed exactly these bytes; InvalidArtefact otherwise."""
+    data = artefact.encode() if isinstance(artefact, str) else artefact
     try:
-        body = json.loads(artefact)
+        body = json.loads(data)
     except ValueError:
         raise InvalidArtefact("the artefact is not JSON") from None
     if not isinstance(body, dict) or body.get("type") != ARTEFACT_TYPE:
         raise InvalidArtefact("not an authorization artefact")
-    if canonical_json(body) != artefact.encode():
+    if canonical_json(body) != data:
         raise InvalidArtefact("the artefact is not in canonical form")
     key = public_keys.get(body.get("key_id"))
     if key is None:
         raise InvalidArtefact(f"unknown signing key {body.get('key_id')!r}")
-    if not signature_valid(key, artefact.encode(), signature):
+    if not signature_valid(key, data, signature):
         raise InvalidArtefact("the signature does not match the artefact")
     return body
 

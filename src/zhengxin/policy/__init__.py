@@ -7,6 +7,7 @@ same files and replay a recorded decision.
 from zhengxin.policy.engine import (
     ACTIONS,
     DEFAULT_DENY,
+    POLICY_DIR,
     Decision,
     PolicyEngine,
     PolicyError,
@@ -19,6 +20,7 @@ from zhengxin.policy.engine import (
 __all__ = [
     "ACTIONS",
     "DEFAULT_DENY",
+    "POLICY_DIR",
     "Decision",
     "PolicyEngine",
     "PolicyError",
