@@ -114,6 +114,35 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         me = {"Authorization": f"Bearer {individuals[0]['api_key']}"}
         receipts = client.get("/v1/me/receipts", headers=me).json()["receipts"]
         assert receipts and receipts[0]["kind"] == "furnishing.records"
+        # Every demo person authorized a lender, who queried them; the first then revoked.
+        assert {"authorization.granted", "inquiry", "authorization.revoked", "inquiry.denied"} <= {
+            r["kind"] for r in receipts
+        }
+        mine = client.get("/v1/authorizations", headers=me).json()
+        assert mine and mine[-1]["status"] == "revoked"
+        lenders = [c for c in credentials if c["role"] == "lender"]
+        invoices = [
+            invoice
+            for lender in lenders
+            for invoice in client.get(
+                "/v1/billing/invoices", headers={"Authorization": f"Bearer {lender['api_key']}"}
+            ).json()
+        ]
+        assert sum(i["inquiries"] for i in invoices) >= 12
+        # A lender can run a fresh inquiry with the credentials: the person grants, the lender asks.
+        person = individuals[1]
+        granted = client.post(
+            "/v1/authorizations",
+            json={"lender": lenders[0]["name"], "purpose": "guarantee_review", "scopes": ["loan"]},
+            headers={"Authorization": f"Bearer {person['api_key']}"},
+        ).json()
+        r = client.post(
+            "/v1/inquiries",
+            json={"person_id": person["person_id"], "authorization_id": granted["id"], "purpose": "guarantee_review",
+                  "product": "report"},
+            headers={"Authorization": f"Bearer {lenders[0]['api_key']}"},
+        )  # fmt: skip
+        assert r.status_code == 201 and r.json()["report"]["accounts"], r.text
     verified = runner.invoke(app, ["log", "verify", "--dir", str(d)])
     assert verified.exit_code == 0 and "3 cosignature(s)" in verified.output, verified.output
     # every individual has furnished loans

@@ -42,10 +42,9 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         credentials.append(entry)
         return row
 
-    register("agency", "zhengxin Credit Reference (demo agency)")
+    agency = register("agency", "zhengxin Credit Reference (demo agency)")
     platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
-    for lender in LENDERS:
-        register("lender", lender.name, uscc=lender.uscc)
+    lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
     regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
     witnesses = [
         regulator,
@@ -72,8 +71,11 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
     # Individuals who have furnished loans, each with their own credential.
     borrowers = population.loans.select("person_id").unique(maintain_order=True).head(DEMO_INDIVIDUALS)
     # Account names are pseudonyms: a party name is not a place for a real name.
-    for n, person_id in enumerate(borrowers["person_id"].to_list(), start=1):
-        register("individual", f"demo-person-{n:02d}", person_id=person_id)
+    individuals = [
+        (register("individual", f"demo-person-{n:02d}", person_id=person_id), person_id)
+        for n, person_id in enumerate(borrowers["person_id"].to_list(), start=1)
+    ]
+    inquiries = _authorize_and_inquire(runtime, population, agency, individuals, lender_rows)
 
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
     with runtime.transaction() as conn:
@@ -101,7 +103,61 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         "records received": totals["received"],
         "records accepted": totals["accepted"],
         "records rejected": totals["rejected"],
+        **inquiries,
     }
+
+
+def _authorize_and_inquire(
+    runtime: Runtime, population, agency: dict, individuals: list[tuple[dict, str]], lenders: list[dict]
+) -> dict:
+    """Each demo person authorizes a lender and the lender queries them, through the same
+    services as the API; a person with an open co-lent loan also allows post-loan monitoring;
+    one person revokes, and the lender's next query is denied (and charged nothing)."""
+    from zhengxin.billing.service import set_tier
+    from zhengxin.consent.service import grant, revoke
+    from zhengxin.decisions.service import unit_of_work
+    from zhengxin.inquiries.flows import inquire
+    from zhengxin.kit.errors import Problem
+
+    def act(party: dict) -> Actor:
+        return Actor(party["id"], party["role"], party["name"], party.get("person_token"))
+
+    with runtime.transaction() as conn:  # the rural bank pays the smaller lenders' price (FEE-1)
+        set_tier(conn, runtime.settings, act(agency), lenders[2]["id"], "small")
+    counts = {"authorizations": 0, "inquiries allowed": 0, "inquiries denied": 0, "fees charged (fen)": 0}
+    by_uscc = {lender["uscc"]: lender for lender in lenders}
+    open_loans = population.loans.filter(pl.col("status").is_in(["current", "overdue"]))
+
+    def query(lender: dict, person_id: str, authorization: dict, purpose: str) -> None:
+        try:
+            with unit_of_work(runtime) as conn:
+                result = inquire(conn, runtime, act(lender), person_id=person_id, authorization_id=authorization["id"],
+                                 purpose=purpose, product="report")  # fmt: skip
+            counts["inquiries allowed"] += 1
+            counts["fees charged (fen)"] += result.inquiry["fee_fen"]
+        except Problem:
+            counts["inquiries denied"] += 1
+
+    for n, (person, person_id) in enumerate(individuals):
+        lender = lenders[n % len(lenders)]
+        with unit_of_work(runtime) as conn:
+            authorization = grant(conn, runtime, act(person), lender=lender["name"], purpose="loan_application",
+                                  scopes=["loan", "consumption"])  # fmt: skip
+        counts["authorizations"] += 1
+        query(lender, person_id, authorization, "loan_application")
+        colent = open_loans.filter((pl.col("person_id") == person_id) & pl.col("co_lender_uscc").is_not_null())
+        if colent.height:
+            bank = by_uscc[colent["co_lender_uscc"][0]]
+            with unit_of_work(runtime) as conn:
+                monitoring = grant(conn, runtime, act(person), lender=bank["name"], purpose="post_loan_management",
+                                   scopes=["loan"], expires_on=clock.today() + timedelta(days=365))  # fmt: skip
+            counts["authorizations"] += 1
+            query(bank, person_id, monitoring, "post_loan_management")
+        if n == 0:  # the first person withdraws consent; the lender's next query is refused (PIPL-15)
+            with runtime.transaction() as conn:
+                revoke(conn, act(person), authorization["id"])
+            query(lender, person_id, authorization, "loan_application")
+    return counts
 
 
 def _flawed_records(population, path: Path) -> Path:
