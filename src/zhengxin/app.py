@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import threading
 import time
 from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from zhengxin import __version__
 from zhengxin.audit.metrics import LogCollector
 from zhengxin.audit.routes import me_router as receipts_router
 from zhengxin.audit.routes import router as log_router
+from zhengxin.audit.service import keep_log
 from zhengxin.billing.routes import router as billing_router
 from zhengxin.config import Settings
 from zhengxin.consent.routes import router as consent_router
@@ -41,9 +40,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        task = asyncio.create_task(_run_log_schedule(runtime))
+        stop = threading.Event()
+        keeper = None
+        if runtime.settings.log_schedule:
+            keeper = threading.Thread(target=keep_log, args=(runtime, stop), name="log-keeper", daemon=True)
+            keeper.start()
         yield
-        task.cancel()
+        stop.set()
+        if keeper is not None:
+            keeper.join(timeout=10)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -79,7 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:
         """Liveness and database reachability."""
-        with runtime.engine.connect() as conn:
+        with runtime.reading() as conn:
             conn.execute(text("SELECT 1"))
         return {
             "status": "ok",
@@ -92,36 +97,39 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(RequestMetrics)
     return app
 
 
-async def _run_log_schedule(runtime: Runtime) -> None:
-    """Sequence queued log events every `log_sequence_interval_seconds` and sign a tree head
-    every `log_sth_interval_seconds` (a no-op when the tree has not grown)."""
-    from zhengxin.audit.service import sequence_all, sign_head
+class RequestMetrics:
+    """Counts and times requests by route (a plain ASGI middleware: Starlette's
+    BaseHTTPMiddleware would halve the throughput of small requests)."""
 
-    def sign() -> None:
-        with runtime.transaction() as conn:
-            sign_head(conn, runtime.log_signer)
+    def __init__(self, app):
+        self.app = app
 
-    settings = runtime.settings
-    next_head = time.monotonic() + settings.log_sth_interval_seconds
-    while True:
-        await asyncio.sleep(min(settings.log_sequence_interval_seconds, settings.log_sth_interval_seconds))
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
         try:
-            await run_in_threadpool(sequence_all, runtime.engine)
-            if time.monotonic() >= next_head:
-                await run_in_threadpool(sign)
-                next_head = time.monotonic() + settings.log_sth_interval_seconds
-        except Exception:  # keep the schedule alive; the failure is in the log
-            logging.getLogger("zhengxin").exception("sequencing or signing the log failed")
+            await self.app(scope, receive, send_and_note)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], path, str(status[0])).inc()
+            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+
+
+def serve_app() -> FastAPI:
+    """The app for a server process (`uvicorn --factory`, one per worker): settings from the
+    environment and, for an embedded deployment, ZHENGXIN_DATA_DIR's secrets.env."""
+    from zhengxin.config import load_settings
+
+    return create_app(runtime=Runtime(load_settings()))

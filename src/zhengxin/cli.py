@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -55,15 +56,65 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request line (the metrics count them anyway)")] = True,
 ) -> None:
     """Serve the API (and portal) of an existing deployment."""
+    import os
+
     import uvicorn
 
     from zhengxin.app import create_app
 
-    app_ = create_app(runtime=_runtime(data_dir, db))
     console.print(f"serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(
+            create_app(runtime=_runtime(data_dir, db)), host=host, port=port, log_level="info", access_log=access_log
+        )
+        return
+    # Each worker process builds its own app from the environment.
+    if data_dir is not None:
+        os.environ["ZHENGXIN_DATA_DIR"] = str(data_dir.resolve())
+    if db is not None:
+        os.environ["ZHENGXIN_DATABASE_URL"] = db
+    _serve_workers(host, port, workers, access_log)
+
+
+def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
+    """N request workers and one log keeper. The workers run under uvicorn's multiprocess
+    supervisor on a listening socket we bind ourselves: uvicorn's own leaves `proto` at 0, so
+    asyncio never sets TCP_NODELAY on accepted connections and each keep-alive request waits
+    ~40 ms for a delayed ACK (Kludex/uvicorn#3149, open)."""
+    import multiprocessing
+    import os
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["ZHENGXIN_LOG_SCHEDULE"] = "false"  # the workers serve; one keeper keeps the log
+    keeper = multiprocessing.get_context("spawn").Process(target=_keep_log_forever, name="log-keeper", daemon=True)
+    keeper.start()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    config = uvicorn.Config("zhengxin.app:serve_app", factory=True, host=host, port=port, workers=workers,
+                            log_level="info", access_log=access_log)  # fmt: skip
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        keeper.terminate()
+
+
+def _keep_log_forever() -> None:
+    import threading
+
+    from zhengxin.audit.service import keep_log
+    from zhengxin.runtime import Runtime
+
+    keep_log(Runtime(load_settings()), threading.Event())
 
 
 @parties_app.command("add")
@@ -240,6 +291,20 @@ def log_verify(
         console.print(f"{result['queued']:,} event(s) queued for the sequencer, not yet in the tree")
 
 
+@log_app.command("keep")
+def log_keep(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Sequence queued events and sign heads on the schedule, until stopped (for deployments
+    whose servers run with ZHENGXIN_LOG_SCHEDULE=false)."""
+    import threading
+
+    from zhengxin.audit.service import keep_log
+
+    runtime = _runtime(data_dir, db)
+    console.print("keeping the log: sequencing and signing on schedule (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        keep_log(runtime, threading.Event())
+
+
 @log_app.command("sign")
 def log_sign(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     """Sequence queued log events and sign a tree head now."""
@@ -332,7 +397,7 @@ def demo(
     console.print(table)
     console.print(f"credentials: {data_dir / 'credentials.json'}")
     if not no_serve:
-        serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port)
+        serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port, workers=1, access_log=True)
 
 
 def main() -> None:  # pragma: no cover

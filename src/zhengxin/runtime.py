@@ -49,6 +49,13 @@ class Runtime:
         return PolicyEngine()
 
     @cached_property
+    def directory(self):
+        """Organisations by id and USCC, kept in memory (they never change once registered)."""
+        from zhengxin.parties.service import Directory
+
+        return Directory()
+
+    @cached_property
     def pepper(self) -> bytes:
         return self.settings.pepper_bytes()
 
@@ -57,6 +64,19 @@ class Runtime:
         with transaction(self.engine) as conn:
             yield conn
 
+    @cached_property
+    def _reader(self) -> Engine:
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads: autocommit on PostgreSQL, so a read costs no BEGIN and
+        ROLLBACK round trips (each statement reads its own snapshot)."""
+        with self._reader.connect() as conn:
+            yield conn
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # async: no I/O, so no trip through the thread pool

@@ -32,7 +32,7 @@ Witness = Annotated[Actor, require("regulator", "overseer")]
 @router.get("/sth", response_model=SignedTreeHead)
 def get_sth(actor: AnyParty, runtime: RuntimeDep):
     """The latest signed tree head and its witnesses' cosignatures."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         head = service.latest_head(conn)
     if head is None:
         with runtime.transaction() as conn:
@@ -66,21 +66,21 @@ def get_keys(actor: AnyParty, runtime: RuntimeDep):
 @router.get("/entries", response_model=Entries)
 def get_entries(actor: AnyParty, runtime: RuntimeDep, start: Annotated[int, Query(ge=0)], end: int):
     """Leaves [start, end), at most 1,000 per call, each the exact canonical JSON that was hashed."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.entries(conn, actor, start, end)
 
 
 @router.get("/proof/inclusion", response_model=InclusionProof)
 def get_inclusion(actor: AnyParty, runtime: RuntimeDep, index: int, size: int):
     """Audit path for leaf `index` in the tree of `size` leaves (RFC 6962 §2.1.1)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.inclusion_proof(conn, index, size)
 
 
 @router.get("/proof/consistency", response_model=ConsistencyProof)
 def get_consistency(actor: AnyParty, runtime: RuntimeDep, first: int, second: int):
     """Consistency proof between two tree sizes (RFC 6962 §2.1.2)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.consistency_proof(conn, first, second)
 
 
@@ -102,7 +102,7 @@ def cosign(body: CosignRequest, actor: Witness, runtime: RuntimeDep):
 @router.get("/witnesses")
 def witnesses(actor: Annotated[Actor, require("agency", "regulator", "overseer")], runtime: RuntimeDep):
     """How far each witness's cosignature lags the log."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.witness_status(conn)
 
 
@@ -110,7 +110,7 @@ def witnesses(actor: Annotated[Actor, require("agency", "regulator", "overseer")
 def my_receipts(actor: Annotated[Actor, require("individual")], runtime: RuntimeDep):
     """The log events about you, newest last."""
     service.sequence_all(runtime.engine)
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return {"receipts": service.my_leaves(conn, actor)}
 
 

@@ -10,6 +10,9 @@ them consecutive leaf indices and stores the new subtree hashes, in bounded batc
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterable, Sequence
 
 import polars as pl
@@ -92,7 +95,10 @@ def enqueue(conn: Connection, events: Sequence[dict]) -> None:
 def enqueue_leaves(conn: Connection, leaves: list[str]) -> None:
     """Queue canonical-JSON leaves (the bulk form of `enqueue`): one queue row for all of them."""
     if leaves:
-        conn.execute(insert(log_queue).values(leaves="\n".join(leaves), count=len(leaves), created_at=clock.now()))
+        conn.execute(_QUEUE, {"leaves": "\n".join(leaves), "count": len(leaves), "created_at": clock.now()})
+
+
+_QUEUE = insert(log_queue)  # built once: every unit of work that touches personal data queues here
 
 
 def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH) -> int:
@@ -123,6 +129,25 @@ def sequence_all(engine) -> int:
         total += done
         if done == 0:
             return total
+
+
+def keep_log(runtime, stop: threading.Event) -> None:
+    """Sequence queued events every `log_sequence_interval_seconds` and sign a head every
+    `log_sth_interval_seconds` (a no-op when the tree has not grown), until `stop` is set.
+
+    One keeper per deployment is enough; more only wait on each other's lock. The server runs
+    one in its process; `zhengxin serve --workers N` runs one beside its workers."""
+    settings = runtime.settings
+    next_head = time.monotonic() + settings.log_sth_interval_seconds
+    while not stop.wait(min(settings.log_sequence_interval_seconds, settings.log_sth_interval_seconds)):
+        try:
+            sequence_all(runtime.engine)
+            if time.monotonic() >= next_head:
+                with runtime.transaction() as conn:
+                    sign_head(conn, runtime.log_signer)
+                next_head = time.monotonic() + settings.log_sth_interval_seconds
+        except Exception:  # keep the schedule alive; the failure is in the log
+            logging.getLogger("zhengxin").exception("sequencing or signing the log failed")
 
 
 def queued(conn: Connection) -> int:

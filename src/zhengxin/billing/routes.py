@@ -29,7 +29,7 @@ def _party(conn, ref: str, role: str) -> dict:
 @router.get("/prices", response_model=list[PriceOut])
 def get_prices(actor: AnyParty, runtime: RuntimeDep):
     """The price list in force today, per product and lender tier, and prices scheduled later."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.price_list(conn, runtime.settings, clock.today())
 
 
@@ -61,7 +61,7 @@ def get_invoices(
     lender: str | None = None,
 ):
     """Monthly invoices: a lender sees its own; the agency every lender's (or one `lender`'s)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         lender_id = _party(conn, lender, "lender")["id"] if lender and actor.role == "agency" else None
         return service.invoices(conn, actor, period, lender_id)
 
@@ -74,7 +74,7 @@ def get_statements(
     furnisher: str | None = None,
 ):
     """Monthly revenue statements: a furnisher sees its own; the agency every furnisher's."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         furnisher_id = _party(conn, furnisher, "furnisher")["id"] if furnisher and actor.role == "agency" else None
         return service.statements(conn, actor, period, furnisher_id)
 
@@ -84,5 +84,5 @@ def get_reconciliation(
     actor: Annotated[Actor, require("agency", "regulator")], runtime: RuntimeDep, period: Period = None
 ):
     """A month's fees against furnisher shares and the agency's part (they must add up to the fen)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.reconciliation(conn, period or service.period_of(clock.now()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from zhengxin.billing.tables import charges, lender_tiers, prices, shares
 from zhengxin.kit import clock
@@ -49,21 +49,46 @@ def tiers(conn: Connection, settings) -> set[str]:
     return known | set(conn.execute(select(prices.c.tier).distinct()).scalars())
 
 
+def _fee_in_force(tier):
+    return (
+        select(prices.c.fee_fen)
+        .where(
+            prices.c.product == bindparam("product"), prices.c.tier == tier, prices.c.effective_from <= bindparam("day")
+        )
+        .order_by(prices.c.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# Built once, one round trip: a lender's tier and the fee in force for it (run per inquiry).
+_TIER = func.coalesce(
+    select(lender_tiers.c.tier).where(lender_tiers.c.lender_id == bindparam("lender_id")).scalar_subquery(),
+    DEFAULT_TIER,
+)
+_TIER_AND_FEE = select(_TIER.label("tier"), _fee_in_force(_TIER).label("fee"))
+_FEE = select(_fee_in_force(bindparam("tier")).label("fee"))
+_INSERT_CHARGE, _INSERT_SHARES = insert(charges), insert(shares)
+
+
 def tier_of(conn: Connection, lender_id: str) -> str:
     tier = conn.execute(select(lender_tiers.c.tier).where(lender_tiers.c.lender_id == lender_id)).scalar()
     return tier or DEFAULT_TIER
 
 
+def tier_and_price(conn: Connection, settings, lender_id: str, product: str, day: date) -> tuple[str, int]:
+    """A lender's tier and the fee it pays for a product on a day."""
+    row = conn.execute(_TIER_AND_FEE, {"lender_id": lender_id, "product": product, "day": day}).one()
+    return row.tier, row.fee if row.fee is not None else _default_price(settings, product, row.tier)
+
+
 def price_of(conn: Connection, settings, product: str, tier: str, day: date) -> int:
     """The fee for a product and tier on a day: the price list's, else the configured default."""
-    fee = conn.execute(
-        select(prices.c.fee_fen)
-        .where(prices.c.product == product, prices.c.tier == tier, prices.c.effective_from <= day)
-        .order_by(prices.c.effective_from.desc())
-        .limit(1)
-    ).scalar()
-    if fee is not None:
-        return fee
+    fee = conn.execute(_FEE, {"tier": tier, "product": product, "day": day}).scalar()
+    return fee if fee is not None else _default_price(settings, product, tier)
+
+
+def _default_price(settings, product: str, tier: str) -> int:
     default = settings.billing.default_prices.get(product, {})
     if tier in default:
         return default[tier]
@@ -171,10 +196,10 @@ def charge(
         "period": period,
         "charged_at": now,
     }
-    conn.execute(insert(charges).values(**row))
+    conn.execute(_INSERT_CHARGE, row)
     if furnishers:
         conn.execute(
-            insert(shares),
+            _INSERT_SHARES,
             [
                 {"charge_id": row["id"], "furnisher_id": f, "records": records_by_furnisher[f], "share_fen": part,
                  "period": period}

@@ -49,14 +49,14 @@ def signing_keys(actor: AnyParty, runtime: RuntimeDep):
 @router.get("", response_model=list[AuthorizationOut])
 def list_authorizations(actor: Holder, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200):
     """Yours (a person) or those given to you (a lender), newest first, each with its status."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.list_for(conn, actor, limit)
 
 
 @router.get("/{authorization_id}", response_model=AuthorizationOut)
 def get_authorization(authorization_id: str, actor: Holder, runtime: RuntimeDep):
     """One authorization with its artefact and signature (404 unless it is yours or given to you)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.get(conn, actor, authorization_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.consent import artefact
@@ -193,11 +193,13 @@ def list_for(conn: Connection, actor: Actor, limit: int = 200) -> list[dict]:
 
 def for_inquiry(conn: Connection, authorization_id: str) -> dict | None:
     """The authorization an inquiry names, locked so concurrent uses count one after another."""
-    query = select(authorizations).where(authorizations.c.id == authorization_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    query = _LOCKED if conn.dialect.name == "postgresql" else _BY_ID
+    row = conn.execute(query, {"id": authorization_id}).mappings().first()
     return dict(row) if row else None
+
+
+_BY_ID = select(authorizations).where(authorizations.c.id == bindparam("id"))
+_LOCKED = _BY_ID.with_for_update()
 
 
 def status(row: dict, today: date | None = None) -> str:

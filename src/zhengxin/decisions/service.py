@@ -39,19 +39,23 @@ def record(conn: Connection, decision: Decision, actor: Actor, person_token: str
 def keep(conn: Connection, decision: Decision, actor: Actor, person_token: str | None) -> None:
     """Keep the decision row only; the caller puts `decision.record()` in its own log event."""
     conn.execute(
-        insert(policy_decisions).values(
-            id=decision.decision_id,
-            action=decision.action,
-            party_id=actor.party_id,
-            role=actor.role,
-            person_token=person_token,
-            allowed=decision.allowed,
-            rules=list(decision.rules),
-            code=None if decision.allowed else decision.code,
-            revision=decision.revision,
-            created_at=clock.now(),
-        )
+        _INSERT,
+        {
+            "id": decision.decision_id,
+            "action": decision.action,
+            "party_id": actor.party_id,
+            "role": actor.role,
+            "person_token": person_token,
+            "allowed": decision.allowed,
+            "rules": list(decision.rules),
+            "code": None if decision.allowed else decision.code,
+            "revision": decision.revision,
+            "created_at": clock.now(),
+        },
     )
+
+
+_INSERT = insert(policy_decisions)  # built once: on the path of every inquiry
 
 
 def enforce(decision: Decision, actor: Actor, person_token: str | None, denied_kind: str, **details) -> None:

@@ -92,7 +92,7 @@ def _submit(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | Non
             return service.submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as its replay.
-        with runtime.engine.connect() as conn:
+        with runtime.reading() as conn:
             existing = service.find_batch_by_key(conn, actor.party_id, key or f"sha256:{sha}")
         if existing is None:
             raise
@@ -104,14 +104,14 @@ def _submit(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | Non
 @router.get("/batches", response_model=list[BatchOut])
 def list_batches(actor: Reader, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     """Batches you may see: a furnisher its own, agency and regulator all."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return [_out(b) for b in service.list_batches(conn, actor, limit)]
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut)
 def get_batch(batch_id: str, actor: Reader, runtime: RuntimeDep):
     """One batch's counts (404 for a batch that is not yours)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return _out(service.get_batch(conn, actor, batch_id))
 
 
@@ -125,7 +125,7 @@ def batch_errors(
     code: str | None = None,
 ):
     """The quarantined records of a batch: line, field, code, rule, message and raw text."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.batch_errors(conn, runtime, actor, batch_id, offset, limit, code)
 
 
@@ -152,7 +152,7 @@ def add_obligation(body: ObligationCreate, actor: Regulator, runtime: RuntimeDep
 @router.get("/obligations", response_model=list[ObligationOut])
 def list_obligations(actor: Reader, runtime: RuntimeDep, furnisher: str | None = None):
     """Obligations with their status: a furnisher sees its own; agency and regulator all."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         furnisher_id = None
         if furnisher:
             party = get_party(conn, furnisher) or find_party(conn, furnisher, "furnisher")

@@ -13,7 +13,7 @@ import os
 import orjson
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import derived_key
@@ -132,9 +132,7 @@ class Vault:
 
     def reveal(self, conn: Connection, token: str) -> dict[str, str]:
         """Decrypt a person's identifiers: for the person themself and lawful uses only."""
-        row = conn.execute(
-            select(pii_vault.c.key_id, pii_vault.c.ciphertext).where(pii_vault.c.person_token == token)
-        ).first()
+        row = conn.execute(_ENTRY, {"token": token}).first()
         if row is None:
             return {}
         values = orjson.loads(self.unseal(token, row.key_id, row.ciphertext))
@@ -162,3 +160,4 @@ class Vault:
 
 
 _CHECK = {"person_token": pl.String, "digest": pl.String}
+_ENTRY = select(pii_vault.c.key_id, pii_vault.c.ciphertext).where(pii_vault.c.person_token == bindparam("token"))

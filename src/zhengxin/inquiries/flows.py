@@ -114,8 +114,7 @@ def inquire(
     decisions.enforce(decision, lender, token, "inquiry.denied", **details)
 
     now, today = clock.now(), clock.today()
-    tier = billing.tier_of(conn, lender.party_id)
-    fee = billing.price_of(conn, runtime.settings, product, tier, today)
+    tier, fee = billing.tier_and_price(conn, runtime.settings, lender.party_id, product, today)
     row = {
         "id": new_id("inq"),
         "lender_id": lender.party_id,

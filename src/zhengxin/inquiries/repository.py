@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from zhengxin.inquiries.tables import inquiries, inquiry_sources
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.service import Actor
 from zhengxin.parties.tables import parties
 
+# Built once: these run on every inquiry.
+_USES = select(func.count()).where(
+    inquiries.c.authorization_id == bindparam("authorization_id"),
+    inquiries.c.product == bindparam("product"),
+    inquiries.c.created_at > bindparam("since"),
+)
+_INSERT, _INSERT_SOURCES = insert(inquiries), insert(inquiry_sources)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def uses(conn: Connection, authorization_id: str, product: str, since: datetime | None) -> int:
     """Inquiries already made with an authorization for a product (since `since`, if given)."""
-    query = select(func.count()).where(inquiries.c.authorization_id == authorization_id, inquiries.c.product == product)
-    if since is not None:
-        query = query.where(inquiries.c.created_at > since)
-    return conn.execute(query).scalar_one()
+    params = {"authorization_id": authorization_id, "product": product, "since": since or _EPOCH}
+    return conn.execute(_USES, params).scalar_one()
 
 
 def add(conn: Connection, row: dict, sources: list) -> None:
-    conn.execute(insert(inquiries).values(**row))
+    conn.execute(_INSERT, row)
     if sources:
         conn.execute(
-            insert(inquiry_sources),
+            _INSERT_SOURCES,
             [
                 {"inquiry_id": row["id"], "furnisher_id": s.furnisher_id, "record_type": s.record_type,
                  "record_key": s.record_key, "records": s.records}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.inquiries import flows, repository
-from zhengxin.inquiries.schemas import InquiryCreate, InquiryOut, InquiryResult
+from zhengxin.inquiries.schemas import DecisionRef, InquiryCreate, InquiryOut, InquiryResult
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import INQUIRIES
 from zhengxin.parties.auth import require
@@ -23,7 +23,7 @@ Reader = Annotated[Actor, require("lender", "agency")]
 
 
 @router.post("", status_code=201, response_model=InquiryResult)
-def inquire(body: InquiryCreate, response: Response, actor: Lender, runtime: RuntimeDep):
+def inquire(body: InquiryCreate, actor: Lender, runtime: RuntimeDep):
     """Query a person's credit report under their authorization; the fee is charged to you.
 
     A deny is 403 problem+json naming the rules (`rule`, `rules`) and the decision id; it
@@ -39,20 +39,26 @@ def inquire(body: InquiryCreate, response: Response, actor: Lender, runtime: Run
         INQUIRIES.labels(body.product, "denied" if p.status == 403 else "refused").inc()
         raise
     INQUIRIES.labels(body.product, "allowed").inc()
-    response.headers["Location"] = f"/v1/inquiries/{result.inquiry['id']}"
-    return {
-        "inquiry_id": result.inquiry["id"],
-        "fee_fen": result.inquiry["fee_fen"],
-        "purpose": result.inquiry["purpose"],
-        "product": result.inquiry["product"],
-        "created_at": result.inquiry["created_at"],
-        "decision": {
-            "decision_id": result.decision.decision_id,
-            "rules": list(result.decision.rules),
-            "policy_revision": result.decision.revision,
-        },
-        "report": result.report,
-    }
+    out = InquiryResult(
+        inquiry_id=result.inquiry["id"],
+        fee_fen=result.inquiry["fee_fen"],
+        purpose=result.inquiry["purpose"],
+        product=result.inquiry["product"],
+        created_at=result.inquiry["created_at"],
+        decision=DecisionRef(
+            decision_id=result.decision.decision_id,
+            rules=list(result.decision.rules),
+            policy_revision=result.decision.revision,
+        ),
+        report=result.report,
+    )
+    # The model is built and checked here; serialising it directly saves FastAPI a second pass.
+    return Response(
+        out.model_dump_json(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/v1/inquiries/{result.inquiry['id']}"},
+    )
 
 
 @router.get("", response_model=list[InquiryOut])
@@ -63,12 +69,12 @@ def list_inquiries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
     """Inquiries you made (a lender), or every inquiry (the agency), newest first."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return repository.list_for(conn, actor, since, limit)
 
 
 @router.get("/{inquiry_id}", response_model=InquiryOut)
 def get_inquiry(inquiry_id: str, actor: Reader, runtime: RuntimeDep):
     """One inquiry's record (the report itself is not kept: it went to the lender once)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return repository.get_for(conn, actor, inquiry_id)

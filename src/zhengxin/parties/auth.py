@@ -21,7 +21,7 @@ def current_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "unauthenticated", "send `Authorization: Bearer <api key>`")
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         actor = authenticate(conn, credentials.credentials)
     if actor is None:
         raise Problem(401, "invalid_api_key", "the API key is unknown or revoked")
@@ -32,7 +32,7 @@ def current_actor(
 def require(*roles: str):
     """A dependency admitting only parties of these roles (403 with the roles otherwise)."""
 
-    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if actor.role not in roles:
             raise Problem(
                 403,

@@ -28,14 +28,14 @@ def list_parties(
     actor: Annotated[Actor, require("agency", "regulator", "overseer")], runtime: RuntimeDep, role: str | None = None
 ):
     """Every registered party (individuals are listed by their account name only)."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.list_parties(conn, role)
 
 
 @router.get("/me", response_model=PartyOut)
 def who_am_i(actor: AnyParty, runtime: RuntimeDep):
     """The party this API key belongs to."""
-    with runtime.engine.connect() as conn:
+    with runtime.reading() as conn:
         return service.get_party(conn, actor.party_id)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from zhengxin.config import Settings
 from zhengxin.identity import resident_id
@@ -105,22 +106,54 @@ def revoke_key(conn: Connection, key_id: str) -> bool:
     return result.rowcount == 1
 
 
+# Built once: every request authenticates, and building a statement costs more than running it.
+_KEY_HOLDER = (
+    select(api_keys.c.secret_sha256, parties.c.id, parties.c.role, parties.c.name, parties.c.person_token)
+    .join(parties, parties.c.id == api_keys.c.party_id)
+    .where(api_keys.c.id == bindparam("key_id"), api_keys.c.revoked_at.is_(None), parties.c.active.is_(True))
+)
+
+
 def authenticate(conn: Connection, api_key: str) -> Actor | None:
     """The party holding this key, or None for an unknown, malformed or revoked key."""
     parts = api_key.split("_", 2)
     if len(parts) != 3 or parts[0] != "zx":
         return None
     _, key_id, secret = parts
-    row = conn.execute(
-        select(api_keys.c.secret_sha256, parties.c.id, parties.c.role, parties.c.name, parties.c.person_token)
-        .join(parties, parties.c.id == api_keys.c.party_id)
-        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None), parties.c.active.is_(True))
-    ).first()
+    row = conn.execute(_KEY_HOLDER, {"key_id": key_id}).first()
     if row is None:
         return None
     if not hmac.compare_digest(row.secret_sha256, hashlib.sha256(secret.encode()).hexdigest()):
         return None
     return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token)
+
+
+class Directory:
+    """Names, USCCs and roles of the organisations (furnishers and lenders), read in one query
+    and kept: none of them changes after registration. An id or USCC not seen before reloads
+    the list; one still unknown after a reload (a co-lender never registered) is looked for
+    again after a minute."""
+
+    def __init__(self):
+        self.by_id: dict[str, Row] = {}
+        self.by_uscc: dict[str, Row] = {}
+        self._absent: set[str] = set()
+        self._loaded_at = float("-inf")
+
+    def lookup(self, conn: Connection, ids: set[str], usccs: set[str]) -> tuple[dict[str, Row], dict[str, Row]]:
+        missing = (ids - self.by_id.keys()) | (usccs - self.by_uscc.keys())
+        if missing and (missing - self._absent or time.monotonic() - self._loaded_at > 60):
+            rows = conn.execute(_ORGANISATIONS).all()
+            self.by_id = {r.id: r for r in rows}
+            self.by_uscc = {r.uscc: r for r in rows if r.uscc}
+            self._absent = (ids - self.by_id.keys()) | (usccs - self.by_uscc.keys())
+            self._loaded_at = time.monotonic()
+        return self.by_id, self.by_uscc
+
+
+_ORGANISATIONS = select(parties.c.id, parties.c.name, parties.c.uscc, parties.c.role).where(
+    parties.c.role.in_(ORGANISATION_ROLES)
+)
 
 
 def get_party(conn: Connection, party_id: str) -> dict | None:

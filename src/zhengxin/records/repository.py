@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from zhengxin.catalog import RecordType
 from zhengxin.kit.staging import upsert_frame
@@ -100,13 +100,35 @@ def write_records(
         _write(conn, "generic_records", GENERIC_COLUMNS, frame)
 
 
+# Built once: reports read these for every inquiry.
+_SNAPSHOTS = (
+    select(account_snapshots)
+    .where(account_snapshots.c.person_token == bindparam("token"))
+    .order_by(account_snapshots.c.furnisher_id, account_snapshots.c.account_id, account_snapshots.c.month)
+)
+_CONSUMPTION = (
+    select(
+        consumption_summaries.c.furnisher_id, consumption_summaries.c.month, consumption_summaries.c.category,
+        consumption_summaries.c.amount_fen, consumption_summaries.c.orders,
+    )
+    .where(
+        consumption_summaries.c.person_token == bindparam("token"),
+        consumption_summaries.c.month >= bindparam("first"),
+    )
+    .order_by(consumption_summaries.c.month, consumption_summaries.c.category)
+)  # fmt: skip
+_TRAVEL = (
+    select(
+        travel_summaries.c.furnisher_id, travel_summaries.c.month, travel_summaries.c.trips, travel_summaries.c.cities
+    )
+    .where(travel_summaries.c.person_token == bindparam("token"), travel_summaries.c.month >= bindparam("first"))
+    .order_by(travel_summaries.c.month)
+)
+
+
 def latest_accounts(conn: Connection, person_token: str) -> list[dict]:
     """A person's accounts, each in its latest reported month."""
-    rows = conn.execute(
-        select(account_snapshots)
-        .where(account_snapshots.c.person_token == person_token)
-        .order_by(account_snapshots.c.furnisher_id, account_snapshots.c.account_id, account_snapshots.c.month)
-    ).mappings()
+    rows = conn.execute(_SNAPSHOTS, {"token": person_token}).mappings()
     latest: dict[tuple[str, str], dict] = {}
     for row in rows:
         latest[(row["furnisher_id"], row["account_id"])] = dict(row)
@@ -118,23 +140,13 @@ OPEN_STATUSES = ("current", "overdue")
 
 def consumption_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
     """A person's monthly spending summaries from `first_month` (YYYY-MM) on."""
-    t = consumption_summaries
-    rows = conn.execute(
-        select(t.c.furnisher_id, t.c.month, t.c.category, t.c.amount_fen, t.c.orders)
-        .where(t.c.person_token == person_token, t.c.month >= first_month)
-        .order_by(t.c.month, t.c.category)
-    ).mappings()
+    rows = conn.execute(_CONSUMPTION, {"token": person_token, "first": first_month}).mappings()
     return [dict(r) for r in rows]
 
 
 def travel_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
     """A person's monthly travel summaries from `first_month` (YYYY-MM) on."""
-    t = travel_summaries
-    rows = conn.execute(
-        select(t.c.furnisher_id, t.c.month, t.c.trips, t.c.cities)
-        .where(t.c.person_token == person_token, t.c.month >= first_month)
-        .order_by(t.c.month)
-    ).mappings()
+    rows = conn.execute(_TRAVEL, {"token": person_token, "first": first_month}).mappings()
     return [dict(r) for r in rows]
 
 

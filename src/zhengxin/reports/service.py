@@ -10,13 +10,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, select
 
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.tables import parties
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, latest_accounts, travel_since
 from zhengxin.reports.model import (
     Account,
@@ -44,6 +44,13 @@ from zhengxin.reports.model import (
 SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
 UNSECURED = {"microloan", "consumer_loan", "credit_line", "bnpl"}  # what the lending caps count
 SUMMARY_MONTHS = 12
+
+# Built once: every report runs these.
+_ASKED = (
+    select(inquiries.c.lender_id, inquiries.c.purpose, inquiries.c.product, inquiries.c.created_at)
+    .where(inquiries.c.person_token == bindparam("token"), inquiries.c.created_at >= bindparam("since"))
+    .order_by(inquiries.c.created_at.desc())
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ def months_back(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+@lru_cache(maxsize=8192)
 def month_label(day: date, back: int = 0) -> str:
     first = months_back(day.replace(day=1), back)
     return f"{first.year:04d}-{first.month:02d}"
@@ -104,7 +112,12 @@ class InstitutionCodes:
         self._key = derived_key(pepper, "institution-code")
 
     def code(self, party_id_or_uscc: str) -> str:
-        return "I" + hmac.digest(self._key, party_id_or_uscc.encode(), "sha256").hex()[:10].upper()
+        return _institution_code(self._key, party_id_or_uscc)
+
+
+@lru_cache(maxsize=65536)
+def _institution_code(key: bytes, party_id_or_uscc: str) -> str:
+    return "I" + hmac.digest(key, party_id_or_uscc.encode(), "sha256").hex()[:10].upper()
 
 
 def assemble(
@@ -125,23 +138,13 @@ def assemble(
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
     since = months_back(today, 12 * rules.inquiry_record_years)
-    asked = conn.execute(
-        select(inquiries.c.lender_id, inquiries.c.purpose, inquiries.c.product, inquiries.c.created_at)
-        .where(inquiries.c.person_token == person_token, inquiries.c.created_at >= _midnight(since))
-        .order_by(inquiries.c.created_at.desc())
-    ).all()
+    asked = conn.execute(_ASKED, {"token": person_token, "since": _midnight(since)}).all()
 
     # One query for every institution the report names.
     ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
-    orgs = conn.execute(
-        select(parties.c.id, parties.c.name, parties.c.uscc, parties.c.role).where(
-            or_(parties.c.id.in_(ids or {""}), parties.c.uscc.in_(usccs or {""}))
-        )
-    ).all()
-    by_id = {o.id: o for o in orgs}
-    by_uscc = {o.uscc: o for o in orgs if o.uscc}
+    by_id, by_uscc = runtime.directory.lookup(conn, ids, usccs)
 
     def institution(party_id: str) -> Institution:
         org = by_id.get(party_id)
