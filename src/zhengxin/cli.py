@@ -24,6 +24,8 @@ log_app = typer.Typer(help="The transparency log: verify, sign, witness, check r
 app.add_typer(parties_app, name="parties")
 app.add_typer(vault_app, name="vault")
 app.add_typer(log_app, name="log")
+authorizations_app = typer.Typer(help="Authorizations: check a signed artefact offline.", no_args_is_help=True)
+app.add_typer(authorizations_app, name="authorizations")
 console = Console(stderr=True)
 
 DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
@@ -370,6 +372,38 @@ def log_witness(
         console.print(f"[red]refusing to cosign[/red]: {e}")
         raise typer.Exit(1) from None
     console.print(f"cosigned the head at size {head['tree_size']:,}")
+
+
+@authorizations_app.command("verify")
+def authorizations_verify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The authorization as the API returns it")],
+    public_key: Annotated[str, typer.Option(help="The agency's key (hex), from GET /v1/authorizations/keys")],
+    person_id: Annotated[str | None, typer.Option(help="Also check it was given by this resident ID")] = None,
+) -> None:
+    """Check an authorization offline: the agency's signature over the exact artefact bytes,
+    and (with --person-id) that the person who gave it holds this resident ID."""
+    from zhengxin.consent.artefact import InvalidArtefact, is_about, verify
+    from zhengxin.identity.resident_id import InvalidIdentifier, validate
+
+    held = json.loads(file.read_text())
+    try:
+        body = verify(held["artefact"], held["signature"], {held["key_id"]: public_key})
+    except (InvalidArtefact, KeyError) as e:
+        console.print(f"[red]authorization does not verify[/red]: {e}")
+        raise typer.Exit(1) from None
+    if person_id is not None:
+        try:
+            given_by_them = is_about(body, validate(person_id))
+        except InvalidIdentifier as e:
+            console.print(f"[red]error[/red] {e.code}: {e}")
+            raise typer.Exit(2) from None
+        if not given_by_them:
+            console.print("[red]authorization does not verify[/red]: it was given by another person")
+            raise typer.Exit(1)
+    console.print(
+        f"authorization {body['id']} verified: {body['lender']['name']} may query for {body['purpose']} "
+        f"({', '.join(body['scopes'])}) until {body['expires_on']}"
+    )
 
 
 @app.command()

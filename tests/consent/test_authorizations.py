@@ -50,6 +50,32 @@ def test_the_artefact_verifies_with_only_the_public_key_and_not_after_one_byte_c
     assert "person_token" not in granted["artefact"] and len(body["person"]) == 64
 
 
+def test_the_cli_checks_an_authorization_offline(client, bureau, tmp_path):
+    from typer.testing import CliRunner
+
+    from zhengxin.cli import app
+
+    bank = bureau.lender("Bank A", 1)
+    person = bureau.person(1)
+    granted = bureau.grant(person, bank)
+    key = client.get("/v1/authorizations/keys", headers=bank.headers).json()["keys"][0]["public_key"]
+    file = tmp_path / "authorization.json"
+    file.write_text(json.dumps(granted))
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["authorizations", "verify", str(file), "--public-key", key, "--person-id", person.person_id]
+    )
+    assert ok.exit_code == 0 and f"authorization {granted['id']} verified" in ok.output, ok.output
+    other = runner.invoke(app, ["authorizations", "verify", str(file), "--public-key", key,
+                                "--person-id", loan(2)["person_id"]])  # fmt: skip
+    assert other.exit_code == 1 and "another person" in other.output
+    file.write_text(
+        json.dumps({**granted, "artefact": granted["artefact"].replace("loan_application", "guarantee_review")})
+    )
+    tampered = runner.invoke(app, ["authorizations", "verify", str(file), "--public-key", key])
+    assert tampered.exit_code == 1 and "does not verify" in tampered.output
+
+
 def test_defaults_expiry_and_fair_use_per_purpose(client, bureau, runtime):
     bank = bureau.lender("Bank A", 1)
     person = bureau.person(1)

@@ -273,3 +273,27 @@ def test_billing_shares_follow_the_records_each_furnisher_contributed(client, ru
     # 30% of 500 fen is 150 fen: Platform One gave a loan and a consumption summary, Platform
     # Two two loans, so 75 fen each.
     assert {names[f]: v for f, v in parts.items()} == {"Platform One": (2, 75), "Platform Two": (2, 75)}
+
+
+def test_a_lender_reads_its_own_log_leaves_and_only_hashes_of_the_others(client, runtime, bureau, parties):
+    from zhengxin.audit import merkle
+
+    bank_a, bank_b = bureau.lender("Bank A", 1), bureau.lender("Bank B", 2)
+    person = bureau.person(1)
+    bureau.inquire(bank_a, person, bureau.grant(person, bank_a)["id"])
+    bureau.inquire(bank_b, person, bureau.grant(person, bank_b, purpose="guarantee_review")["id"],
+                   purpose="guarantee_review")  # fmt: skip
+    _, regulator = parties.add("regulator", "PBOC")
+    head = client.post("/v1/log/sth", headers=bureau.agency).json()
+
+    def kinds(headers) -> list[str | None]:
+        got = client.get("/v1/log/entries", params={"start": 0, "end": head["tree_size"]}, headers=headers).json()
+        hashes = [bytes.fromhex(e["leaf_hash"]) if e["leaf"] is None else merkle.leaf_hash(e["leaf"].encode())
+                  for e in got["entries"]]  # fmt: skip
+        assert merkle.root(hashes).hex() == head["root_hash"]  # everyone can still check the tree
+        return [json.loads(e["leaf"])["actor"]["party"] if e["leaf"] else None for e in got["entries"]]
+
+    assert set(kinds(regulator)) >= {bank_a.id, bank_b.id}
+    seen_by_a = kinds(bank_a.headers)
+    assert bank_a.id in seen_by_a and bank_b.id not in seen_by_a and None in seen_by_a
+    assert set(kinds(bank_b.headers)) == {bank_b.id, None}

@@ -257,9 +257,14 @@ def consistency_proof(conn: Connection, first: int, second: int) -> dict:
     return {"first": first, "second": second, "proof": [h.hex() for h in hashes]}
 
 
+FULL_VIEW_ROLES = ("agency", "regulator", "overseer")
+
+
 def entries(conn: Connection, actor: Actor, start: int, end: int) -> dict:
-    """Leaves [start, end). An individual reads only their own leaves in full; of the others
-    they get the leaf hash, enough to check the tree."""
+    """Leaves [start, end). The agency, the regulator and the overseers read every leaf; an
+    individual reads the leaves about them, a lender or furnisher the ones it acted in; of the
+    others they get the leaf hash, enough to check the tree. (A lender reading other lenders'
+    inquiries in the log would see them named, which RPT-2 forbids.)"""
     if start < 0 or end <= start:
         raise Problem(400, "invalid_range", "need 0 <= start < end")
     end = min(end, start + MAX_ENTRIES)
@@ -268,10 +273,17 @@ def entries(conn: Connection, actor: Actor, start: int, end: int) -> dict:
         .where(log_leaves.c.leaf_index >= start, log_leaves.c.leaf_index < end)
         .order_by(log_leaves.c.leaf_index)
     ).all()
+    mine = f'"actor":{{"party":{canonical_json(actor.party_id).decode()},'  # as canonical JSON writes it
     out = []
     for r in rows:
+        if actor.role in FULL_VIEW_ROLES:
+            visible = True
+        elif actor.role == "individual":
+            visible = r.person_token == actor.person_token
+        else:
+            visible = mine in r.leaf
         item = {"index": r.leaf_index, "leaf": r.leaf}
-        if actor.role == "individual" and r.person_token != actor.person_token:
+        if not visible:
             item = {"index": r.leaf_index, "leaf": None, "leaf_hash": merkle.leaf_hash(r.leaf.encode()).hex()}
         out.append(item)
     return {"entries": out}
