@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     log_schedule: bool = True
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000
+    analyze_after_records: int = 50_000  # a batch this large refreshes the planner's statistics
     max_batch_bytes: int = 2 * 1024**3
     # Agency document keys (authorizations): key id -> 32-byte Ed25519 seed, hex. Separate
     # from the log's keys, so a signature made for one purpose never serves another.

@@ -258,3 +258,18 @@ def test_snapshots_keep_history_and_a_late_older_report_never_overwrites_a_newer
     post(client, h, [loan(1, as_of="2026-11-20", balance_fen=50)])
     with runtime.engine.connect() as conn:
         assert [a["balance_fen"] for a in latest_accounts(conn, token)] == [50]
+
+
+def test_a_large_batch_leaves_fresh_planner_statistics(client, runtime, parties):
+    from sqlalchemy import text
+
+    runtime.settings.analyze_after_records = 3  # the fixture runtime is this test's own
+    _, h = parties.add("furnisher")
+    assert post(client, h, [loan(1), loan(2), loan(3)]).status_code == 201
+    if runtime.engine.dialect.name != "postgresql":
+        return  # SQLite plans these lookups by index without statistics
+    with runtime.engine.connect() as conn:
+        reltuples = conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('account_snapshots')")
+        ).scalar_one()
+    assert reltuples == 3  # ANALYZE ran in the batch's transaction

@@ -212,6 +212,18 @@ def charge(
 # Invoices and statements --------------------------------------------------------------------
 
 
+def _scoped(query, actor: Actor, owner_role: str, owner, owner_id: str | None, period_column, period: str | None):
+    """The one place billing rows are scoped: their owner sees its own, the agency all (or one
+    owner's), anyone else nothing; optionally one month."""
+    if actor.role == owner_role:
+        query = query.where(owner == actor.party_id)
+    elif actor.role != "agency":
+        query = query.where(False)
+    elif owner_id:
+        query = query.where(owner == owner_id)
+    return query.where(period_column == period) if period else query
+
+
 def _status(period: str) -> str:
     return "open" if period >= period_of(clock.now()) else "closed"
 
@@ -225,14 +237,7 @@ def invoices(conn: Connection, actor: Actor, period: str | None = None, lender_i
         )
         .group_by(charges.c.payer_id, charges.c.period, charges.c.product, charges.c.tier, charges.c.fee_fen)
     )  # fmt: skip
-    if actor.role == "lender":
-        query = query.where(charges.c.payer_id == actor.party_id)
-    elif actor.role != "agency":
-        query = query.where(False)
-    elif lender_id:
-        query = query.where(charges.c.payer_id == lender_id)
-    if period:
-        query = query.where(charges.c.period == period)
+    query = _scoped(query, actor, "lender", charges.c.payer_id, lender_id, charges.c.period, period)
     grouped: dict[tuple[str, str], list] = defaultdict(list)
     for r in conn.execute(query):
         grouped[(r.payer_id, r.period)].append(r)
@@ -268,14 +273,7 @@ def statements(
         shares.c.furnisher_id, shares.c.period, func.count().label("reports"),
         func.sum(shares.c.records).label("records"), func.sum(shares.c.share_fen).label("amount"),
     ).group_by(shares.c.furnisher_id, shares.c.period)  # fmt: skip
-    if actor.role == "furnisher":
-        query = query.where(shares.c.furnisher_id == actor.party_id)
-    elif actor.role != "agency":
-        query = query.where(False)
-    elif furnisher_id:
-        query = query.where(shares.c.furnisher_id == furnisher_id)
-    if period:
-        query = query.where(shares.c.period == period)
+    query = _scoped(query, actor, "furnisher", shares.c.furnisher_id, furnisher_id, shares.c.period, period)
     rows = conn.execute(query).all()
     names = _names(conn, {r.furnisher_id for r in rows})
     return [

@@ -28,7 +28,7 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
 from zhengxin.parties.service import Actor
-from zhengxin.records.repository import write_records
+from zhengxin.records.repository import refresh_statistics, write_records
 from zhengxin.runtime import Runtime
 
 Progress = Callable[[int, int], None]  # (records so far, bytes read so far)
@@ -163,6 +163,8 @@ def submit_batch(
         "completed_at": clock.now(),
     }
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
+    if accepted >= runtime.settings.analyze_after_records:
+        refresh_statistics(conn, {catalog.record_types[t].store for t in by_type})
     batch = get_batch(conn, furnisher, batch_id)
     decisions.keep(conn, decision, furnisher, None)
     summary = audit.event(
