@@ -71,11 +71,6 @@ _FEE = select(_fee_in_force(bindparam("tier")).label("fee"))
 _INSERT_CHARGE, _INSERT_SHARES = insert(charges), insert(shares)
 
 
-def tier_of(conn: Connection, lender_id: str) -> str:
-    tier = conn.execute(select(lender_tiers.c.tier).where(lender_tiers.c.lender_id == lender_id)).scalar()
-    return tier or DEFAULT_TIER
-
-
 def tier_and_price(conn: Connection, settings, lender_id: str, product: str, day: date) -> tuple[str, int]:
     """A lender's tier and the fee it pays for a product on a day."""
     row = conn.execute(_TIER_AND_FEE, {"lender_id": lender_id, "product": product, "day": day}).one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -233,6 +234,4 @@ def _view(row: dict, lender_name: str) -> dict:
 
 
 def _sha256(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()

@@ -25,8 +25,6 @@ from zhengxin.reports.model import CreditReport
 from zhengxin.reports.service import Viewer, assemble
 from zhengxin.runtime import Runtime
 
-PRODUCTS = ("report", "score")
-
 
 @dataclass
 class InquiryResult:
@@ -99,8 +97,8 @@ def inquire(
 ) -> InquiryResult:
     """A lender's inquiry: allowed only under the person's authorization (CR-18), then recorded
     (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing."""
-    if product not in PRODUCTS:
-        raise Problem(422, "invalid_product", f"product must be one of {', '.join(PRODUCTS)}")
+    if product not in consent.PRODUCTS:
+        raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
     if product == "score":
         # Scores come from an active scorecard model; none is active until one is trained.
         raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")

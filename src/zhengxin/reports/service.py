@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, select
@@ -309,6 +309,4 @@ def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list
 
 
 def _midnight(day: date) -> datetime:
-    from datetime import UTC
-
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
