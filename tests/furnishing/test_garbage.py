@@ -78,3 +78,9 @@ def test_csv_garbage(client, runtime, parties, body):
     h = getattr(test_csv_garbage, "_h", None) or parties.add("furnisher")[1]
     test_csv_garbage._h = h
     _check(client, runtime, h, body, CONTENT_TYPES["csv"])
+
+
+def test_a_csv_header_with_a_bare_carriage_return_is_refused_with_a_code(client, runtime, parties):
+    _, h = parties.add("furnisher")
+    r = client.post("/v1/furnishing/batches", content=b"a\rb,c\n1,2\n", headers={**h, "Content-Type": "text/csv"})
+    assert (r.status_code, r.json()["code"]) == (422, "malformed_header")

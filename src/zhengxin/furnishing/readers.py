@@ -93,7 +93,10 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
             header_text = header_line.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise UnreadableFile("malformed_header", "the CSV header is not UTF-8") from None
-        header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        try:
+            header = [h.strip() for h in next(csv.reader([header_text]), [])]
+        except csv.Error:  # a bare carriage return inside the header line, say
+            raise UnreadableFile("malformed_header", "the CSV header is not one CSV line") from None
         if not header or any(not h for h in header) or len(set(header)) != len(header):
             raise UnreadableFile("malformed_header", "the CSV header must name each column once")
         line_no = 1
