@@ -67,7 +67,6 @@ _TIER = func.coalesce(
     DEFAULT_TIER,
 )
 _TIER_AND_FEE = select(_TIER.label("tier"), _fee_in_force(_TIER).label("fee"))
-_FEE = select(_fee_in_force(bindparam("tier")).label("fee"))
 _INSERT_CHARGE, _INSERT_SHARES = insert(charges), insert(shares)
 
 
@@ -77,13 +76,8 @@ def tier_and_price(conn: Connection, settings, lender_id: str, product: str, day
     return row.tier, row.fee if row.fee is not None else _default_price(settings, product, row.tier)
 
 
-def price_of(conn: Connection, settings, product: str, tier: str, day: date) -> int:
-    """The fee for a product and tier on a day: the price list's, else the configured default."""
-    fee = conn.execute(_FEE, {"tier": tier, "product": product, "day": day}).scalar()
-    return fee if fee is not None else _default_price(settings, product, tier)
-
-
 def _default_price(settings, product: str, tier: str) -> int:
+    """The configured fee for a product and tier the price list has no price for."""
     default = settings.billing.default_prices.get(product, {})
     if tier in default:
         return default[tier]
@@ -105,7 +99,7 @@ def price_list(conn: Connection, settings, day: date) -> list[dict]:
             {
                 "product": product,
                 "tier": tier,
-                "fee_fen": row.fee_fen if row else price_of(conn, settings, product, tier, day),
+                "fee_fen": row.fee_fen if row else _default_price(settings, product, tier),
                 "effective_from": row.effective_from if row else None,
                 "source": "price_list" if row else "default",
             }

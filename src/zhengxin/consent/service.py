@@ -192,9 +192,10 @@ def list_for(conn: Connection, actor: Actor, limit: int = 200) -> list[dict]:
     return out
 
 
-def for_inquiry(conn: Connection, authorization_id: str) -> dict | None:
-    """The authorization an inquiry names, locked so concurrent uses count one after another."""
-    query = _LOCKED if conn.dialect.name == "postgresql" else _BY_ID
+def for_inquiry(conn: Connection, authorization_id: str, *, lock: bool = True) -> dict | None:
+    """The authorization an inquiry names, locked so concurrent uses count one after another
+    (a dry run reads it without the lock)."""
+    query = _LOCKED if lock and conn.dialect.name == "postgresql" else _BY_ID
     row = conn.execute(query, {"id": authorization_id}).mappings().first()
     return dict(row) if row else None
 

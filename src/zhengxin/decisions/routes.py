@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
+from zhengxin.decisions import service as decisions
 from zhengxin.inquiries.flows import inquiry_context, token_for
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, require
 from zhengxin.parties.service import Actor, find_party, get_party
-from zhengxin.policy import ACTIONS, Subject
+from zhengxin.policy import ACTIONS
 from zhengxin.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -59,13 +60,13 @@ def explain(
         party = get_party(conn, principal) or find_party(conn, principal)
         if party is None:
             raise Problem(404, "party_not_found", "no party with this name or id")
-        subject = Subject(party["role"], party["id"], party["person_token"])
         acting = Actor(party["id"], party["role"], party["name"], party["person_token"])
+        subject = decisions.subject(acting)
         token = token_for(runtime, person_id) if person_id else party["person_token"]
         resource: tuple[str, str] = ("Person", token or "unknown")
         context: dict = {}
         if action == "inquire":
-            authorization = consent.for_inquiry(conn, authorization_id) if authorization_id else None
+            authorization = consent.for_inquiry(conn, authorization_id, lock=False) if authorization_id else None
             context = inquiry_context(
                 conn, runtime, acting, resource[1], authorization=authorization, purpose=purpose, product=product,
                 scopes=scope_list,
