@@ -84,3 +84,12 @@ def test_a_csv_header_with_a_bare_carriage_return_is_refused_with_a_code(client,
     _, h = parties.add("furnisher")
     r = client.post("/v1/furnishing/batches", content=b"a\rb,c\n1,2\n", headers={**h, "Content-Type": "text/csv"})
     assert (r.status_code, r.json()["code"]) == (422, "malformed_header")
+
+
+def test_an_unknown_record_type_is_quarantined_without_repeating_it(client, runtime, parties):
+    _, h = parties.add("furnisher")
+    body = b'record_type\n"[0, -100000000000000000000000000]"\n'
+    r = client.post("/v1/furnishing/batches", content=body, headers={**h, "Content-Type": "text/csv"})
+    assert (r.status_code, r.json()["rejected"]) == (201, 1), r.text
+    errors = client.get(f"/v1/furnishing/batches/{r.json()['id']}/errors", headers=h).json()["errors"]
+    assert errors[0]["record_type"] is None and errors[0]["raw"] == '"[0, -100000000000000000000000000]"'

@@ -130,7 +130,7 @@ def submit_batch(
                     batch_id=batch_id,
                     now=now,
                 )
-            return _quarantine(conn, vault, batch_id, chunk, verdict.rejected)
+            return _quarantine(conn, vault, batch_id, chunk, verdict.rejected, catalog.record_types)
 
         vaulted = _SeenPeople()
         logged = _LoggedPairs(furnisher, batch_id, now)
@@ -231,8 +231,12 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
     return vault.prepare(accepted.select("person_token", *fields))
 
 
-def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame) -> int:
-    """Keep every rejected or unparseable record, its raw text sealed with a vault key."""
+def _quarantine(
+    conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame, record_types
+) -> int:
+    """Keep every rejected or unparseable record, its raw text sealed with a vault key. The
+    record type column names a catalog type or nothing: whatever else was sent stays in the
+    sealed raw text, like every other value."""
     raw = pl.Series("raw", [chunk.raw(pos) for pos in rejected["__pos"].to_list()], dtype=pl.String)
     records = rejected.drop("__pos").rename({"__line": "line"}).with_columns(raw)
     if chunk.malformed:
@@ -248,7 +252,7 @@ def _quarantine(conn: Connection, vault, batch_id: str, chunk: readers.Chunk, re
     frame = records.select(
         pl.lit(batch_id).alias("batch_id"),
         "line",
-        "record_type",
+        pl.when(pl.col("record_type").is_in(list(record_types))).then(pl.col("record_type")).alias("record_type"),
         pl.col("field").str.slice(0, 100),
         "code",
         "rule",
