@@ -81,6 +81,29 @@ class BillingSettings(BaseModel):
     furnisher_share: float = Field(default=0.30, ge=0, le=1)
 
 
+class DisputeSettings(BaseModel):
+    """Objections (CR-25; the answer period itself is `rules.objection_days`)."""
+
+    # A corrected record is notified to every lender that received it within this many months.
+    notify_lenders_months: int = Field(default=6, ge=0)
+    # How often the background worker escalates disputes past their due day.
+    escalation_interval_seconds: float = 60.0
+
+
+class NotificationSettings(BaseModel):
+    """Pushing a person's alerts to the webhook they registered."""
+
+    deliver_interval_seconds: float = 1.0  # how often the background worker looks at the outbox
+    timeout_seconds: float = 5.0
+    retry_base_seconds: float = 10.0  # backoff doubles from here ...
+    retry_max_seconds: float = 3600.0  # ... up to this
+    max_attempts: int = 60  # then the delivery is given up (the alert stays in the inbox)
+    # Receivers must be public https endpoints: a person's URL pointing into the agency's own
+    # network would let anyone make the agency call its internal services.
+    require_https: bool = True
+    allow_private_addresses: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHENGXIN_", env_nested_delimiter="__", extra="ignore")
 
@@ -112,6 +135,8 @@ class Settings(BaseSettings):
     rules: RuleParameters = Field(default_factory=RuleParameters)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @cached_property
     def url(self) -> str:

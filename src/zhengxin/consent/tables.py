@@ -25,3 +25,14 @@ authorizations = Table(
 )
 person_index("ix_authorizations_person", authorizations.c.person_token)
 Index("ix_authorizations_lender", authorizations.c.lender_id, authorizations.c.issued_at)
+
+# A person's withdrawal of consent to a record type (PIPL-15): from that moment the agency
+# neither uses nor keeps nor accepts that type about them (the sensitive ones above all:
+# travel is whereabouts, PIPL-28). Lifted only by the person.
+consent_withdrawals = Table(
+    "consent_withdrawals",
+    metadata,
+    Column("person_token", key(64), primary_key=True),
+    Column("record_type", String(32), primary_key=True),
+    Column("withdrawn_at", UTCDateTime, nullable=False),
+)

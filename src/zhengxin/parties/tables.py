@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, false
 
 from zhengxin.kit.db import UTCDateTime, metadata
 
@@ -13,6 +13,9 @@ parties = Table(
     Column("uscc", String(18), nullable=True),  # organisations' unified social credit code
     Column("person_token", String(64), nullable=True, unique=True),  # individuals only
     Column("active", Boolean, nullable=False, default=True),
+    # An agency account held by one named member of staff (CR-22: reads of a person's data are
+    # attributed to a person, never to a shared operator key).
+    Column("staff", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -84,3 +84,15 @@ person_index("ix_account_snapshots_person", account_snapshots.c.person_token)
 person_index("ix_consumption_person", consumption_summaries.c.person_token)
 person_index("ix_travel_person", travel_summaries.c.person_token)
 person_index("ix_generic_person", generic_records.c.person_token)
+
+# Each `zhengxin retention run`: the day it judged by and what it erased (counts only).
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("id", key(40), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("persons", Integer, nullable=False),
+    Column("erased", JSON, nullable=False),  # {"loan_negative_months": n, "consumption": n, ...}
+)
