@@ -210,7 +210,21 @@ def test_the_revision_is_the_hash_of_the_files_and_bad_files_do_not_load(tmp_pat
 def test_every_rule_id_is_in_rules_md_or_named_as_a_supervisory_power(engine):
     known = {
         "BDL-1", "PIPL-14", "CR-18", "PIPL-45", "PIPL-58", "PIPL-38", "PIPL-15", "PIPL-29", "PIPL-39", "PIPL-41",
-        "XB-CORE", "CR-24", "XB-ASSESS", "XB-SC", "XB-VALID", "CM-7", "CR-SUPERVISION",
+        "XB-CORE", "CR-24", "XB-ASSESS", "XB-SC", "XB-VALID", "CM-7", "CR-SUPERVISION", "CR-22", "CR-25", "CR-16",
     }  # fmt: skip
     assert {r["rule"] for r in engine.rules()} <= known
     assert all(r["text"] for r in engine.rules())
+
+
+def test_objections_are_a_persons_own_and_staff_reads_need_a_staff_account_and_a_purpose(engine):
+    assert engine.decide("object", Subject("individual", "pty_i", "tok_person"), PERSON).rules == ("CR-25",)
+    assert engine.decide("object", Subject("individual", "pty_i", "tok_other"), PERSON).rules == (DEFAULT_DENY,)
+    assert engine.decide("object", LENDER, PERSON).rules == (DEFAULT_DENY,)
+    agency = Subject("agency", "pty_a")
+    read = engine.decide("staff_read", agency, PERSON, {"staff": True, "purpose": "complaint"})
+    assert read.allowed and read.rules == ("CR-22",)
+    shared = engine.decide("staff_read", agency, PERSON, {"staff": False, "purpose": "complaint"})
+    assert shared.code == "staff_account_required"
+    idle = engine.decide("staff_read", agency, PERSON, {"staff": True, "purpose": "marketing"})
+    assert idle.code == "purpose_not_allowed"
+    assert not engine.decide("staff_read", LENDER, PERSON, {"staff": True, "purpose": "complaint"}).allowed

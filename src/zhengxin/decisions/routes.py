@@ -60,7 +60,7 @@ def explain(
         party = get_party(conn, principal) or find_party(conn, principal)
         if party is None:
             raise Problem(404, "party_not_found", "no party with this name or id")
-        acting = Actor(party["id"], party["role"], party["name"], party["person_token"])
+        acting = Actor(party["id"], party["role"], party["name"], party["person_token"], party["staff"])
         subject = decisions.subject(acting)
         token = token_for(runtime, person_id) if person_id else party["person_token"]
         resource: tuple[str, str] = ("Person", token or "unknown")
@@ -77,6 +77,8 @@ def explain(
             target = (get_party(conn, recipient) or find_party(conn, recipient)) if recipient else None
             kind = RESOURCE_TYPES.get(target["role"], "Agency") if target else "Agency"
             resource = (kind, target["id"] if target else "agency")
+        elif action == "staff_read":
+            context = {"staff": party["staff"], "purpose": purpose}
         elif action == "read_supervision":
             resource = ("SupervisionView", "supervision")
             context = {"identifiers": identifiers}

@@ -75,3 +75,13 @@ def unit_of_work(runtime) -> Iterator[Connection]:
         with runtime.transaction() as conn:
             record(conn, denied.decision, denied.actor, denied.person_token, denied.kind, **denied.details)
         raise denied.decision.problem() from None
+
+
+def staff_read(conn: Connection, runtime, staff: Actor, person_token: str, purpose: str, **details) -> Decision:
+    """A member of staff reads a person's data: allowed only under a personal staff account and
+    a stated purpose (CR-22), and logged naming them and the purpose."""
+    context = {"staff": staff.staff, "purpose": purpose}
+    decision = runtime.policy.decide("staff_read", subject(staff), ("Person", person_token), context)
+    enforce(decision, staff, person_token, "staff.read.denied", purpose=purpose, **details)
+    record(conn, decision, staff, person_token, "staff.read", purpose=purpose, **details)
+    return decision

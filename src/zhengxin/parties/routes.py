@@ -18,7 +18,13 @@ def create_party(body: PartyCreate, actor: Agency, runtime: RuntimeDep):
     """Register a party; its API key is in this response and nowhere else."""
     with runtime.transaction() as conn:
         row, key = service.add_party(
-            conn, runtime.settings, role=body.role, name=body.name, uscc=body.uscc, person_id=body.person_id
+            conn,
+            runtime.settings,
+            role=body.role,
+            name=body.name,
+            uscc=body.uscc,
+            person_id=body.person_id,
+            staff=body.staff,
         )
     return {**row, "api_key": key}
 

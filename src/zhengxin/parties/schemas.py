@@ -11,6 +11,7 @@ class PartyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     uscc: str | None = Field(default=None, description="Unified social credit code (organisations)")
     person_id: str | None = Field(default=None, description="Resident ID (individuals); kept only as a token")
+    staff: bool = Field(default=False, description="An agency account for one named member of staff")
 
 
 class PartyOut(BaseModel):
@@ -19,6 +20,7 @@ class PartyOut(BaseModel):
     name: str
     uscc: str | None = None
     active: bool
+    staff: bool = False
     created_at: datetime
 
 

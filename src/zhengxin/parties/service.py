@@ -34,6 +34,7 @@ class Actor:
     role: str
     name: str
     person_token: str | None = None
+    staff: bool = False  # an agency account held by one named member of staff (CR-22)
 
 
 def add_party(
@@ -44,10 +45,14 @@ def add_party(
     name: str,
     uscc: str | None = None,
     person_id: str | None = None,
+    staff: bool = False,
 ) -> tuple[dict, str]:
-    """Register a party and issue its first API key; returns (party row, api key)."""
+    """Register a party and issue its first API key; returns (party row, api key). A staff
+    account is an agency account for one named member of staff."""
     if role not in ROLES:
         raise Problem(422, "invalid_role", f"role must be one of {', '.join(ROLES)}")
+    if staff and role != "agency":
+        raise Problem(422, "staff_not_allowed", "only agency accounts are staff accounts")
     if conn.execute(select(parties.c.id).where(parties.c.name == name)).first():
         raise Problem(409, "party_exists", "a party with this name already exists")
     token = None
@@ -78,6 +83,7 @@ def add_party(
         "uscc": uscc,
         "person_token": token,
         "active": True,
+        "staff": staff,
         "created_at": clock.now(),
     }
     conn.execute(insert(parties).values(**row))
@@ -108,7 +114,14 @@ def revoke_key(conn: Connection, key_id: str) -> bool:
 
 # Built once: every request authenticates, and building a statement costs more than running it.
 _KEY_HOLDER = (
-    select(api_keys.c.secret_sha256, parties.c.id, parties.c.role, parties.c.name, parties.c.person_token)
+    select(
+        api_keys.c.secret_sha256,
+        parties.c.id,
+        parties.c.role,
+        parties.c.name,
+        parties.c.person_token,
+        parties.c.staff,
+    )
     .join(parties, parties.c.id == api_keys.c.party_id)
     .where(api_keys.c.id == bindparam("key_id"), api_keys.c.revoked_at.is_(None), parties.c.active.is_(True))
 )
@@ -125,7 +138,7 @@ def authenticate(conn: Connection, api_key: str) -> Actor | None:
         return None
     if not hmac.compare_digest(row.secret_sha256, hashlib.sha256(secret.encode()).hexdigest()):
         return None
-    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token)
+    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
 
 
 class Directory:

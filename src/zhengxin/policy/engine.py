@@ -24,7 +24,10 @@ from zhengxin.kit.ids import new_id
 POLICY_DIR = Path(__file__).with_name("policies")
 SCHEMA_FILE = "schema.cedarschema"
 DEFAULT_DENY = "DEFAULT-DENY"
-ACTIONS = ("furnish", "grant_authorization", "inquire", "self_query", "read_supervision", "export")
+ACTIONS = (
+    "furnish", "grant_authorization", "inquire", "self_query", "object", "withdraw_consent", "staff_read",
+    "read_supervision", "export",
+)  # fmt: skip
 ENTITY_TYPES = {
     "agency": "Agency",
     "furnisher": "Furnisher",
