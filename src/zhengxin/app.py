@@ -14,20 +14,23 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
-from zhengxin import __version__
+from zhengxin import __version__, background
 from zhengxin.audit.metrics import LogCollector
 from zhengxin.audit.routes import me_router as receipts_router
 from zhengxin.audit.routes import router as log_router
-from zhengxin.audit.service import keep_log
 from zhengxin.billing.routes import router as billing_router
 from zhengxin.config import Settings
+from zhengxin.consent.routes import me_router as withdrawals_router
 from zhengxin.consent.routes import router as consent_router
 from zhengxin.decisions.routes import router as policy_router
+from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit.errors import install_handlers
 from zhengxin.kit.metrics import LATENCY, REQUESTS
+from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.routes import router as parties_router
+from zhengxin.rights.routes import router as rights_router
 from zhengxin.runtime import Runtime
 
 
@@ -42,8 +45,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_app: FastAPI):
         stop = threading.Event()
         keeper = None
-        if runtime.settings.log_schedule:
-            keeper = threading.Thread(target=keep_log, args=(runtime, stop), name="log-keeper", daemon=True)
+        if runtime.settings.log_schedule:  # the background worker's jobs, in this process
+            keeper = threading.Thread(target=background.keep, args=(runtime, stop), name="background", daemon=True)
             keeper.start()
         yield
         stop.set()
@@ -63,11 +66,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(parties_router)
     app.include_router(furnishing_router)
     app.include_router(consent_router)
+    app.include_router(withdrawals_router)
     app.include_router(inquiries_router)
     app.include_router(billing_router)
     app.include_router(policy_router)
     app.include_router(log_router)
     app.include_router(receipts_router)
+    app.include_router(rights_router)
+    for router in (
+        disputes_routes.me_router,
+        disputes_routes.furnisher_router,
+        disputes_routes.desk_router,
+        disputes_routes.notices_router,
+    ):
+        app.include_router(router)
+    app.include_router(notifications_router)
 
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 

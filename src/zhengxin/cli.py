@@ -6,12 +6,13 @@ import contextlib
 import json
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from zhengxin.config import load_settings
@@ -83,10 +84,10 @@ def serve(
 
 
 def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
-    """N request workers and one log keeper. The workers run under uvicorn's multiprocess
-    supervisor on a listening socket we bind ourselves: uvicorn's own leaves `proto` at 0, so
-    asyncio never sets TCP_NODELAY on accepted connections and each keep-alive request waits
-    ~40 ms for a delayed ACK (Kludex/uvicorn#3149, open)."""
+    """N request workers and one background worker (zhengxin.background). The workers run
+    under uvicorn's multiprocess supervisor on a listening socket we bind ourselves: uvicorn's
+    own leaves `proto` at 0, so asyncio never sets TCP_NODELAY on accepted connections and
+    each keep-alive request waits ~40 ms for a delayed ACK (Kludex/uvicorn#3149, open)."""
     import multiprocessing
     import os
     import socket
@@ -94,8 +95,8 @@ def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ["ZHENGXIN_LOG_SCHEDULE"] = "false"  # the workers serve; one keeper keeps the log
-    keeper = multiprocessing.get_context("spawn").Process(target=_keep_log_forever, name="log-keeper", daemon=True)
+    os.environ["ZHENGXIN_LOG_SCHEDULE"] = "false"  # the workers serve; one background worker does the rest
+    keeper = multiprocessing.get_context("spawn").Process(target=_keep_log_forever, name="background", daemon=True)
     keeper.start()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -113,10 +114,10 @@ def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None
 def _keep_log_forever() -> None:
     import threading
 
-    from zhengxin.audit.service import keep_log
+    from zhengxin.background import keep
     from zhengxin.runtime import Runtime
 
-    keep_log(Runtime(load_settings()), threading.Event())
+    keep(Runtime(load_settings()), threading.Event())
 
 
 @parties_app.command("add")
@@ -125,6 +126,7 @@ def parties_add(
     name: Annotated[str, typer.Argument()],
     uscc: Annotated[str | None, typer.Option(help="Unified social credit code (furnishers, lenders)")] = None,
     person_id: Annotated[str | None, typer.Option(help="Resident ID (individuals)")] = None,
+    staff: Annotated[bool, typer.Option(help="An agency account for one named member of staff")] = False,
     data_dir: DirOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -134,7 +136,9 @@ def parties_add(
     runtime = _runtime(data_dir, db)
     try:
         with runtime.transaction() as conn:
-            row, key = add_party(conn, runtime.settings, role=kind, name=name, uscc=uscc, person_id=person_id)
+            row, key = add_party(
+                conn, runtime.settings, role=kind, name=name, uscc=uscc, person_id=person_id, staff=staff
+            )
     except Problem as p:
         _fail(p)
     typer.echo(json.dumps({"id": row["id"], "role": kind, "name": name, "api_key": key}))
@@ -293,18 +297,25 @@ def log_verify(
         console.print(f"{result['queued']:,} event(s) queued for the sequencer, not yet in the tree")
 
 
-@log_app.command("keep")
-def log_keep(data_dir: DirOpt = None, db: DbOpt = None) -> None:
-    """Sequence queued events and sign heads on the schedule, until stopped (for deployments
-    whose servers run with ZHENGXIN_LOG_SCHEDULE=false)."""
+@app.command("worker")
+def worker(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Run the background worker until stopped: sequence the log, sign heads, push webhooks
+    (for deployments whose servers run with ZHENGXIN_LOG_SCHEDULE=false)."""
     import threading
 
-    from zhengxin.audit.service import keep_log
+    from zhengxin.background import JOBS, keep
 
     runtime = _runtime(data_dir, db)
-    console.print("keeping the log: sequencing and signing on schedule (Ctrl-C stops)")
+    console.print(f"background worker: {', '.join(job.name for job in JOBS)} (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
-        keep_log(runtime, threading.Event())
+        keep(runtime, threading.Event())
+
+
+@log_app.command("keep")
+def log_keep(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """The background worker under its first name (`zhengxin worker`): sequences and signs the
+    log, and pushes webhooks, until stopped."""
+    worker(data_dir, db)
 
 
 @log_app.command("sign")
@@ -432,6 +443,61 @@ def demo(
     console.print(f"credentials: {data_dir / 'credentials.json'}")
     if not no_serve:
         serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port, workers=1, access_log=True)
+
+
+retention_app = typer.Typer(help="Lawful forgetting: erase what is past its retention period.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge by this day (default: today, UTC)")
+    ] = None,
+) -> None:
+    """Erase what is past its retention period: negative information 5 years after the
+    delinquency ended (CR-16), closed accounts, consumption, travel and other records after their
+    catalog periods, and PII vault entries nothing needs any more (PIPL-47). Logs one event per
+    affected person and records the run; a second run the same day erases nothing.
+
+    Meant to run once a day, scheduled by cron (`15 2 * * * zhengxin retention run --dir DIR`)
+    or a systemd timer (OnCalendar=daily) beside the server.
+    """
+    from zhengxin.audit.service import sequence_all
+    from zhengxin.kit import clock
+    from zhengxin.records import retention
+
+    runtime = _runtime(data_dir, db)
+    day = as_of.date() if as_of is not None else clock.today()
+    try:
+        with (
+            Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=console,
+            ) as progress,
+            runtime.transaction() as conn,
+        ):  # fmt: skip
+            tasks: dict[str, int] = {}
+
+            def tick(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=max(total, 1))
+                progress.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+
+            result = retention.run(conn, runtime, day, progress=tick)
+    except Problem as p:
+        _fail(p)
+    sequence_all(runtime.engine)  # no server may be running to do it
+    runtime.engine.dispose()
+    erased = result["erased"]
+    console.print(
+        f"retention run {result['id']} as of {day.isoformat()}: {result['persons']:,} person(s) affected"
+        + ("".join(f"\n  {kind}: {n:,}" for kind, n in erased.items()) if erased else ", nothing to erase")
+    )
+    typer.echo(json.dumps({"id": result["id"], "as_of": day.isoformat(), "persons": result["persons"],
+                           "erased": erased}))  # fmt: skip
 
 
 def main() -> None:  # pragma: no cover

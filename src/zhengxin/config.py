@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     log_active_key: str | None = None
     log_sth_interval_seconds: float = 60.0
     log_sequence_interval_seconds: float = 1.0
-    # Run the log's sequencer and signer in this server process (`serve --workers N` runs one
-    # keeper of its own beside the workers instead).
+    # Run the background worker (log sequencing and signing, webhook alerts, dispute
+    # escalation) in this server process (`serve --workers N` runs one beside the workers).
     log_schedule: bool = True
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000

@@ -156,10 +156,13 @@ def test_an_authorization_expires_after_its_last_day(client, bureau):
     person = bureau.person(1)
     today = clock.today()
     granted = bureau.grant(person, bank, expires_on=str(today + timedelta(days=3)))
+    assert granted["days_left"] == 3  # what the person's overview shows beside it
     with clock.frozen_at(clock.now() + timedelta(days=3)):
-        assert client.get(f"/v1/authorizations/{granted['id']}", headers=person.headers).json()["status"] == "active"
+        seen = client.get(f"/v1/authorizations/{granted['id']}", headers=person.headers).json()
+        assert (seen["status"], seen["days_left"]) == ("active", 0)
     with clock.frozen_at(clock.now() + timedelta(days=4)):
-        assert client.get(f"/v1/authorizations/{granted['id']}", headers=person.headers).json()["status"] == "expired"
+        seen = client.get("/v1/authorizations", headers=person.headers).json()[0]
+        assert (seen["status"], seen["days_left"]) == ("expired", 0)
 
 
 def test_grants_revocations_and_refusals_are_logged_without_identifiers(client, bureau, runtime):

@@ -3,16 +3,14 @@ that adds them to the tree, signed heads, proofs, entries, cosignatures and rece
 
 Business code `enqueue`s its events in its own unit of work, so an event and the write it
 records commit together or not at all, and enqueueing takes no lock. The sequencer (run by
-the server every `log_sequence_interval_seconds`, and before anything that needs fresh
-indices) locks the single `log_state` row, takes committed events in queue order, gives
-them consecutive leaf indices and stores the new subtree hashes, in bounded batches.
+the background worker, zhengxin.background, every `log_sequence_interval_seconds`, and before
+anything that needs fresh indices) locks the single `log_state` row, takes committed events
+in queue order, gives them consecutive leaf indices and stores the new subtree hashes, in
+bounded batches.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Iterable, Sequence
 
 import polars as pl
@@ -129,25 +127,6 @@ def sequence_all(engine) -> int:
         total += done
         if done == 0:
             return total
-
-
-def keep_log(runtime, stop: threading.Event) -> None:
-    """Sequence queued events every `log_sequence_interval_seconds` and sign a head every
-    `log_sth_interval_seconds` (a no-op when the tree has not grown), until `stop` is set.
-
-    One keeper per deployment is enough; more only wait on each other's lock. The server runs
-    one in its process; `zhengxin serve --workers N` runs one beside its workers."""
-    settings = runtime.settings
-    next_head = time.monotonic() + settings.log_sth_interval_seconds
-    while not stop.wait(min(settings.log_sequence_interval_seconds, settings.log_sth_interval_seconds)):
-        try:
-            sequence_all(runtime.engine)
-            if time.monotonic() >= next_head:
-                with runtime.transaction() as conn:
-                    sign_head(conn, runtime.log_signer)
-                next_head = time.monotonic() + settings.log_sth_interval_seconds
-        except Exception:  # keep the schedule alive; the failure is in the log
-            logging.getLogger("zhengxin").exception("sequencing or signing the log failed")
 
 
 def queued(conn: Connection) -> int:

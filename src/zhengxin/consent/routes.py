@@ -1,19 +1,29 @@
-"""Authorizations over HTTP: a person grants, lists and revokes; a lender reads what it was given."""
+"""Authorizations over HTTP: a person grants, lists and revokes; a lender reads what it was given.
+And a person's withdrawals of consent to a record type, under /v1/me."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from zhengxin.consent import service
-from zhengxin.consent.schemas import AuthorizationCreate, AuthorizationOut, SigningKeys
+from zhengxin.consent.schemas import (
+    AuthorizationCreate,
+    AuthorizationOut,
+    SigningKeys,
+    WithdrawalCreate,
+    WithdrawalLifted,
+    WithdrawalMade,
+    WithdrawalOut,
+)
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.auth import AnyParty, require
 from zhengxin.parties.service import Actor
 from zhengxin.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
+me_router = APIRouter(prefix="/v1/me", tags=["consent withdrawals"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Individual = Annotated[Actor, require("individual")]
 Holder = Annotated[Actor, require("individual", "lender")]
@@ -65,3 +75,30 @@ def revoke(authorization_id: str, actor: Individual, runtime: RuntimeDep):
     """Revoke at once: the next inquiry with this authorization is denied (PIPL-15)."""
     with runtime.transaction() as conn:
         return service.revoke(conn, actor, authorization_id)
+
+
+@me_router.post("/withdrawals", status_code=201, response_model=WithdrawalMade)
+def withdraw(body: WithdrawalCreate, actor: Individual, runtime: RuntimeDep, response: Response):
+    """Withdraw your consent to a record type (PIPL-15): what the agency holds of it about you is
+    erased at once (PIPL-47), reports stop showing it and furnishers' new records of it are
+    refused. Credit accounts (loan) are kept by law and refused with the rules that keep them.
+    Withdrawing again answers 200 and erases anything that arrived meanwhile."""
+    with unit_of_work(runtime) as conn:
+        made, new = service.withdraw(conn, runtime, actor, body.record_type)
+    if not new:
+        response.status_code = 200
+    return made
+
+
+@me_router.get("/withdrawals", response_model=list[WithdrawalOut])
+def list_withdrawals(actor: Individual, runtime: RuntimeDep):
+    """Your withdrawals in force."""
+    with runtime.reading() as conn:
+        return service.withdrawals(conn, actor)
+
+
+@me_router.delete("/withdrawals/{record_type}", response_model=WithdrawalLifted)
+def lift_withdrawal(record_type: str, actor: Individual, runtime: RuntimeDep):
+    """Lift a withdrawal: furnishers' records of this type about you are accepted again."""
+    with runtime.transaction() as conn:
+        return service.lift(conn, actor, record_type)

@@ -41,6 +41,7 @@ class AuthorizationOut(BaseModel):
     issued_at: datetime
     expires_on: date
     status: Literal["active", "expired", "revoked"]
+    days_left: int = Field(default=0, description="Days of validity left after today (0 unless active)")
     revoked_at: datetime | None
     artefact: str = Field(description="The canonical JSON the agency signed")
     key_id: str
@@ -55,3 +56,20 @@ class SigningKey(BaseModel):
 class SigningKeys(BaseModel):
     active_key_id: str
     keys: list[SigningKey]
+
+
+class WithdrawalCreate(BaseModel):
+    record_type: str = Field(description="A catalog record type, e.g. travel or consumption (loan cannot be withdrawn)")
+
+
+class WithdrawalOut(BaseModel):
+    record_type: str
+    withdrawn_at: datetime
+
+
+class WithdrawalMade(WithdrawalOut):
+    erased: int = Field(description="Stored records of this type about you erased by this request")
+
+
+class WithdrawalLifted(WithdrawalOut):
+    lifted_at: datetime

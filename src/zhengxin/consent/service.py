@@ -1,20 +1,23 @@
-"""Granting, revoking and reading authorizations. Never commits: the route's unit of work does."""
+"""Granting, revoking and reading authorizations, and a person's withdrawal of consent to a
+record type. Never commits: the route's unit of work does."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import service as audit
 from zhengxin.consent import artefact
-from zhengxin.consent.tables import authorizations
+from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.records.tables import consumption_summaries, generic_records, travel_summaries
 from zhengxin.runtime import Runtime
 
 PRODUCTS = ("report", "score")
@@ -227,6 +230,8 @@ def _view(row: dict, lender_name: str) -> dict:
         "issued_at": row["issued_at"],
         "expires_on": row["expires_on"],
         "status": status(row),
+        # What a person's overview shows beside an active authorization: how long it has left.
+        "days_left": max(0, (row["expires_on"] - clock.today()).days) if status(row) == "active" else 0,
         "revoked_at": row["revoked_at"],
         "artefact": row["artefact"],
         "key_id": row["key_id"],
@@ -236,3 +241,115 @@ def _view(row: dict, lender_name: str) -> dict:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Withdrawing consent to a record type (PIPL-15, PIPL-47) ----------------------------------
+
+# Credit accounts are not the person's to withdraw (the policy's CR-16 forbid says why).
+_STORES = {"consumption": consumption_summaries, "travel": travel_summaries}
+
+
+def erase_type(conn: Connection, catalog, person_token: str, record_type: str) -> int:
+    """Delete every stored record of this type about the person; returns how many."""
+    store = catalog.record_types[record_type].store
+    if store == "generic":
+        query = delete(generic_records).where(
+            generic_records.c.person_token == person_token, generic_records.c.record_type == record_type
+        )
+    else:
+        table = _STORES[store]
+        query = delete(table).where(table.c.person_token == person_token)
+    return conn.execute(query).rowcount
+
+
+def withdraw(conn: Connection, runtime: Runtime, individual: Actor, record_type: str) -> tuple[dict, bool]:
+    """Withdraw consent to a record type: its stored records about the person are erased at
+    once and intake refuses new ones until the person lifts it. Returns (withdrawal, new);
+    withdrawing again changes nothing but erases any record that arrived meanwhile."""
+    token = _person(individual)
+    catalog = runtime.catalog
+    spec = catalog.record_types.get(record_type)
+    if spec is None:
+        raise Problem(422, "unknown_record_type", f"record_type must be one of {', '.join(catalog.record_types)}")
+    context = {"record_type": record_type, "credit_record": spec.store == "accounts"}
+    decision = runtime.policy.decide("withdraw_consent", decisions.subject(individual), ("Person", token), context)
+    decisions.enforce(decision, individual, token, "consent.withdrawal_denied", record_type=record_type)
+    row = _withdrawal(conn, token, record_type)
+    new = row is None
+    erased = erase_type(conn, catalog, token, record_type)
+    if new:
+        row = {"person_token": token, "record_type": record_type, "withdrawn_at": clock.now()}
+        try:
+            with conn.begin_nested():  # the same withdrawal sent twice at once: one wins
+                conn.execute(insert(consent_withdrawals).values(**row))
+        except IntegrityError:
+            row, new = _withdrawal(conn, token, record_type), False
+    decisions.keep(conn, decision, individual, token)
+    if new or erased:
+        audit.enqueue(
+            conn,
+            [audit.event("consent.withdrawn", individual, token, record_type=record_type, erased=erased,
+                         decision=decision.record(), rules=["PIPL-15", "PIPL-47"])],
+        )  # fmt: skip
+    return {**_withdrawal_view(row), "erased": erased}, new
+
+
+def withdrawals(conn: Connection, individual: Actor) -> list[dict]:
+    """The person's withdrawals in force, oldest first."""
+    rows = conn.execute(
+        select(consent_withdrawals)
+        .where(consent_withdrawals.c.person_token == _person(individual))
+        .order_by(consent_withdrawals.c.withdrawn_at, consent_withdrawals.c.record_type)
+    ).mappings()
+    return [_withdrawal_view(r) for r in rows]
+
+
+def lift(conn: Connection, individual: Actor, record_type: str) -> dict:
+    """Lift a withdrawal: from now on intake accepts that type about the person again (what was
+    erased stays erased)."""
+    token = _person(individual)
+    row = _withdrawal(conn, token, record_type)
+    if row is None:
+        raise Problem(404, "withdrawal_not_found", f"you have not withdrawn consent to {record_type} records")
+    conn.execute(
+        delete(consent_withdrawals).where(
+            consent_withdrawals.c.person_token == token, consent_withdrawals.c.record_type == record_type
+        )
+    )
+    lifted_at = clock.now()
+    audit.enqueue(conn, [audit.event("consent.withdrawal_lifted", individual, token, record_type=record_type)])
+    return {**_withdrawal_view(row), "lifted_at": lifted_at}
+
+
+def withdrawn_persons(conn: Connection) -> dict[str, list[str]]:
+    """Every withdrawal in force, as person tokens by record type (intake reads them once a batch)."""
+    out: dict[str, list[str]] = {}
+    for record_type, token in conn.execute(_WITHDRAWN):
+        out.setdefault(record_type, []).append(token)
+    return out
+
+
+_WITHDRAWN = select(consent_withdrawals.c.record_type, consent_withdrawals.c.person_token)
+
+
+def _person(actor: Actor) -> str:
+    if actor.role != "individual" or actor.person_token is None:
+        raise Problem(403, "forbidden_role", "only the person themself withdraws consent to their records")
+    return actor.person_token
+
+
+def _withdrawal(conn: Connection, token: str, record_type: str) -> dict | None:
+    row = (
+        conn.execute(
+            select(consent_withdrawals).where(
+                consent_withdrawals.c.person_token == token, consent_withdrawals.c.record_type == record_type
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _withdrawal_view(row) -> dict:
+    return {"record_type": row["record_type"], "withdrawn_at": row["withdrawn_at"]}

@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, func, insert, select
 
 from zhengxin.audit import service as audit
+from zhengxin.consent.service import withdrawn_persons
 from zhengxin.decisions import service as decisions
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
@@ -90,7 +91,7 @@ def submit_batch(
     catalog = runtime.catalog
     now = clock.now()
     batch_id = new_id("bat")
-    validator = Validator(catalog, runtime.pepper, clock.today())
+    validator = Validator(catalog, runtime.pepper, clock.today(), withdrawn=withdrawn_persons(conn))
     vault = runtime.vault
     received = accepted = 0
     by_type: Counter[str] = Counter()

@@ -71,12 +71,14 @@ class SeenKeys:
 
 
 class Validator:
-    def __init__(self, catalog: Catalog, pepper: bytes, today: date):
+    def __init__(self, catalog: Catalog, pepper: bytes, today: date, withdrawn: dict[str, list[str]] | None = None):
         self.catalog = catalog
         self.pepper = pepper
         self.today = today
         self.known = catalog.all_field_names()
         self._seen = SeenKeys()  # record keys met earlier in the batch
+        # Person tokens by record type whose consent the person withdrew (PIPL-15), read once a batch.
+        self._withdrawn = {t: pl.Series("t", tokens, dtype=pl.String) for t, tokens in (withdrawn or {}).items()}
 
     def check(self, frame: pl.DataFrame) -> Verdict:
         values = [c for c in frame.columns if c not in INTERNAL]
@@ -259,7 +261,8 @@ class Validator:
         raise ValueError(f"no checks for field type {t}")
 
     def _accept(self, clean: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-        """Typed frames per record type, and the duplicate-record errors found on the way."""
+        """Typed frames per record type, and the errors found on the way: records of a type the
+        person withdrew consent to, duplicate records."""
         accepted: dict[str, pl.DataFrame] = {}
         duplicates: list[pl.DataFrame] = []
         if clean.height == 0:
@@ -285,6 +288,21 @@ class Validator:
                 .hash(seed=7)
                 .alias("__key")
             )
+            withdrawn = self._withdrawn.get(rt_name)
+            if withdrawn is not None:
+                refused = rows["person_token"].is_in(withdrawn.implode())
+                if refused.any():
+                    duplicates.append(
+                        rows.filter(refused).select(
+                            "__pos",
+                            pl.lit("record_type").alias("field"),
+                            pl.lit("consent_withdrawn").alias("code"),
+                            pl.lit("PIPL-15").alias("rule"),
+                            pl.lit(f"the person has withdrawn consent to {rt_name} records").alias("message"),
+                            pl.lit(9_000).alias("order"),
+                        )
+                    )
+                    rows = rows.filter(~refused)
             dup = ~self._seen.fresh(rows["__key"])
             if dup.any():
                 duplicates.append(

@@ -18,6 +18,7 @@ from zhengxin.inquiries import repository
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
+from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, get_party
 from zhengxin.policy import Decision, entity_ref, epoch_day
 from zhengxin.records.repository import has_open_account_with, latest_accounts
@@ -65,7 +66,11 @@ def inquiry_context(
     }
     if purpose == "post_loan_management":
         party = get_party(conn, lender.party_id)
-        context["open_account"] = has_open_account_with(latest_accounts(conn, token), party and party["uscc"])
+        accounts = latest_accounts(
+            conn, token, today=today, negative_years=runtime.settings.rules.negative_retention_years,
+            closed_months=runtime.catalog.record_types["loan"].retention_months,
+        )  # fmt: skip
+        context["open_account"] = has_open_account_with(accounts, party and party["uscc"])
     if authorization is not None:
         window = authorization["per_days"]
         since = clock.now() - timedelta(days=window) if window else None
@@ -136,6 +141,11 @@ def inquire(
     billing.charge(
         conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product, tier=tier,
         fee_fen=fee, records_by_furnisher=records, now=now,
+    )  # fmt: skip
+    notifications.notify(
+        conn, runtime, token, "inquiry",
+        {"inquiry_id": row["id"], "lender": lender.name, "purpose": purpose, "product": product,
+         "authorization_id": authorization_id, "at": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
     )  # fmt: skip
     decisions.record(
         conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"], **details

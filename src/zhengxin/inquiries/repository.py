@@ -41,10 +41,12 @@ def add(conn: Connection, row: dict, sources: list) -> None:
 
 
 def _readable(actor: Actor):
-    """Inquiries this party may see: a lender its own; the agency all."""
+    """Inquiries this party may see: a lender its own, a person those about them; the agency all."""
     query = select(inquiries, parties.c.name.label("lender_name")).join(parties, parties.c.id == inquiries.c.lender_id)
     if actor.role == "lender":
         return query.where(inquiries.c.lender_id == actor.party_id)
+    if actor.role == "individual":
+        return query.where(inquiries.c.person_token == actor.person_token)
     if actor.role == "agency":
         return query
     return query.where(False)

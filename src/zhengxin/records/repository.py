@@ -6,15 +6,22 @@ never overwrites newer data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from itertools import groupby
+from operator import itemgetter
 
 import orjson
 import polars as pl
 from sqlalchemy import Connection, bindparam, select
 
 from zhengxin.catalog import RecordType
+from zhengxin.config import RuleParameters
+from zhengxin.kit import clock
 from zhengxin.kit.staging import upsert_frame
+from zhengxin.records import retention
 from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
+
+NEGATIVE_RETENTION_YEARS = RuleParameters().negative_retention_years  # CR-16; deployments pass theirs
 
 PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 
@@ -147,13 +154,45 @@ def refresh_statistics(conn: Connection, stores: set[str]) -> None:
         conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def latest_accounts(conn: Connection, person_token: str) -> list[dict]:
-    """A person's accounts, each in its latest reported month."""
-    rows = conn.execute(_SNAPSHOTS, {"token": person_token}).mappings()
-    latest: dict[tuple[str, str], dict] = {}
-    for row in rows:
-        latest[(row["furnisher_id"], row["account_id"])] = dict(row)
-    return list(latest.values())
+def latest_accounts(
+    conn: Connection,
+    person_token: str,
+    *,
+    today: date | None = None,
+    negative_years: int = NEGATIVE_RETENTION_YEARS,
+    closed_months: int | None = None,
+) -> list[dict]:
+    """A person's accounts, each in its latest reported month, as a report may show them on
+    `today` (default: the clock's): negative months past CR-16's `negative_years` masked `#`,
+    and with `closed_months`, accounts closed longer ago than that left out (see retention).
+
+    Only an account whose latest month is old enough can still show an expired month, so the
+    others cost what they did before: no query beyond the one that reads the snapshots."""
+    today = today or clock.today()
+    # The newest month whose 24-month history can reach back to an expirable month.
+    stale = retention.month_label(retention.last_expirable_month(today, negative_years) + retention.HISTORY_MONTHS - 1)
+    closed_cutoff = retention.last_expired_day(today, closed_months) if closed_months is not None else None
+    out = []
+    for _, group in groupby(conn.execute(_SNAPSHOTS, {"token": person_token}), key=_ACCOUNT):
+        snapshots = list(group)
+        latest = snapshots[-1]
+        closed = closed_cutoff is not None and latest[_STATUS] == "closed"
+        if latest[_MONTH] <= stale or (closed and (latest[_CLOSED_ON] is None or latest[_CLOSED_ON] <= closed_cutoff)):
+            view = retention.current_view(
+                [dict(zip(_NAMES, s, strict=True)) for s in snapshots], today, negative_years=negative_years,
+                closed_months=closed_months,
+            )  # fmt: skip
+            if view is not None:
+                out.append(view)
+        else:
+            out.append(dict(zip(_NAMES, latest, strict=True)))
+    return out
+
+
+# Rows as plain tuples, read by position: the report path reads every snapshot of a person.
+_NAMES = [c.name for c in _SNAPSHOTS.selected_columns]
+_ACCOUNT = itemgetter(_NAMES.index("furnisher_id"), _NAMES.index("account_id"))
+_MONTH, _STATUS, _CLOSED_ON = (_NAMES.index(n) for n in ("month", "status", "closed_on"))
 
 
 OPEN_STATUSES = ("current", "overdue")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-REPORT_VERSION = "1.0"
+REPORT_VERSION = "1.1"  # 1.1: dispute ids, furnishers and due days on objections and statements
 
 
 class Institution(BaseModel):
@@ -153,15 +153,24 @@ class Travel(BaseModel):
 
 
 class PersonalStatement(BaseModel):
+    """The person's explanation beside a record (CR-16)."""
+
     account_id: str | None
     text: str
     added_on: date
+    furnisher: Institution | None = None
 
 
 class ObjectionLabel(BaseModel):
+    """A record under objection (CR-25): open or answered until the agency decides, and kept
+    with the record when the agency could neither confirm nor correct it (`unconfirmable`)."""
+
     account_id: str
     status: str
     opened_on: date
+    furnisher: Institution | None = None
+    dispute_id: str | None = None
+    due_on: date | None = None
 
 
 class InquiryRecord(BaseModel):

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, select
 
+from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit.ids import new_id
@@ -34,6 +35,8 @@ from zhengxin.reports.model import (
     MonthSpend,
     MonthStatus,
     MultiPlatform,
+    ObjectionLabel,
+    PersonalStatement,
     Summary,
     Travel,
     TravelMonth,
@@ -133,15 +136,24 @@ def assemble(
 ) -> Assembled:
     rules = runtime.settings.rules
     codes = InstitutionCodes(runtime.pepper)
-    accounts = latest_accounts(conn, person_token) if "loan" in scopes else []
+    accounts = (
+        latest_accounts(
+            conn, person_token, today=today, negative_years=rules.negative_retention_years,
+            closed_months=runtime.catalog.record_types["loan"].retention_months,
+        )
+        if "loan" in scopes
+        else []
+    )  # fmt: skip
     first_month = month_label(today, SUMMARY_MONTHS - 1)
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
     since = months_back(today, 12 * rules.inquiry_record_years)
     asked = conn.execute(_ASKED, {"token": person_token, "since": _midnight(since)}).all()
+    flagged, said = marks_for_report(conn, runtime, person_token)
 
     # One query for every institution the report names.
     ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
+    ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
     by_id, by_uscc = runtime.directory.lookup(conn, ids, usccs)
@@ -159,6 +171,8 @@ def assemble(
         return Institution(code=codes.code(uscc), name=None if viewer.kind == "lender" else f"USCC {uscc}")
 
     identity = runtime.vault.reveal(conn, person_token)
+    disputed = {(d["furnisher_id"], d["record_key"]) for d in flagged if d["status"] != "closed"}
+    statement_of = {(s["furnisher_id"], s["account_id"]): s["text"] for s in said}  # the newest wins
     report_accounts, co_lending = [], []
     for a in sorted(accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):
         grid = [MonthStatus(month=month_label(a["as_of"], i), status=s) for i, s in enumerate(a["payment_history"])]
@@ -179,6 +193,8 @@ def assemble(
                 payment_history=a["payment_history"],
                 status_grid=grid,
                 co_lent=a["co_lender_uscc"] is not None,
+                under_dispute=(a["furnisher_id"], a["account_id"]) in disputed,
+                statement=statement_of.get((a["furnisher_id"], a["account_id"])),
             )  # fmt: skip
         )
         if a["co_lender_uscc"] is not None and a["platform_share"] is not None:
@@ -270,7 +286,9 @@ def assemble(
         ) if inquiry else None,
         scope=sorted(scopes),
         catalog_version=runtime.catalog.version,
-        objection_note=None,
+        objection_note=(
+            f"{len(flagged)} record(s) in this report are under objection (CR-25); see objections" if flagged else None
+        ),
     )  # fmt: skip
     report = CreditReport(
         header=header,
@@ -285,8 +303,26 @@ def assemble(
         co_lending=co_lending,
         consumption=consumption,
         travel=travel,
-        statements=[],
-        objections=[],
+        statements=[
+            PersonalStatement(
+                account_id=s["account_id"],
+                text=s["text"],
+                added_on=s["added_at"].date(),
+                furnisher=institution(s["furnisher_id"]),
+            )
+            for s in said
+        ],
+        objections=[
+            ObjectionLabel(
+                account_id=d["record_key"],
+                status=d["outcome"] or d["status"],
+                opened_on=d["opened_at"].date(),
+                furnisher=institution(d["furnisher_id"]),
+                dispute_id=d["id"],
+                due_on=d["due_on"],
+            )
+            for d in flagged
+        ],
         inquiry_records=[
             InquiryRecord(
                 date=q.created_at.date(), institution=institution(q.lender_id), purpose=q.purpose, product=q.product

@@ -1,0 +1,48 @@
+"""The dispute queries reports need on every assembly (kept apart from the service, which
+depends on reports)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, or_, select
+
+from zhengxin.disputes.tables import disputes, statements
+
+UNRESOLVED = ("open", "answered")
+
+# Built once: every report runs these.
+_FLAGGED = (
+    select(
+        disputes.c.id, disputes.c.furnisher_id, disputes.c.record_key, disputes.c.status, disputes.c.outcome,
+        disputes.c.opened_at, disputes.c.due_on,
+    )
+    .where(
+        disputes.c.person_token == bindparam("token"),
+        or_(disputes.c.status.in_(UNRESOLVED), disputes.c.outcome == "unconfirmable"),
+    )
+    .order_by(disputes.c.opened_at)
+)  # fmt: skip
+_STATEMENTS = (
+    select(statements)
+    .where(statements.c.person_token == bindparam("token"), statements.c.removed_at.is_(None))
+    .order_by(statements.c.added_at)
+)
+
+
+def marks_for_report(conn: Connection, runtime, person_token: str) -> tuple[list[dict], list[dict]]:
+    """The person's flagged records (unresolved, or closed unconfirmable: CR-25 keeps both) and
+    their statements, for a report."""
+    flagged = conn.execute(_FLAGGED, {"token": person_token}).mappings().all()
+    said = conn.execute(_STATEMENTS, {"token": person_token}).mappings().all()
+    return [dict(r) for r in flagged], [statement_view(runtime, dict(r)) for r in said]
+
+
+def statement_view(runtime, row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "furnisher_id": row["furnisher_id"],
+        "record_type": row["record_type"],
+        "account_id": row["record_key"],
+        "dispute_id": row["dispute_id"],
+        "text": runtime.vault.unseal(f"statement:{row['id']}", row["key_id"], row["text_sealed"]),
+        "added_at": row["added_at"],
+    }

@@ -1,0 +1,543 @@
+"""A dispute's life: the person objects to a record (CR-25), the record is flagged in every
+report at once, the furnisher answers with a correction or a verification, and a member of
+staff decides within `objection_days` — corrected, verified (the flag goes) or unconfirmable
+(the record and the objection both stay). A dispute still open after its due day is
+escalated and visible to the regulator. A correction is noticed to every lender that
+received the old record within `notify_lenders_months`.
+
+Free text is sealed with the vault (it may name people); log leaves carry tokens and ids only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from zhengxin.audit import service as audit
+from zhengxin.decisions import service as decisions
+from zhengxin.disputes.repository import UNRESOLVED, statement_view
+from zhengxin.disputes.tables import correction_notices, dispute_steps, disputes, statements
+from zhengxin.furnishing.tables import batches
+from zhengxin.inquiries.tables import inquiries, inquiry_sources
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.parties.service import Actor
+from zhengxin.parties.tables import parties
+from zhengxin.records.tables import account_snapshots
+from zhengxin.reports.service import months_back
+
+OUTCOMES = ("corrected", "verified", "unconfirmable")
+FURNISHER_ACTIONS = ("correction", "verification")
+
+
+# Opening, withdrawing, statements (the person) ------------------------------------------------
+
+
+def open_dispute(
+    conn: Connection, runtime, person: Actor, *, account_id: str, reason: str, furnisher: str | None = None
+) -> dict:
+    """Object to one of your accounts: it is flagged at once and the clock starts (CR-25)."""
+    decide_object(conn, runtime, person)
+    furnisher_id = _own_account(conn, person.person_token, account_id, furnisher)
+    existing = conn.execute(
+        select(disputes.c.id).where(
+            disputes.c.person_token == person.person_token, disputes.c.furnisher_id == furnisher_id,
+            disputes.c.record_type == "loan", disputes.c.record_key == account_id, disputes.c.status.in_(UNRESOLVED),
+        )
+    ).scalar()  # fmt: skip
+    if existing:
+        raise Problem(409, "dispute_exists", "this account is already under dispute", dispute_id=existing)
+    now = clock.now()
+    row = {
+        "id": new_id("dsp"),
+        "person_token": person.person_token,
+        "furnisher_id": furnisher_id,
+        "record_type": "loan",
+        "record_key": account_id,
+        "status": "open",
+        "opened_at": now,
+        "due_on": now.date() + timedelta(days=runtime.settings.rules.objection_days),
+    }
+    conn.execute(insert(disputes).values(**row))
+    _step(conn, runtime, row["id"], "opened", person, {"reason_given": True}, text=reason)
+    _log(conn, "dispute.opened", person, row, due_on=row["due_on"].isoformat(), rule="CR-25")
+    return get_for_person(conn, runtime, person, row["id"])
+
+
+def withdraw(conn: Connection, runtime, person: Actor, dispute_id: str) -> dict:
+    """The person drops their objection; the flag goes."""
+    row = _person_dispute(conn, person, dispute_id)
+    if row["status"] == "closed":
+        raise Problem(409, "dispute_closed", "this dispute is already closed")
+    now = clock.now()
+    conn.execute(
+        update(disputes).where(disputes.c.id == dispute_id).values(status="closed", outcome="withdrawn", closed_at=now)
+    )
+    _step(conn, runtime, dispute_id, "withdrawn", person, {})
+    _log(conn, "dispute.withdrawn", person, row)
+    return get_for_person(conn, runtime, person, dispute_id)
+
+
+def add_statement(
+    conn: Connection, runtime, person: Actor, *, account_id: str, text: str, furnisher: str | None = None
+) -> dict:
+    """Attach your explanation to one of your accounts (CR-16); later reports show it beside it."""
+    decide_object(conn, runtime, person)
+    furnisher_id = _own_account(conn, person.person_token, account_id, furnisher)
+    dispute_id = conn.execute(
+        select(disputes.c.id)
+        .where(disputes.c.person_token == person.person_token, disputes.c.furnisher_id == furnisher_id,
+               disputes.c.record_type == "loan", disputes.c.record_key == account_id)
+        .order_by(disputes.c.opened_at.desc())
+        .limit(1)
+    ).scalar()  # fmt: skip
+    statement_id = new_id("stm")
+    conn.execute(
+        insert(statements).values(
+            id=statement_id, person_token=person.person_token, furnisher_id=furnisher_id, record_type="loan",
+            record_key=account_id, dispute_id=dispute_id, key_id=runtime.vault.active_key_id,
+            text_sealed=runtime.vault.seal(f"statement:{statement_id}", text), added_at=clock.now(),
+        )
+    )  # fmt: skip
+    if dispute_id:
+        _step(conn, runtime, dispute_id, "statement", person, {"statement": statement_id})
+    audit.enqueue(
+        conn,
+        [audit.event("statement.added", person, person.person_token, statement=statement_id, furnisher=furnisher_id,
+                     record_type="loan", rule="CR-16")],
+    )  # fmt: skip
+    return statement_view(runtime, _statement_row(conn, person, statement_id))
+
+
+def remove_statement(conn: Connection, person: Actor, statement_id: str) -> None:
+    row = _statement_row(conn, person, statement_id)
+    if row["removed_at"] is None:
+        conn.execute(update(statements).where(statements.c.id == statement_id).values(removed_at=clock.now()))
+        audit.enqueue(conn, [audit.event("statement.removed", person, person.person_token, statement=statement_id)])
+
+
+def statements_of(conn: Connection, runtime, person: Actor) -> list[dict]:
+    rows = conn.execute(
+        select(statements)
+        .where(statements.c.person_token == person.person_token, statements.c.removed_at.is_(None))
+        .order_by(statements.c.added_at)
+    ).mappings()
+    return [statement_view(runtime, dict(r)) for r in rows]
+
+
+def decide_object(conn: Connection, runtime, person: Actor) -> None:
+    decision = runtime.policy.decide("object", decisions.subject(person), ("Person", person.person_token or "none"))
+    decisions.enforce(decision, person, person.person_token, "dispute.denied")
+    decisions.keep(conn, decision, person, person.person_token)
+
+
+# The furnisher's queue and answer ---------------------------------------------------------------
+
+
+def furnisher_queue(conn: Connection, runtime, furnisher: Actor, status: str | None = None) -> list[dict]:
+    """Disputes on this furnisher's records, oldest due first, with the person's reason (the
+    furnisher needs it to investigate; it knows the account, never the person's token)."""
+    query = select(disputes).where(disputes.c.furnisher_id == furnisher.party_id)
+    if status:
+        query = query.where(disputes.c.status == status)
+    rows = conn.execute(query.order_by(disputes.c.due_on, disputes.c.opened_at)).mappings().all()
+    texts = _texts(conn, runtime, [r["id"] for r in rows])
+    return [{**_summary(dict(r), clock.today()), "reason": texts.get((r["id"], "opened"))} for r in rows]
+
+
+def answer(
+    conn: Connection,
+    runtime,
+    furnisher: Actor,
+    dispute_id: str,
+    *,
+    action: str,
+    batch_id: str | None = None,
+    evidence_ref: str | None = None,
+    note: str | None = None,
+) -> dict:
+    """The furnisher's answer: a correction (the corrected record furnished in `batch_id`) or a
+    verification (the record stands; `evidence_ref` names its evidence)."""
+    row = conn.execute(
+        select(disputes).where(disputes.c.id == dispute_id, disputes.c.furnisher_id == furnisher.party_id)
+    ).mappings().first()  # fmt: skip
+    if row is None:
+        raise Problem(404, "dispute_not_found", "no such dispute on your records")
+    row = dict(row)
+    if row["status"] != "open":
+        raise Problem(409, "dispute_not_open", f"this dispute is {row['status']}; it was answered or closed")
+    if action not in FURNISHER_ACTIONS:
+        raise Problem(422, "invalid_action", f"action must be one of {', '.join(FURNISHER_ACTIONS)}")
+    now = clock.now()
+    notices = []
+    if action == "correction":
+        if not batch_id:
+            raise Problem(422, "batch_required", "a correction names the batch that furnished the corrected record")
+        _check_correction(conn, furnisher, row, batch_id)
+        notices = _notify_lenders(conn, runtime, row, now)
+    elif not evidence_ref:
+        raise Problem(422, "evidence_required", "a verification names the evidence the record rests on")
+    conn.execute(
+        update(disputes)
+        .where(disputes.c.id == dispute_id)
+        .values(status="answered", answered_at=now, furnisher_action=action, correction_batch_id=batch_id,
+                evidence_ref=evidence_ref)
+    )  # fmt: skip
+    details = {"action": action, "batch": batch_id, "evidence_ref": evidence_ref, "lenders_to_notify": len(notices)}
+    _step(conn, runtime, dispute_id, "answered", furnisher, details, text=note)
+    _log(conn, "dispute.answered", furnisher, row, action=action, batch=batch_id, lenders_to_notify=len(notices))
+    _notify(conn, runtime, row, "dispute.answered", action=action)
+    return {**_summary({**row, "status": "answered", "answered_at": now, "furnisher_action": action,
+                        "correction_batch_id": batch_id, "evidence_ref": evidence_ref}, now.date()),
+            "lenders_to_notify": notices}  # fmt: skip
+
+
+def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: str) -> None:
+    owned = conn.execute(
+        select(batches.c.id).where(batches.c.id == batch_id, batches.c.furnisher_id == furnisher.party_id)
+    ).scalar()
+    if owned is None:
+        raise Problem(404, "batch_not_found", "no such batch of yours")
+    corrected = conn.execute(
+        select(func.count()).where(
+            account_snapshots.c.furnisher_id == furnisher.party_id,
+            account_snapshots.c.account_id == row["record_key"],
+            account_snapshots.c.batch_id == batch_id,
+        )
+    ).scalar_one()
+    if not corrected:
+        raise Problem(
+            422, "correction_not_in_batch",
+            "the batch holds no record of the disputed account that stands in the store (an older as_of never "
+            "replaces a newer one)",
+        )  # fmt: skip
+
+
+def _notify_lenders(conn: Connection, runtime, row: dict, now: datetime) -> list[dict]:
+    """Every lender whose report, within the notice window, carried the record now corrected."""
+    since = datetime.combine(
+        months_back(now.date(), runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
+    )
+    received = conn.execute(
+        select(inquiries.c.id, inquiries.c.lender_id, inquiries.c.created_at, parties.c.name)
+        .join(inquiry_sources, inquiry_sources.c.inquiry_id == inquiries.c.id)
+        .join(parties, parties.c.id == inquiries.c.lender_id)
+        .where(
+            inquiry_sources.c.furnisher_id == row["furnisher_id"],
+            inquiry_sources.c.record_type == row["record_type"],
+            inquiry_sources.c.record_key == row["record_key"],
+            inquiries.c.person_token == row["person_token"],
+            inquiries.c.created_at >= since,
+        )
+        .order_by(inquiries.c.created_at)
+    ).all()
+    if received:
+        conn.execute(
+            insert(correction_notices),
+            [{"dispute_id": row["id"], "inquiry_id": r.id, "lender_id": r.lender_id, "inquired_at": r.created_at,
+              "created_at": now} for r in received],
+        )  # fmt: skip
+    return [
+        {"lender": {"id": r.lender_id, "name": r.name}, "inquiry_id": r.id, "inquired_at": r.created_at}
+        for r in received
+    ]
+
+
+# Staff: reading and deciding ---------------------------------------------------------------------
+
+
+def read(conn: Connection, runtime, staff: Actor, dispute_id: str, purpose: str) -> dict:
+    """Everything about a dispute, for the member of staff handling it: allowed under their
+    own account and a stated purpose, and logged with both (CR-22)."""
+    row = _dispute(conn, dispute_id)
+    decisions.staff_read(conn, runtime, staff, row["person_token"], purpose, dispute=dispute_id)
+    _step(conn, runtime, dispute_id, "read", staff, {"purpose": purpose})
+    snapshots = conn.execute(
+        select(account_snapshots)
+        .where(account_snapshots.c.furnisher_id == row["furnisher_id"],
+               account_snapshots.c.account_id == row["record_key"],
+               account_snapshots.c.person_token == row["person_token"])
+        .order_by(account_snapshots.c.month.desc())
+    ).mappings().all()  # fmt: skip
+    out = _full(conn, runtime, row)
+    out["record_history"] = [
+        {k: v for k, v in dict(s).items() if k not in ("person_token", "furnisher_id", "consent_ref")}
+        for s in snapshots
+    ]
+    return out
+
+
+def decide(conn: Connection, runtime, staff: Actor, dispute_id: str, *, outcome: str, note: str) -> dict:
+    """The agency's written answer (CR-25): corrected, verified or unconfirmable."""
+    row = _dispute(conn, dispute_id, lock=True)
+    decisions.staff_read(conn, runtime, staff, row["person_token"], "dispute_handling", dispute=dispute_id)
+    if row["status"] == "closed":
+        raise Problem(409, "dispute_closed", "this dispute is already closed")
+    if outcome not in OUTCOMES:
+        raise Problem(422, "invalid_outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+    needs = {"corrected": "correction", "verified": "verification"}.get(outcome)
+    if needs and row["furnisher_action"] != needs:
+        raise Problem(
+            409, "answer_missing", f"'{outcome}' needs the furnisher's {needs} first; a record nobody can confirm "
+            "or correct is closed as 'unconfirmable'", rule="CR-25",
+        )  # fmt: skip
+    now = clock.now()
+    conn.execute(
+        update(disputes)
+        .where(disputes.c.id == dispute_id)
+        .values(status="closed", outcome=outcome, closed_at=now, closed_by=staff.party_id)
+    )
+    late = now.date() > row["due_on"]
+    _step(conn, runtime, dispute_id, "decided", staff, {"outcome": outcome, "late": late}, text=note)
+    _log(conn, "dispute.closed", staff, row, outcome=outcome, late=late, rule="CR-25")
+    _notify(conn, runtime, row, "dispute.closed", outcome=outcome)
+    return _full(conn, runtime, _dispute(conn, dispute_id))
+
+
+def escalate_overdue(conn: Connection, runtime, today: date | None = None) -> int:
+    """Escalate every dispute still unresolved after its due day (CR-25); each once."""
+    today = today or clock.today()
+    rows = conn.execute(
+        select(disputes).where(
+            disputes.c.status.in_(UNRESOLVED), disputes.c.due_on < today, disputes.c.escalated_at.is_(None)
+        )
+    ).mappings().all()  # fmt: skip
+    now = clock.now()
+    for row in rows:
+        conn.execute(update(disputes).where(disputes.c.id == row["id"]).values(escalated_at=now))
+        days = (today - row["due_on"]).days
+        _step(conn, runtime, row["id"], "escalated", None, {"days_overdue": days})
+        _log(conn, "dispute.escalated", None, dict(row), due_on=row["due_on"].isoformat(), rule="CR-25")
+        _notify(conn, runtime, dict(row), "dispute.escalated")
+    return len(rows)
+
+
+# Views -------------------------------------------------------------------------------------------
+
+
+def list_for_person(conn: Connection, runtime, person: Actor) -> list[dict]:
+    rows = conn.execute(
+        select(disputes).where(disputes.c.person_token == person.person_token).order_by(disputes.c.opened_at.desc())
+    ).mappings().all()  # fmt: skip
+    return [_full(conn, runtime, dict(r)) for r in rows]
+
+
+def get_for_person(conn: Connection, runtime, person: Actor, dispute_id: str) -> dict:
+    return _full(conn, runtime, _person_dispute(conn, person, dispute_id))
+
+
+def list_for_agency(
+    conn: Connection, actor: Actor, *, status: str | None = None, escalated: bool | None = None
+) -> list[dict]:
+    """Disputes as the agency's desk and the regulator see the list: no token, no text."""
+    query = select(disputes)
+    if status:
+        query = query.where(disputes.c.status == status)
+    if escalated is not None:
+        query = query.where(disputes.c.escalated_at.is_not(None) if escalated else disputes.c.escalated_at.is_(None))
+    rows = conn.execute(query.order_by(disputes.c.due_on, disputes.c.opened_at)).mappings().all()
+    names = _names(conn, {r["furnisher_id"] for r in rows})
+    today = clock.today()
+    out = []
+    for r in rows:
+        item = _summary(dict(r), today)
+        item["furnisher"] = {"id": r["furnisher_id"], "name": names.get(r["furnisher_id"])}
+        out.append(item)
+    return out
+
+
+def notices_for(conn: Connection, lender: Actor) -> list[dict]:
+    """Corrections to records this lender received: which inquiry, which account, when."""
+    rows = conn.execute(
+        select(correction_notices, disputes.c.furnisher_id, disputes.c.record_key, disputes.c.outcome,
+               disputes.c.answered_at)
+        .join(disputes, disputes.c.id == correction_notices.c.dispute_id)
+        .where(correction_notices.c.lender_id == lender.party_id)
+        .order_by(correction_notices.c.created_at.desc())
+    ).mappings().all()  # fmt: skip
+    names = _names(conn, {r["furnisher_id"] for r in rows})
+    return [
+        {"dispute_id": r["dispute_id"], "inquiry_id": r["inquiry_id"], "inquired_at": r["inquired_at"],
+         "furnisher": names.get(r["furnisher_id"]), "account_id": r["record_key"], "corrected_at": r["answered_at"],
+         "noticed_at": r["created_at"], "acknowledged_at": r["acknowledged_at"]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def acknowledge(conn: Connection, lender: Actor, dispute_id: str, inquiry_id: str) -> None:
+    done = conn.execute(
+        update(correction_notices)
+        .where(correction_notices.c.dispute_id == dispute_id, correction_notices.c.inquiry_id == inquiry_id,
+               correction_notices.c.lender_id == lender.party_id, correction_notices.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=clock.now())
+    )  # fmt: skip
+    if done.rowcount == 0:
+        exists = conn.execute(
+            select(correction_notices.c.dispute_id).where(
+                correction_notices.c.dispute_id == dispute_id, correction_notices.c.inquiry_id == inquiry_id,
+                correction_notices.c.lender_id == lender.party_id,
+            )
+        ).first()  # fmt: skip
+        if exists is None:
+            raise Problem(404, "notice_not_found", "no such correction notice for you")
+
+
+# Pieces ---------------------------------------------------------------------------------------------
+
+
+def _own_account(conn: Connection, token: str, account_id: str, furnisher: str | None) -> str:
+    """The furnisher of the person's account `account_id` (named when two platforms use the id)."""
+    query = (
+        select(account_snapshots.c.furnisher_id, parties.c.name)
+        .join(parties, parties.c.id == account_snapshots.c.furnisher_id)
+        .where(account_snapshots.c.person_token == token, account_snapshots.c.account_id == account_id)
+        .distinct()
+    )
+    if furnisher:
+        query = query.where(or_(parties.c.id == furnisher, parties.c.name == furnisher))
+    found = conn.execute(query).all()
+    if not found:
+        raise Problem(404, "record_not_found", "no account of yours with this id")
+    if len(found) > 1:
+        raise Problem(
+            409, "record_ambiguous", "more than one platform reports an account with this id; name the furnisher",
+            furnishers=sorted(r.name for r in found),
+        )  # fmt: skip
+    return found[0].furnisher_id
+
+
+def _dispute(conn: Connection, dispute_id: str, lock: bool = False) -> dict:
+    query = select(disputes).where(disputes.c.id == dispute_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise Problem(404, "dispute_not_found", "no such dispute")
+    return dict(row)
+
+
+def _person_dispute(conn: Connection, person: Actor, dispute_id: str) -> dict:
+    row = conn.execute(
+        select(disputes).where(disputes.c.id == dispute_id, disputes.c.person_token == person.person_token)
+    ).mappings().first()  # fmt: skip
+    if row is None:
+        raise Problem(404, "dispute_not_found", "no such dispute of yours")
+    return dict(row)
+
+
+def _statement_row(conn: Connection, person: Actor, statement_id: str) -> dict:
+    row = conn.execute(
+        select(statements).where(statements.c.id == statement_id, statements.c.person_token == person.person_token)
+    ).mappings().first()  # fmt: skip
+    if row is None:
+        raise Problem(404, "statement_not_found", "no such statement of yours")
+    return dict(row)
+
+
+def _step(conn: Connection, runtime, dispute_id: str, step: str, actor: Actor | None, details: dict, text=None):
+    seq = conn.execute(
+        select(func.coalesce(func.max(dispute_steps.c.seq), 0)).where(dispute_steps.c.dispute_id == dispute_id)
+    ).scalar_one() + 1  # fmt: skip
+    sealed = runtime.vault.seal(f"dispute:{dispute_id}:{seq}", text) if text else None
+    conn.execute(
+        insert(dispute_steps).values(
+            dispute_id=dispute_id, seq=seq, step=step, actor_id=actor.party_id if actor else None,
+            actor_role=actor.role if actor else None, details=details,
+            key_id=runtime.vault.active_key_id if sealed else None, text_sealed=sealed, at=clock.now(),
+        )
+    )  # fmt: skip
+
+
+def _texts(conn: Connection, runtime, ids: list[str]) -> dict[tuple[str, str], str]:
+    """The first text of each step kind per dispute (the reason is the 'opened' step's)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(dispute_steps).where(dispute_steps.c.dispute_id.in_(ids), dispute_steps.c.text_sealed.is_not(None))
+    ).mappings()
+    out: dict[tuple[str, str], str] = {}
+    for r in rows:
+        text = runtime.vault.unseal(f"dispute:{r['dispute_id']}:{r['seq']}", r["key_id"], r["text_sealed"])
+        out.setdefault((r["dispute_id"], r["step"]), text)
+    return out
+
+
+def _log(conn: Connection, kind: str, actor: Actor | None, row: dict, **details) -> None:
+    audit.enqueue(
+        conn,
+        [audit.event(kind, actor, row["person_token"], dispute=row["id"], furnisher=row["furnisher_id"],
+                     record_type=row["record_type"], **details)],
+    )  # fmt: skip
+
+
+def _notify(conn: Connection, runtime, row: dict, kind: str, **details) -> None:
+    from zhengxin.notifications.service import notify
+
+    names = _names(conn, {row["furnisher_id"]})
+    notify(
+        conn, runtime, row["person_token"], kind,
+        {"dispute_id": row["id"], "furnisher": names.get(row["furnisher_id"]), "account_id": row["record_key"],
+         "due_on": row["due_on"].isoformat(), **details},
+    )  # fmt: skip
+
+
+def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
+
+
+def _summary(row: dict, today: date) -> dict:
+    unresolved = row["status"] in UNRESOLVED
+    return {
+        "id": row["id"],
+        "record_type": row["record_type"],
+        "account_id": row["record_key"],
+        "status": row["status"],
+        "outcome": row.get("outcome"),
+        "opened_at": row["opened_at"],
+        "due_on": row["due_on"],
+        "overdue_days": max(0, (today - row["due_on"]).days) if unresolved else 0,
+        "escalated_at": row.get("escalated_at"),
+        "answered_at": row.get("answered_at"),
+        "furnisher_action": row.get("furnisher_action"),
+        "correction_batch_id": row.get("correction_batch_id"),
+        "evidence_ref": row.get("evidence_ref"),
+        "closed_at": row.get("closed_at"),
+    }
+
+
+def _full(conn: Connection, runtime, row: dict) -> dict:
+    """A dispute with its steps and texts (for the person and the staff member handling it)."""
+    steps = conn.execute(
+        select(dispute_steps).where(dispute_steps.c.dispute_id == row["id"]).order_by(dispute_steps.c.seq)
+    ).mappings().all()  # fmt: skip
+    names = _names(conn, {row["furnisher_id"]} | {s["actor_id"] for s in steps if s["actor_id"]})
+    out = _summary(row, clock.today())
+    out["furnisher"] = {"id": row["furnisher_id"], "name": names.get(row["furnisher_id"])}
+    out["steps"] = [
+        {
+            "step": s["step"],
+            "at": s["at"],
+            "by": {"role": s["actor_role"], "name": names.get(s["actor_id"])} if s["actor_id"] else None,
+            "details": s["details"],
+            "text": runtime.vault.unseal(f"dispute:{row['id']}:{s['seq']}", s["key_id"], s["text_sealed"])
+            if s["text_sealed"] is not None else None,
+        }
+        for s in steps
+    ]  # fmt: skip
+    out["reason"] = next((s["text"] for s in out["steps"] if s["step"] == "opened"), None)
+    out["answer"] = next((s["text"] for s in reversed(out["steps"]) if s["step"] == "decided"), None)
+    out["lenders_to_notify"] = [
+        {"lender": {"id": n.lender_id, "name": n.name}, "inquiry_id": n.inquiry_id, "inquired_at": n.inquired_at,
+         "acknowledged_at": n.acknowledged_at}
+        for n in conn.execute(
+            select(correction_notices, parties.c.name)
+            .join(parties, parties.c.id == correction_notices.c.lender_id)
+            .where(correction_notices.c.dispute_id == row["id"])
+            .order_by(correction_notices.c.inquired_at)
+        )
+    ]  # fmt: skip
+    return out

@@ -1,0 +1,242 @@
+"""The person's own reads: their report (CR-17: free up to a yearly number, priced after),
+every access to their data with its log receipt, and a copy of everything held (PIPL-45).
+
+Each goes through the decision point (`self_query`: a person reads only themself) and is
+itself logged, so the person's next look at their accesses shows this one too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from zhengxin.audit import service as audit
+from zhengxin.audit.tables import log_leaves
+from zhengxin.billing import service as billing
+from zhengxin.consent import service as consent
+from zhengxin.decisions import service as decisions
+from zhengxin.disputes import service as disputes
+from zhengxin.inquiries import repository as inquiry_records
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
+from zhengxin.notifications import service as notifications
+from zhengxin.parties.service import Actor
+from zhengxin.parties.tables import parties
+from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
+from zhengxin.reports.service import Viewer, assemble
+from zhengxin.rights.tables import self_queries
+
+EXPORT_FORMAT = "zhengxin.personal-data-export/1"
+
+
+def _allowed(conn: Connection, runtime, person: Actor, kind: str, **details):
+    """The decision point on a person reading their own data (PIPL-45), kept and enforced."""
+    if person.person_token is None:
+        raise Problem(403, "forbidden_role", "only a person with a resident ID reads their own data")
+    decision = runtime.policy.decide("self_query", decisions.subject(person), ("Person", person.person_token))
+    decisions.enforce(decision, person, person.person_token, f"{kind}.denied", **details)
+    return decision
+
+
+# Self-query ------------------------------------------------------------------------------------
+
+
+def self_query(conn: Connection, runtime, person: Actor) -> dict:
+    """The person's own report, every record type in scope, names unmasked (RPT-2). The first
+    `free_self_queries_per_year` of a calendar year (UTC) are free, later ones cost
+    `self_query_fee_fen` (CR-17, FEE-1)."""
+    decision = _allowed(conn, runtime, person, "self_query")
+    if conn.dialect.name == "postgresql":
+        # Two self-queries at once must not both take the last free one.
+        conn.execute(select(parties.c.id).where(parties.c.id == person.party_id).with_for_update())
+    now, today = clock.now(), clock.today()
+    rules = runtime.settings.rules
+    used = conn.execute(
+        select(func.count()).where(
+            self_queries.c.person_token == person.person_token,
+            self_queries.c.created_at >= datetime(today.year, 1, 1, tzinfo=UTC),
+        )
+    ).scalar_one()
+    free = used < rules.free_self_queries_per_year
+    fee = 0 if free else rules.self_query_fee_fen
+    built = assemble(
+        conn, runtime, person.person_token, viewer=Viewer("individual", person.party_id),
+        scopes=sorted(runtime.catalog.record_types), today=today, now=now,
+    )  # fmt: skip
+    row = {
+        "id": new_id("sq"),
+        "party_id": person.party_id,
+        "person_token": person.person_token,
+        "report_id": built.report.header.report_id,
+        "fee_fen": fee,
+        "free": free,
+        "decision_id": decision.decision_id,
+        "created_at": now,
+    }
+    conn.execute(insert(self_queries).values(**row))
+    # The person pays the agency; furnishers share lenders' fees only.
+    billing.charge(
+        conn, runtime.settings, inquiry_id=row["id"], payer_id=person.party_id, product="self_query",
+        tier="individual", fee_fen=fee, records_by_furnisher={}, now=now,
+    )  # fmt: skip
+    decisions.record(
+        conn, decision, person, person.person_token, "self_query", self_query=row["id"], report=row["report_id"],
+        fee_fen=fee, free=free, rule="CR-17",
+    )  # fmt: skip
+    return {
+        "self_query_id": row["id"],
+        "fee_fen": fee,
+        "free": free,
+        "free_self_queries_left": max(0, rules.free_self_queries_per_year - used - 1),
+        "created_at": now,
+        "report": built.report,
+    }
+
+
+def self_query_history(conn: Connection, person: Actor) -> list[dict]:
+    rows = conn.execute(
+        select(self_queries)
+        .where(self_queries.c.person_token == person.person_token)
+        .order_by(self_queries.c.created_at.desc())
+    ).mappings()
+    return [
+        {"self_query_id": r["id"], "report_id": r["report_id"], "fee_fen": r["fee_fen"], "free": r["free"],
+         "created_at": r["created_at"]}
+        for r in rows
+    ]  # fmt: skip
+
+
+# Who accessed my data --------------------------------------------------------------------------
+
+
+def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dict:
+    """Every logged event about the person, newest first: who (named), what, why (purpose),
+    under which authorization, when, and the receipt proving it is in the signed log.
+
+    The caller sequences the log first; a head covering the newest event is signed if none is."""
+    _allowed(conn, runtime, person, "accesses")
+    rows = conn.execute(
+        select(log_leaves.c.leaf_index, log_leaves.c.leaf)
+        .where(log_leaves.c.person_token == person.person_token)
+        .order_by(log_leaves.c.leaf_index.desc())
+        .limit(limit)
+    ).all()
+    head = audit.head_covering(conn, runtime.log_signer, rows[0].leaf_index) if rows else audit.latest_head(conn)
+    signed = {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")} if head else None
+    events = [json.loads(r.leaf) for r in rows]
+    names = _names(conn, {e["actor"]["party"] for e in events if "actor" in e} | _lenders(events))
+    items = []
+    for r, e in zip(rows, events, strict=True):
+        actor = e.get("actor")
+        items.append(
+            {
+                "leaf_index": r.leaf_index,
+                "at": e["at"],
+                "kind": e["kind"],
+                "party": {"id": actor["party"], "role": actor["role"], "name": names.get(actor["party"])}
+                if actor else None,
+                "purpose": e.get("purpose"),
+                "authorization": e.get("authorization"),
+                "lender": {"id": e["lender"], "name": names.get(e["lender"])} if e.get("lender") else None,
+                "details": {k: v for k, v in e.items() if k not in _SHOWN},
+                # The same receipt as /v1/me/receipts/{index}: checkable offline on its own.
+                "receipt": {
+                    "leaf_index": r.leaf_index,
+                    "leaf": r.leaf,
+                    "inclusion_proof": audit.inclusion_proof(conn, r.leaf_index, head["tree_size"]),
+                    "sth": signed,
+                },
+            }
+        )  # fmt: skip
+    return {
+        "accesses": items,
+        "log_key": {"key_id": head["key_id"], "public_key": runtime.log_signer.public_keys()[head["key_id"]]}
+        if head else None,
+    }  # fmt: skip
+
+
+_SHOWN = {"v", "at", "kind", "actor", "person", "purpose", "authorization", "lender"}
+
+
+def _lenders(events: list[dict]) -> set[str]:
+    return {e["lender"] for e in events if isinstance(e.get("lender"), str)}
+
+
+# A copy of everything held (PIPL-45) -------------------------------------------------------------
+
+
+def export(conn: Connection, runtime, person: Actor) -> dict:
+    """Everything held about the person, machine-readable: identity, every stored record,
+    authorizations, inquiries, self-queries, disputes and statements, withdrawals, what each
+    record type is processed for, under which basis and for how long, and who received it."""
+    decision = _allowed(conn, runtime, person, "export")
+    token = person.person_token
+    catalog = runtime.catalog
+    records = {
+        "loan": _rows(conn, account_snapshots, token, (account_snapshots.c.furnisher_id, account_snapshots.c.account_id,
+                                                      account_snapshots.c.month)),
+        "consumption": _rows(conn, consumption_summaries, token, (consumption_summaries.c.month,
+                                                                  consumption_summaries.c.category)),
+        "travel": _rows(conn, travel_summaries, token, (travel_summaries.c.month,)),
+    }  # fmt: skip
+    for row in _rows(conn, generic_records, token, (generic_records.c.record_type, generic_records.c.record_key)):
+        records.setdefault(row.pop("record_type"), []).append(row)
+    furnishers = {r["furnisher_id"] for rows in records.values() for r in rows}
+    inquiries = inquiry_records.list_for(conn, person, limit=100_000)
+    names = _names(conn, furnishers)
+    for rows in records.values():
+        for r in rows:
+            r["furnisher"] = names.get(r["furnisher_id"])
+    held = {t for t, rows in records.items() if rows}
+    recipients: dict[str, dict] = {}
+    for q in inquiries:
+        entry = recipients.setdefault(q["lender"]["id"], {**q["lender"], "reports": 0, "last_received_at": None})
+        entry["reports"] += 1
+        entry["last_received_at"] = max(filter(None, [entry["last_received_at"], q["created_at"]]))
+    document = {
+        "format": EXPORT_FORMAT,
+        "generated_at": clock.now(),
+        "controller": runtime.settings.agency_name,
+        "subject": runtime.vault.reveal(conn, token),
+        "records": records,
+        "authorizations": consent.list_for(conn, person, limit=100_000),
+        "withdrawals": consent.withdrawals(conn, person),
+        "inquiries": inquiries,
+        "self_queries": self_query_history(conn, person),
+        "disputes": disputes.list_for_person(conn, runtime, person),
+        "statements": disputes.statements_of(conn, runtime, person),
+        "notifications": notifications.list_for(conn, person, limit=100_000),
+        "processing": [
+            {
+                "record_type": name,
+                "description": spec.description,
+                "basis": "consent (PIPL-13): the furnisher's written consent to furnish (CR-29) and your "
+                "authorization for each inquiry (CR-18)",
+                "separate_consent": spec.separate_consent,
+                "purposes": [{"purpose": p, "description": catalog.purposes.get(p, p)} for p in spec.purposes],
+                "retention": spec.retention,
+                "records_held": len(records.get(name, [])),
+            }
+            for name, spec in catalog.record_types.items()
+            if name in held
+        ],
+        "sources": [{"id": f, "name": names.get(f)} for f in sorted(furnishers)],
+        "recipients": sorted(recipients.values(), key=lambda r: r["name"] or ""),
+    }
+    counts = {t: len(rows) for t, rows in records.items() if rows}
+    decisions.record(conn, decision, person, token, "rights.export", records=counts, rule="PIPL-45")
+    return document
+
+
+def _rows(conn: Connection, table, token: str, order) -> list[dict]:
+    rows = conn.execute(select(table).where(table.c.person_token == token).order_by(*order)).mappings()
+    return [{k: v for k, v in r.items() if k != "person_token"} for r in rows]
+
+
+def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
