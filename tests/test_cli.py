@@ -94,7 +94,7 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
     credentials = json.loads((d / "credentials.json").read_text())
     roles = [c["role"] for c in credentials]
     assert {r: roles.count(r) for r in set(roles)} == {
-        "agency": 1, "furnisher": 5, "lender": 3, "regulator": 1, "overseer": 2, "individual": 12,
+        "agency": 2, "furnisher": 5, "lender": 3, "regulator": 1, "overseer": 2, "individual": 12,
     }  # fmt: skip
     individuals = [c for c in credentials if c["role"] == "individual"]
     assert all(len(c["person_id"]) == 18 for c in individuals)
@@ -104,7 +104,7 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         for c in credentials:
             me = client.get("/v1/parties/me", headers={"Authorization": f"Bearer {c['api_key']}"}).json()
             assert (me["role"], me["name"]) == (c["role"], c["name"])
-        furnisher = {"Authorization": f"Bearer {credentials[1]['api_key']}"}
+        furnisher = {"Authorization": f"Bearer {next(c for c in credentials if c['role'] == 'furnisher')['api_key']}"}
         batches = client.get("/v1/furnishing/batches", headers=furnisher).json()
         assert sum(b["accepted"] for b in batches) > 0
         flawed = [b for b in batches if b["rejected"]]
@@ -120,6 +120,15 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         }
         mine = client.get("/v1/authorizations", headers=me).json()
         assert mine and mine[-1]["status"] == "revoked"
+        # One dispute went through to a verified close; another waits, flagged in reports.
+        closed, waiting = (
+            client.get("/v1/me/disputes", headers={"Authorization": f"Bearer {c['api_key']}"}).json()["disputes"]
+            for c in individuals[1:3]
+        )
+        assert [(d["status"], d["outcome"]) for d in closed] == [("closed", "verified")]
+        assert [d["status"] for d in waiting] == ["open"]
+        own = client.get("/v1/me/report", headers={"Authorization": f"Bearer {individuals[2]['api_key']}"}).json()
+        assert any(a["under_dispute"] and a["statement"] for a in own["report"]["accounts"])
         lenders = [c for c in credentials if c["role"] == "lender"]
         invoices = [
             invoice

@@ -43,6 +43,7 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         return row
 
     agency = register("agency", "zhengxin Credit Reference (demo agency)")
+    desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
     platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
     lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
     regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
@@ -76,6 +77,7 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         for n, person_id in enumerate(borrowers["person_id"].to_list(), start=1)
     ]
     inquiries = _authorize_and_inquire(runtime, population, agency, individuals, lender_rows)
+    rights = _exercise_rights(runtime, population, desk, individuals, platform_rows)
 
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
     with runtime.transaction() as conn:
@@ -104,6 +106,7 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         "records accepted": totals["accepted"],
         "records rejected": totals["rejected"],
         **inquiries,
+        **rights,
     }
 
 
@@ -158,6 +161,57 @@ def _authorize_and_inquire(
                 revoke(conn, act(person), authorization["id"])
             query(lender, person_id, authorization, "loan_application")
     return counts
+
+
+def _exercise_rights(
+    runtime: Runtime, population, desk: dict, individuals: list[tuple[dict, str]], platforms: list[dict]
+) -> dict:
+    """Persons use their rights through the same services as the API: two look at their own
+    report, one objects to an account that the platform verifies and the disputes desk closes,
+    another objects and waits (their reports show it under dispute) and adds a statement."""
+    from zhengxin.decisions.service import unit_of_work
+    from zhengxin.disputes import service as disputes
+    from zhengxin.rights.service import self_query
+
+    def act(party: dict) -> Actor:
+        return Actor(party["id"], party["role"], party["name"], party.get("person_token"), party.get("staff", False))
+
+    by_slug = {p.slug: row for p, row in zip(PLATFORMS, platforms, strict=True)}
+    first_account = {}
+    for row in population.loans.select("person_id", "account_id", "furnisher").iter_rows(named=True):
+        first_account.setdefault(row["person_id"], row)
+    (verified_person, verified_id), (waiting_person, waiting_id) = individuals[1], individuals[2]
+    with unit_of_work(runtime) as conn:
+        for person, _ in individuals[:2]:
+            self_query(conn, runtime, act(person))
+        account = first_account[verified_id]
+        platform = by_slug[account["furnisher"]]
+        dispute = disputes.open_dispute(conn, runtime, act(verified_person), account_id=account["account_id"],
+                                        reason="I do not recognise this balance")  # fmt: skip
+        disputes.answer(
+            conn,
+            runtime,
+            act(platform),
+            dispute["id"],
+            action="verification",
+            evidence_ref="LEDGER-EXTRACT-2026-10",
+            note="Loan contract and repayment ledger on file",
+        )
+        disputes.read(conn, runtime, act(desk), dispute["id"], "dispute_handling")
+        disputes.decide(
+            conn,
+            runtime,
+            act(desk),
+            dispute["id"],
+            outcome="verified",
+            note="The platform's ledger shows the balance as reported; the record stands.",
+        )
+        account = first_account[waiting_id]
+        disputes.open_dispute(conn, runtime, act(waiting_person), account_id=account["account_id"],
+                              reason="This loan was repaid in full last month")  # fmt: skip
+        disputes.add_statement(conn, runtime, act(waiting_person), account_id=account["account_id"],
+                               text="Repaid in full; awaiting the platform's correction.")  # fmt: skip
+    return {"self-queries": 2, "disputes": 2}
 
 
 def _flawed_records(population, path: Path) -> Path:
