@@ -541,3 +541,32 @@ def _full(conn: Connection, runtime, row: dict) -> dict:
         )
     ]  # fmt: skip
     return out
+
+
+def reseal(conn: Connection, vault) -> int:
+    """Re-encrypt dispute texts and statements under the vault's active key (key rotation)."""
+    steps = conn.execute(
+        select(dispute_steps.c.dispute_id, dispute_steps.c.seq, dispute_steps.c.key_id, dispute_steps.c.text_sealed)
+        .where(dispute_steps.c.text_sealed.is_not(None), dispute_steps.c.key_id != vault.active_key_id)
+    ).all()  # fmt: skip
+    for r in steps:
+        context = f"dispute:{r.dispute_id}:{r.seq}"
+        conn.execute(
+            update(dispute_steps)
+            .where(dispute_steps.c.dispute_id == r.dispute_id, dispute_steps.c.seq == r.seq)
+            .values(key_id=vault.active_key_id, text_sealed=vault.seal(context, vault.unseal(context, r.key_id,
+                                                                                             r.text_sealed)))
+        )  # fmt: skip
+    said = conn.execute(
+        select(statements.c.id, statements.c.key_id, statements.c.text_sealed)
+        .where(statements.c.key_id != vault.active_key_id)
+    ).all()  # fmt: skip
+    for r in said:
+        context = f"statement:{r.id}"
+        text = vault.unseal(context, r.key_id, r.text_sealed)
+        conn.execute(
+            update(statements)
+            .where(statements.c.id == r.id)
+            .values(key_id=vault.active_key_id, text_sealed=vault.seal(context, text))
+        )
+    return len(steps) + len(said)

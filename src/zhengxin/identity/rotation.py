@@ -12,10 +12,12 @@ import secrets
 from pathlib import Path
 
 from zhengxin.config import SECRETS_FILE, Settings, load_settings
+from zhengxin.disputes import service as disputes
 from zhengxin.furnishing.service import reseal_quarantine
 from zhengxin.identity.vault import Vault
 from zhengxin.kit.db import make_engine
 from zhengxin.kit.errors import Problem
+from zhengxin.notifications import service as notifications
 
 
 def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = None) -> dict:
@@ -33,11 +35,13 @@ def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = 
         with engine.begin() as conn:
             vault_count = vault.rotate(conn)
             quarantine_count = reseal_quarantine(conn, vault)
+            # Every other sealed text: dispute texts, statements, webhook URLs and secrets.
+            texts_count = disputes.reseal(conn, vault) + notifications.reseal(conn, vault)
     finally:
         engine.dispose()
     if data_dir is not None:
         _set_active(data_dir, key_id)
-    return {"key_id": key_id, "vault": vault_count, "quarantine": quarantine_count}
+    return {"key_id": key_id, "vault": vault_count, "quarantine": quarantine_count, "texts": texts_count}
 
 
 def _add_key_to_secrets(data_dir: Path, settings: Settings) -> str:

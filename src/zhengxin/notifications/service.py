@@ -212,3 +212,20 @@ def check_url(url: str, settings: NotificationSettings) -> tuple[httpx.URL, list
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return ip.is_global and not ip.is_multicast
+
+
+def reseal(conn: Connection, vault) -> int:
+    """Re-encrypt webhook URLs and secrets under the vault's active key (key rotation)."""
+    rows = conn.execute(select(webhook_endpoints).where(webhook_endpoints.c.key_id != vault.active_key_id)).all()
+    for r in rows:
+        url_context, secret_context = _sealing(r.person_token, "url"), _sealing(r.person_token, "secret")
+        conn.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.person_token == r.person_token)
+            .values(
+                key_id=vault.active_key_id,
+                url_sealed=vault.seal(url_context, vault.unseal(url_context, r.key_id, r.url_sealed)),
+                secret_sealed=vault.seal(secret_context, vault.unseal(secret_context, r.key_id, r.secret_sealed)),
+            )
+        )
+    return len(rows)
