@@ -115,8 +115,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 class RequestMetrics:
-    """Counts and times requests by route (a plain ASGI middleware: Starlette's
-    BaseHTTPMiddleware would halve the throughput of small requests)."""
+    """Counts and times requests by route, and marks every API answer `Cache-Control: no-store`
+    (a plain ASGI middleware: Starlette's BaseHTTPMiddleware would halve the throughput of
+    small requests)."""
 
     def __init__(self, app):
         self.app = app
@@ -126,10 +127,13 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         status = [500]
+        api = scope["path"].startswith("/v1/")
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if api:  # answers about people (reports, exports, disputes) must sit in no cache
+                    message.setdefault("headers", []).append((b"cache-control", b"no-store"))
             await send(message)
 
         try:

@@ -95,7 +95,7 @@ def test_export_holds_every_record_of_the_person_and_nothing_of_anyone_else(clie
 
     r = client.get("/v1/me/export", headers=person.headers)
     assert r.status_code == 200, r.text
-    assert "attachment" in r.headers["content-disposition"]
+    assert "attachment" in r.headers["content-disposition"] and r.headers["cache-control"] == "no-store"
     doc = r.json()
     assert doc["subject"]["person_id"] == person.person_id and doc["subject"]["name"] == "张伟"
     assert len(doc["records"]["loan"]) == 3  # every monthly snapshot, not only the latest
