@@ -379,6 +379,11 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
     for token in conn.execute(vault_query.returning(pii_vault.c.person_token)).scalars():
         tally.add(token, "pii_vault", 1, RETENTION_RULE)
     tick("pii_vault", 1, 1)
+    if sum(tally.totals.values()) >= runtime.settings.analyze_after_records:
+        # After a mass delete the planner's row estimates are stale, as after a bulk load.
+        from zhengxin.records.repository import refresh_statistics  # the repository imports this module
+
+        refresh_statistics(conn, {spec.store for spec in catalog.record_types.values()})
 
     events = [
         audit.event("retention.erased", None, token, run=run_id, as_of=as_of.isoformat(), erased=dict(counts),
