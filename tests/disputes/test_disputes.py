@@ -74,6 +74,7 @@ def test_a_corrected_dispute_from_objection_to_close(client, bureau, staff):
         (dispute["id"], "ACC-000001", "I repaid on time")
     ]
     batch = bureau.furnish([loan(1, **CORRECTED)])
+    lender_report(bureau, bureau.lender("Third Bank", 3), person)  # got the corrected record: nothing to notice
     r = client.post(f"/v1/furnishing/disputes/{dispute['id']}/answer",
                     json={"action": "correction", "batch_id": batch["id"], "note": "late posting fixed"},
                     headers=bureau.platform)  # fmt: skip
@@ -99,7 +100,7 @@ def test_a_corrected_dispute_from_objection_to_close(client, bureau, staff):
     assert [s["step"] for s in mine[0]["steps"]] == ["opened", "answered", "decided"]
     notices = client.get("/v1/corrections", headers=first.headers).json()["notices"]
     assert [(n["dispute_id"], n["account_id"]) for n in notices] == [(dispute["id"], "ACC-000001")]
-    assert client.get("/v1/corrections", headers=bureau.lender("Third Bank", 3).headers).json()["notices"] == []
+    assert client.get("/v1/corrections", headers=bureau.lender("Fourth Bank", 4).headers).json()["notices"] == []
 
 
 def test_lenders_beyond_the_notice_window_are_not_listed(client, bureau):
@@ -183,7 +184,7 @@ def test_a_dispute_past_its_due_day_escalates_once_and_the_regulator_sees_it(cli
 
     listed = client.get("/v1/disputes", params={"escalated": "true"}, headers=regulator).json()["disputes"]
     assert [d["id"] for d in listed] == [dispute["id"]]
-    assert "reason" not in listed[0] and "person_token" not in listed[0] and listed[0]["escalated_at"]
+    assert listed[0]["escalated_at"] and not {"reason", "person_token", "account_id"} & listed[0].keys()
     mine = client.get(f"/v1/me/disputes/{dispute['id']}", headers=person.headers).json()
     assert mine["steps"][-1]["step"] == "escalated"
 

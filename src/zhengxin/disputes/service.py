@@ -175,8 +175,8 @@ def answer(
     if action == "correction":
         if not batch_id:
             raise Problem(422, "batch_required", "a correction names the batch that furnished the corrected record")
-        _check_correction(conn, furnisher, row, batch_id)
-        notices = _notify_lenders(conn, runtime, row, now)
+        corrected_at = _check_correction(conn, furnisher, row, batch_id)
+        notices = _notify_lenders(conn, runtime, row, corrected_at, now)
     elif not evidence_ref:
         raise Problem(422, "evidence_required", "a verification names the evidence the record rests on")
     conn.execute(
@@ -194,9 +194,10 @@ def answer(
             "lenders_to_notify": notices}  # fmt: skip
 
 
-def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: str) -> None:
+def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: str) -> datetime:
+    """When the corrected record was furnished, if `batch_id` is the furnisher's and holds it."""
     owned = conn.execute(
-        select(batches.c.id).where(batches.c.id == batch_id, batches.c.furnisher_id == furnisher.party_id)
+        select(batches.c.created_at).where(batches.c.id == batch_id, batches.c.furnisher_id == furnisher.party_id)
     ).scalar()
     if owned is None:
         raise Problem(404, "batch_not_found", "no such batch of yours")
@@ -213,10 +214,12 @@ def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: s
             "the batch holds no record of the disputed account that stands in the store (an older as_of never "
             "replaces a newer one)",
         )  # fmt: skip
+    return owned
 
 
-def _notify_lenders(conn: Connection, runtime, row: dict, now: datetime) -> list[dict]:
-    """Every lender whose report, within the notice window, carried the record now corrected."""
+def _notify_lenders(conn: Connection, runtime, row: dict, corrected_at: datetime, now: datetime) -> list[dict]:
+    """Every lender whose report, within the notice window and before the correction arrived,
+    carried the record now corrected."""
     since = datetime.combine(
         months_back(now.date(), runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
     )
@@ -230,6 +233,7 @@ def _notify_lenders(conn: Connection, runtime, row: dict, now: datetime) -> list
             inquiry_sources.c.record_key == row["record_key"],
             inquiries.c.person_token == row["person_token"],
             inquiries.c.created_at >= since,
+            inquiries.c.created_at < corrected_at,
         )
         .order_by(inquiries.c.created_at)
     ).all()
@@ -344,6 +348,9 @@ def list_for_agency(
     for r in rows:
         item = _summary(dict(r), today)
         item["furnisher"] = {"id": r["furnisher_id"], "name": names.get(r["furnisher_id"])}
+        if actor.role != "agency":  # supervision sees the clock and the outcome, not whose account
+            for field in ("account_id", "correction_batch_id", "evidence_ref"):
+                item.pop(field)
         out.append(item)
     return out
 
