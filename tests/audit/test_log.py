@@ -412,3 +412,26 @@ def test_concurrent_appends_build_one_consistent_tree(runtime):
     with runtime.engine.connect() as conn:
         check = verify_store(conn, runtime.log_signer.public_keys())
     assert check["problems"] == [] and check["tree_size"] == 120
+
+
+def test_a_queue_of_many_single_events_is_sequenced_in_bounded_deletes(runtime, monkeypatch):
+    """Grants and inquiries queue one row each; the sequencer removes the rows it took in
+    chunks (PostgreSQL refuses a statement with more than 65,535 parameters)."""
+    from sqlalchemy import insert
+
+    from zhengxin.audit.tables import log_queue
+    from zhengxin.kit import clock
+    from zhengxin.kit.canonical import canonical_json
+
+    monkeypatch.setattr(service, "DELETE_CHUNK", 70)
+    now = clock.now()
+    rows = [
+        {"leaves": canonical_json({"v": 1, "kind": "test", "n": n}).decode(), "count": 1, "created_at": now}
+        for n in range(1000)
+    ]
+    with runtime.transaction() as conn:
+        conn.execute(insert(log_queue), rows)
+    assert service.sequence_all(runtime.engine) == 1000
+    with runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(log_queue)).scalar_one() == 0
+        assert service.tree_size(conn) == 1000

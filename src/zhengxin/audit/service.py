@@ -39,6 +39,7 @@ from zhengxin.parties.tables import parties
 LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
 SEQUENCE_BATCH = 100_000
+DELETE_CHUNK = 10_000
 
 
 def node_id(level: int, index: int) -> int:
@@ -114,7 +115,12 @@ def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH) -> int:
     kinds = leaves.str.json_path_match("$.kind").to_list()
     persons = leaves.str.json_path_match("$.person").to_list()
     append_leaves(conn, leaves.to_list(), kinds, persons)
-    conn.execute(log_queue.delete().where(log_queue.c.seq.in_([r.seq for r in rows])))
+    # By id, not by range: a queue row with a lower seq may commit after this read. In chunks:
+    # PostgreSQL takes at most 65,535 parameters a statement, and a queue of single events
+    # (one per grant or inquiry) holds that many rows before the sequencer's leaf budget.
+    seqs = [r.seq for r in rows]
+    for i in range(0, len(seqs), DELETE_CHUNK):
+        conn.execute(log_queue.delete().where(log_queue.c.seq.in_(seqs[i : i + DELETE_CHUNK])))
     return total
 
 
