@@ -115,6 +115,7 @@ TRAVEL_PLATFORMS = [4, 0]  # lvtu, and yunpay's ride-hailing and tickets
 TRAVEL_MONTHS = 6
 
 DEFAULT_RATE = 0.07
+FORWARD_DEFAULT_RATE = 0.05  # of persons not in default now, who default in the next 12 months
 BUCKET = np.frombuffer(b"N1234567", dtype=np.uint8)
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -363,6 +364,16 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
         pl.when(pl.col("_neg")).then(pl.col("negative_notice_ref")).alias("negative_notice_ref"),
     ).drop("_rev", "_colent", "_neg")  # fmt: skip
 
+    people = (person_id, person_name, person_phone)
+    consumption = _consumption(rng, pair_person, pair_platform, pair_consent, people, income, as_of)
+    travel = _travel(rng, pair_person, pair_platform, pair_consent, people, age, as_of)
+    # The outcome a scorecard predicts: default in the twelve months after `as_of`. Drawn last
+    # (so every record above is what it was) from the same latent risk, independently of the
+    # current delinquency: today's records predict it, they do not define it.
+    clean = ~defaulted
+    future = rng.random(n) < _sigmoid(latent + _intercept(latent[clean], FORWARD_DEFAULT_RATE))
+    future = clean & future | defaulted & (rng.random(n) < 0.8)  # most defaulters stay in default
+
     persons_frame = pl.DataFrame({
         "person_id": person_id,
         "name": person_name,
@@ -373,11 +384,9 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
         "income_band": income.astype(np.int8),
         "latent_risk": latent,
         "defaulted": defaulted.astype(np.int8),
+        "default_next_12m": future.astype(np.int8),
         "n_platforms": n_platforms.astype(np.int8),
     })  # fmt: skip
-    people = (person_id, person_name, person_phone)
-    consumption = _consumption(rng, pair_person, pair_platform, pair_consent, people, income, as_of)
-    travel = _travel(rng, pair_person, pair_platform, pair_consent, people, age, as_of)
     return Population(persons=persons_frame, loans=loans, consumption=consumption, travel=travel)
 
 

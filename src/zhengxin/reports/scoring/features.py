@@ -1,0 +1,211 @@
+"""Scorecard features, computed one way for training and for serving.
+
+`compute` takes Polars frames of accounts (each in its latest reported state), inquiries and
+monthly spending, keyed by any person column, and returns one row of features per person as
+of a day. Training calls it over a whole population (furnisher files or a lake snapshot);
+an inquiry calls it over one person's rows from the store (`for_person`). One function, so
+what a model was trained on and what it is served can never drift apart.
+
+Each feature states the direction the domain expects (`trend`: the default rate as the value
+grows), which the binning must respect — more days past due never raises a score — and the
+reason code and text shown to a lender and the person when the feature costs points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+# Monthly status symbols by severity (as the report grades them): unknown and normal first.
+SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
+NEGATIVE = "1234567DZ"
+NEVER = 99  # months since a delinquency that never happened (inside the 24-month history)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    trend: str  # optbinning monotonic_trend: ascending (riskier as it grows), descending, auto
+    code: str  # stable reason code
+    reason: str  # plain language, for the lender and the person
+    description: str
+
+
+FEATURES = (
+    Feature("utilisation", "ascending", "R01", "Much of your available credit is in use",
+            "Outstanding balance over credit limits and principals of open accounts"),
+    Feature("worst_dpd_now", "ascending", "R02", "An account is past due now",
+            "Most days past due on any account in its latest report"),
+    Feature("worst_status_24m", "ascending", "R03", "Serious late payments in the last 24 months",
+            "Worst monthly status in the 24-month payment histories (0 unknown, 1 normal, 2-8 overdue, 9 "
+            "paid by a guarantor or settled with assets)"),
+    Feature("months_since_delinquency", "descending", "R04", "A recent late payment",
+            f"Months since the latest overdue month in any payment history ({NEVER}: none in 24 months)"),
+    Feature("active_platforms", "ascending", "R05", "Borrowing on many platforms at once",
+            "Platforms with an open account"),
+    Feature("new_accounts_6m", "ascending", "R06", "Several accounts opened recently",
+            "Accounts opened in the last 6 months"),
+    Feature("inquiries_6m", "ascending", "R07", "Many recent credit inquiries",
+            "Lender inquiries in the last 6 months"),
+    Feature("oldest_account_months", "descending", "R08", "A short credit history",
+            "Age of the oldest account, in months"),
+    Feature("colent_share", "auto", "R09", "Much of your debt is in co-lent loans",
+            "Share of the open balance in loans co-lent with a bank"),
+    Feature("spend_stability", "auto", "R10", "Irregular monthly spending",
+            "Variation of monthly spending over 12 months (standard deviation over mean); consumption scope only"),
+)  # fmt: skip
+NAMES = [f.name for f in FEATURES]
+BY_NAME = {f.name: f for f in FEATURES}
+
+ACCOUNT_COLUMNS = {
+    "furnisher_id": pl.String, "opened_on": pl.Date, "status": pl.String, "balance_fen": pl.Int64,
+    "credit_limit_fen": pl.Int64, "principal_fen": pl.Int64, "days_past_due": pl.Int64,
+    "payment_history": pl.String, "as_of": pl.Date, "co_lender_uscc": pl.String,
+}  # fmt: skip
+
+
+def _months(later: pl.Expr | date, earlier: pl.Expr) -> pl.Expr:
+    """Whole calendar months from `earlier` to `later`."""
+    later = pl.lit(later) if isinstance(later, date) else later
+    return (later.dt.year() - earlier.dt.year()) * 12 + later.dt.month() - earlier.dt.month()
+
+
+def compute(
+    accounts: pl.DataFrame,
+    *,
+    as_of: date,
+    key: str,
+    inquiries: pl.DataFrame | None = None,
+    consumption: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per person in `accounts` (column `key`) with every feature in FEATURES.
+
+    `accounts`: latest state per account (ACCOUNT_COLUMNS); `inquiries`: `key`, `day`;
+    `consumption`: `key`, `month` (YYYY-MM), `amount_fen`. A feature with nothing to measure
+    is null (the scorecard's Missing bin)."""
+    six_months_ago = _months_back(as_of, 6)
+    open_ = pl.col("status").is_in(["current", "overdue"])
+    capacity = pl.coalesce("credit_limit_fen", "principal_fen", pl.lit(0))
+    symbols = pl.col("payment_history").str.split("")
+    first_negative = pl.col("payment_history").str.find(f"[{NEGATIVE}]")
+    per_account = accounts.select(
+        pl.col(key),
+        pl.col("furnisher_id"),
+        open_.alias("open"),
+        pl.when(open_).then(pl.col("balance_fen")).otherwise(0).alias("open_balance"),
+        pl.when(open_).then(capacity).otherwise(0).alias("open_capacity"),
+        pl.when(open_ & pl.col("co_lender_uscc").is_not_null()).then(pl.col("balance_fen")).otherwise(0)
+        .alias("colent_balance"),
+        pl.col("days_past_due"),
+        symbols.list.eval(pl.element().replace_strict(SEVERITY, default=0, return_dtype=pl.Int64)).list.max()
+        .alias("worst_status"),
+        (first_negative + _months(as_of, pl.col("as_of"))).alias("since_negative"),
+        (pl.col("opened_on") > pl.lit(six_months_ago)).alias("new"),
+        _months(as_of, pl.col("opened_on")).alias("age_months"),
+    )  # fmt: skip
+    out = per_account.group_by(key).agg(
+        (pl.col("open_balance").sum() / pl.col("open_capacity").sum()).alias("utilisation"),
+        pl.col("days_past_due").max().alias("worst_dpd_now"),
+        pl.col("worst_status").max().alias("worst_status_24m"),
+        pl.col("since_negative").min().fill_null(NEVER).clip(upper_bound=NEVER).alias("months_since_delinquency"),
+        pl.col("furnisher_id").filter(pl.col("open")).n_unique().alias("active_platforms"),
+        pl.col("new").sum().alias("new_accounts_6m"),
+        pl.col("age_months").max().alias("oldest_account_months"),
+        (pl.col("colent_balance").sum() / pl.col("open_balance").sum()).alias("colent_share"),
+    )
+    out = out.with_columns(
+        # 0/0 (no open credit) is no measurement, not a number.
+        pl.col("utilisation").fill_nan(None),
+        pl.col("colent_share").fill_nan(None),
+    )
+    if inquiries is not None and inquiries.height:
+        asked = (
+            inquiries.filter(pl.col("day") > pl.lit(six_months_ago), pl.col("day") <= pl.lit(as_of))
+            .group_by(key)
+            .agg(pl.len().alias("inquiries_6m"))
+        )
+        out = out.join(asked, on=key, how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.UInt32).alias("inquiries_6m"))
+    if consumption is not None and consumption.height:
+        first = _month_label(as_of, 11)
+        spend = (
+            consumption.filter(pl.col("month") >= first, pl.col("month") <= _month_label(as_of, 0))
+            .group_by(key, "month")
+            .agg(pl.col("amount_fen").sum())
+            .group_by(key)
+            .agg((pl.col("amount_fen").std(ddof=0) / pl.col("amount_fen").mean()).alias("spend_stability"))
+        )
+        out = out.join(spend, on=key, how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Float64).alias("spend_stability"))
+    return out.select(
+        key,
+        pl.col("utilisation").cast(pl.Float64),
+        pl.col("worst_dpd_now").cast(pl.Float64),
+        pl.col("worst_status_24m").cast(pl.Float64),
+        pl.col("months_since_delinquency").cast(pl.Float64),
+        pl.col("active_platforms").cast(pl.Float64),
+        pl.col("new_accounts_6m").cast(pl.Float64),
+        pl.col("inquiries_6m").fill_null(0).cast(pl.Float64),
+        pl.col("oldest_account_months").cast(pl.Float64),
+        pl.col("colent_share").cast(pl.Float64),
+        pl.col("spend_stability").cast(pl.Float64),
+    ).sort(key)
+
+
+def from_population(population, as_of: date) -> pl.DataFrame:
+    """Features of a synthetic population (its furnisher files), keyed by `person_id`, with the
+    outcome columns `defaulted` and `default_next_12m`: a training set."""
+    accounts = population.loans.rename({"furnisher": "furnisher_id"})
+    features = compute(
+        accounts.select("person_id", *ACCOUNT_COLUMNS), as_of=as_of, key="person_id",
+        consumption=population.consumption.select("person_id", "month", "amount_fen"),
+    )  # fmt: skip
+    outcome = population.persons.select("person_id", "defaulted", "default_next_12m")
+    return features.join(outcome, on="person_id", how="left")
+
+
+def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool) -> dict:
+    """One person's features from the store, through `compute`: the serving path. `accounts`
+    are the person's latest accounts as the report read them (no second read)."""
+    from sqlalchemy import select
+
+    from zhengxin.inquiries.tables import inquiries
+    from zhengxin.records.repository import consumption_since
+
+    frame = pl.DataFrame(
+        [{"person": person_token, **{c: a[c] for c in ACCOUNT_COLUMNS}} for a in accounts],
+        schema={"person": pl.String, **ACCOUNT_COLUMNS},
+    )
+    if frame.height == 0:
+        return {name: None for name in NAMES}
+    asked = conn.execute(
+        select(inquiries.c.created_at).where(inquiries.c.person_token == person_token)
+    ).scalars().all()  # fmt: skip
+    asked_frame = pl.DataFrame({"person": [person_token] * len(asked), "day": [t.date() for t in asked]},
+                               schema={"person": pl.String, "day": pl.Date})  # fmt: skip
+    spend = None
+    if consumption:
+        rows = consumption_since(conn, person_token, _month_label(as_of, 11))
+        spend = pl.DataFrame(
+            {"person": [person_token] * len(rows), "month": [r["month"] for r in rows],
+             "amount_fen": [r["amount_fen"] for r in rows]},
+            schema={"person": pl.String, "month": pl.String, "amount_fen": pl.Int64},
+        )  # fmt: skip
+    row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spend).row(0, named=True)
+    return {name: row[name] for name in NAMES}
+
+
+def _months_back(day: date, months: int) -> date:
+    from zhengxin.reports.service import months_back
+
+    return months_back(day, months)
+
+
+def _month_label(day: date, back: int) -> str:
+    from zhengxin.reports.service import month_label
+
+    return month_label(day, back)

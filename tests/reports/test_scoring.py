@@ -1,0 +1,118 @@
+"""The scorecard: trained under the domain's monotonic trends, scoring by its exported points
+table, giving reasons that are the features that cost points, and fed by the same feature code
+online (one person from the store) as in training (a whole population)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from zhengxin.cli import app
+from zhengxin.identity.tokens import person_token
+from zhengxin.records.repository import latest_accounts
+from zhengxin.reports.scoring.features import BY_NAME, NAMES, for_person, from_population
+from zhengxin.reports.scoring.model import points, score, train
+from zhengxin.synth import generate
+
+AS_OF = date(2026, 10, 31)
+
+
+@pytest.fixture(scope="module")
+def population():
+    return generate(12_000, seed=7, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def trained(population):
+    return train(from_population(population, AS_OF), "default_next_12m", seed=1)
+
+
+def test_trained_bins_keep_the_domains_monotonic_trends(trained):
+    model, card = trained
+    checked = 0
+    for feature in card["features"]:
+        regular = [b for b in feature["bins"] if b["bin"] not in ("Special", "Missing")]
+        rates, pts = [b["event_rate"] for b in regular], [b["points"] for b in regular]
+        if feature["trend"] == "ascending":  # riskier as it grows: never more points for more
+            assert rates == sorted(rates) and pts == sorted(pts, reverse=True), feature["name"]
+            checked += len(regular) > 1
+        elif feature["trend"] == "descending":
+            assert rates == sorted(rates, reverse=True) and pts == sorted(pts), feature["name"]
+            checked += len(regular) > 1
+    assert checked >= 4  # most constrained features were actually split
+    dpd = next(f for f in model["features"] if f["name"] == "worst_dpd_now")
+    assert dpd["splits"] and dpd["points"][0] > dpd["points"][-1]
+
+
+def test_the_holdout_separates_and_the_score_is_stable(trained):
+    _, card = trained
+    test = card["metrics"]["test"]
+    assert test["auc"] > 0.8 and test["ks"] > 0.4 and abs(test["gini"] - (2 * test["auc"] - 1)) < 1e-3
+    assert card["metrics"]["psi_train_test"] < 0.1
+
+
+def test_reasons_are_the_features_that_cost_points(trained, population):
+    model, _ = trained
+    features = from_population(population, AS_OF)
+    late = features.filter(pl.col("worst_dpd_now") > 120).row(0, named=True)
+    value, reasons = score(model, late)
+    assert reasons[0]["code"] == BY_NAME["worst_dpd_now"].code and reasons[0]["text"]
+    best = {f["name"]: f for f in model["features"]}
+    for reason in reasons:
+        # Moving that one feature to its best bin gives back exactly the points the reason names.
+        f = best[reason["feature"]]
+        top = int(np.argmax(f["points"]))
+        better = dict(late, **{reason["feature"]: ([-1e18] + f["splits"])[top]})
+        assert points(model, better)[0] - points(model, late)[0] == pytest.approx(reason["points_lost"], abs=0.06)
+    assert [r["points_lost"] for r in reasons] == sorted((r["points_lost"] for r in reasons), reverse=True)
+    clean = features.sort("utilisation").filter(pl.col("worst_dpd_now") == 0).row(0, named=True)
+    assert score(model, clean)[0] > value
+
+
+def test_online_features_equal_batch_features_for_the_same_person_and_day(runtime, population, tmp_path):
+    from zhengxin.cli import furnish_file
+    from zhengxin.parties.service import add_party
+    from zhengxin.synth import PLATFORMS, write_files
+
+    small = generate(300, seed=3, as_of=AS_OF)
+    with runtime.transaction() as conn:
+        for platform in PLATFORMS:
+            add_party(conn, runtime.settings, role="furnisher", name=platform.name, uscc=platform.uscc)
+    write_files(small, tmp_path, ["parquet"])
+    for platform in PLATFORMS:
+        for path in sorted((tmp_path / platform.slug).glob("*.parquet")):
+            furnish_file(runtime, platform.name, path)
+    batch = from_population(small, AS_OF)
+    with runtime.reading() as conn:
+        for row in batch.head(120).iter_rows(named=True):
+            token = person_token(runtime.pepper, row["person_id"])
+            accounts = latest_accounts(conn, token, today=AS_OF)
+            online = for_person(conn, token, AS_OF, accounts=accounts, consumption=True)
+            for name in NAMES:
+                assert online[name] == pytest.approx(row[name], nan_ok=True), (name, row["person_id"])
+
+
+def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 4000
+    debt = rng.random(n)
+    frame = pl.DataFrame({"debt_ratio": debt, "age": rng.integers(20, 70, n),
+                          "bad": (rng.random(n) < 0.05 + 0.3 * debt).astype(int)})  # fmt: skip
+    data = tmp_path / "outside.csv"
+    frame.write_csv(data)
+    result = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "bad", "--out",
+                                      str(tmp_path / "m")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    card = json.loads((tmp_path / "m" / "model-card.json").read_text())
+    assert summary["version"] == card["version"] == json.loads((tmp_path / "m" / "model.json").read_text())["version"]
+    assert {f["name"] for f in card["features"]} == {"debt_ratio", "age"}
+    assert card["data"]["file"] == "outside.csv" and len(card["data"]["sha256"]) == 64
+    assert "Scorecard " + card["version"] in (tmp_path / "m" / "model-card.html").read_text()
+    bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "age"])
+    assert bad.exit_code == 2 and "invalid_training_data" in bad.output
