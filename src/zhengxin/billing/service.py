@@ -17,8 +17,7 @@ from zhengxin.billing.tables import charges, lender_tiers, prices, shares
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor, get_party
-from zhengxin.parties.tables import parties
+from zhengxin.parties.service import Actor, get_party, names
 
 DEFAULT_TIER = "standard"
 
@@ -230,9 +229,9 @@ def invoices(conn: Connection, actor: Actor, period: str | None = None, lender_i
     grouped: dict[tuple[str, str], list] = defaultdict(list)
     for r in conn.execute(query):
         grouped[(r.payer_id, r.period)].append(r)
-    names = _names(conn, {payer for payer, _ in grouped})
+    named = names(conn, {payer for payer, _ in grouped})
     out = []
-    newest_first = sorted(grouped.items(), key=lambda kv: (kv[0][1], names.get(kv[0][0], "")), reverse=True)
+    newest_first = sorted(grouped.items(), key=lambda kv: (kv[0][1], named.get(kv[0][0], "")), reverse=True)
     for (payer, when), rows in newest_first:
         lines = [
             {"product": r.product, "tier": r.tier, "unit_fee_fen": r.fee_fen, "inquiries": r.n,
@@ -242,7 +241,7 @@ def invoices(conn: Connection, actor: Actor, period: str | None = None, lender_i
         out.append(
             {
                 "id": f"INV-{when}-{payer}",
-                "lender": {"id": payer, "name": names.get(payer, payer)},
+                "lender": {"id": payer, "name": named.get(payer, payer)},
                 "period": when,
                 "status": _status(when),
                 "currency": "CNY",
@@ -264,11 +263,11 @@ def statements(
     ).group_by(shares.c.furnisher_id, shares.c.period)  # fmt: skip
     query = _scoped(query, actor, "furnisher", shares.c.furnisher_id, furnisher_id, shares.c.period, period)
     rows = conn.execute(query).all()
-    names = _names(conn, {r.furnisher_id for r in rows})
+    named = names(conn, {r.furnisher_id for r in rows})
     return [
         {
             "id": f"STM-{r.period}-{r.furnisher_id}",
-            "furnisher": {"id": r.furnisher_id, "name": names.get(r.furnisher_id, r.furnisher_id)},
+            "furnisher": {"id": r.furnisher_id, "name": named.get(r.furnisher_id, r.furnisher_id)},
             "period": r.period,
             "status": _status(r.period),
             "currency": "CNY",
@@ -276,7 +275,7 @@ def statements(
             "records": int(r.records),
             "share_fen": int(r.amount),
         }
-        for r in sorted(rows, key=lambda r: (r.period, names.get(r.furnisher_id, "")), reverse=True)
+        for r in sorted(rows, key=lambda r: (r.period, named.get(r.furnisher_id, "")), reverse=True)
     ]
 
 
@@ -297,9 +296,3 @@ def reconciliation(conn: Connection, period: str) -> dict:
         "agency_retained_fen": int(fees) - int(paid_out),
         "balanced": int(shared) == int(paid_out),
     }
-
-
-def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())

@@ -23,7 +23,7 @@ from zhengxin.inquiries.tables import inquiries, inquiry_sources
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor
+from zhengxin.parties.service import Actor, names
 from zhengxin.parties.tables import parties
 from zhengxin.records.tables import account_snapshots
 from zhengxin.reports.service import months_back
@@ -342,12 +342,12 @@ def list_for_agency(
     if escalated is not None:
         query = query.where(disputes.c.escalated_at.is_not(None) if escalated else disputes.c.escalated_at.is_(None))
     rows = conn.execute(query.order_by(disputes.c.due_on, disputes.c.opened_at)).mappings().all()
-    names = _names(conn, {r["furnisher_id"] for r in rows})
+    named = names(conn, {r["furnisher_id"] for r in rows})
     today = clock.today()
     out = []
     for r in rows:
         item = _summary(dict(r), today)
-        item["furnisher"] = {"id": r["furnisher_id"], "name": names.get(r["furnisher_id"])}
+        item["furnisher"] = {"id": r["furnisher_id"], "name": named.get(r["furnisher_id"])}
         if actor.role != "agency":  # supervision sees the clock and the outcome, not whose account
             for field in ("account_id", "correction_batch_id", "evidence_ref"):
                 item.pop(field)
@@ -364,10 +364,10 @@ def notices_for(conn: Connection, lender: Actor) -> list[dict]:
         .where(correction_notices.c.lender_id == lender.party_id)
         .order_by(correction_notices.c.created_at.desc())
     ).mappings().all()  # fmt: skip
-    names = _names(conn, {r["furnisher_id"] for r in rows})
+    named = names(conn, {r["furnisher_id"] for r in rows})
     return [
         {"dispute_id": r["dispute_id"], "inquiry_id": r["inquiry_id"], "inquired_at": r["inquired_at"],
-         "furnisher": names.get(r["furnisher_id"]), "account_id": r["record_key"], "corrected_at": r["answered_at"],
+         "furnisher": named.get(r["furnisher_id"]), "account_id": r["record_key"], "corrected_at": r["answered_at"],
          "noticed_at": r["created_at"], "acknowledged_at": r["acknowledged_at"]}
         for r in rows
     ]  # fmt: skip
@@ -482,18 +482,12 @@ def _log(conn: Connection, kind: str, actor: Actor | None, row: dict, **details)
 def _notify(conn: Connection, runtime, row: dict, kind: str, **details) -> None:
     from zhengxin.notifications.service import notify
 
-    names = _names(conn, {row["furnisher_id"]})
+    named = names(conn, {row["furnisher_id"]})
     notify(
         conn, runtime, row["person_token"], kind,
-        {"dispute_id": row["id"], "furnisher": names.get(row["furnisher_id"]), "account_id": row["record_key"],
+        {"dispute_id": row["id"], "furnisher": named.get(row["furnisher_id"]), "account_id": row["record_key"],
          "due_on": row["due_on"].isoformat(), **details},
     )  # fmt: skip
-
-
-def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
 
 
 def _summary(row: dict, today: date) -> dict:
@@ -521,14 +515,14 @@ def _full(conn: Connection, runtime, row: dict) -> dict:
     steps = conn.execute(
         select(dispute_steps).where(dispute_steps.c.dispute_id == row["id"]).order_by(dispute_steps.c.seq)
     ).mappings().all()  # fmt: skip
-    names = _names(conn, {row["furnisher_id"]} | {s["actor_id"] for s in steps if s["actor_id"]})
+    named = names(conn, {row["furnisher_id"]} | {s["actor_id"] for s in steps if s["actor_id"]})
     out = _summary(row, clock.today())
-    out["furnisher"] = {"id": row["furnisher_id"], "name": names.get(row["furnisher_id"])}
+    out["furnisher"] = {"id": row["furnisher_id"], "name": named.get(row["furnisher_id"])}
     out["steps"] = [
         {
             "step": s["step"],
             "at": s["at"],
-            "by": {"role": s["actor_role"], "name": names.get(s["actor_id"])} if s["actor_id"] else None,
+            "by": {"role": s["actor_role"], "name": named.get(s["actor_id"])} if s["actor_id"] else None,
             "details": s["details"],
             "text": runtime.vault.unseal(f"dispute:{row['id']}:{s['seq']}", s["key_id"], s["text_sealed"])
             if s["text_sealed"] is not None else None,

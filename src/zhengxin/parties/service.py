@@ -174,6 +174,13 @@ def get_party(conn: Connection, party_id: str) -> dict | None:
     return dict(row) if row else None
 
 
+def names(conn: Connection, ids: set[str]) -> dict[str, str]:
+    """Party names by id, in one query."""
+    if not ids:
+        return {}
+    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
+
+
 def find_party(conn: Connection, name: str, role: str | None = None) -> dict | None:
     query = select(parties).where(parties.c.name == name)
     if role:

@@ -23,7 +23,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
-from zhengxin.parties.service import Actor
+from zhengxin.parties.service import Actor, names
 from zhengxin.parties.tables import parties
 from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
 from zhengxin.reports.service import Viewer, assemble
@@ -127,7 +127,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
     head = audit.head_covering(conn, runtime.log_signer, rows[0].leaf_index) if rows else audit.latest_head(conn)
     signed = {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")} if head else None
     events = [json.loads(r.leaf) for r in rows]
-    names = _names(conn, {e["actor"]["party"] for e in events if "actor" in e} | _lenders(events))
+    named = names(conn, {e["actor"]["party"] for e in events if "actor" in e} | _lenders(events))
     items = []
     for r, e in zip(rows, events, strict=True):
         actor = e.get("actor")
@@ -136,11 +136,11 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
                 "leaf_index": r.leaf_index,
                 "at": e["at"],
                 "kind": e["kind"],
-                "party": {"id": actor["party"], "role": actor["role"], "name": names.get(actor["party"])}
+                "party": {"id": actor["party"], "role": actor["role"], "name": named.get(actor["party"])}
                 if actor else None,
                 "purpose": e.get("purpose"),
                 "authorization": e.get("authorization"),
-                "lender": {"id": e["lender"], "name": names.get(e["lender"])} if e.get("lender") else None,
+                "lender": {"id": e["lender"], "name": named.get(e["lender"])} if e.get("lender") else None,
                 "details": {k: v for k, v in e.items() if k not in _SHOWN},
                 # The same receipt as /v1/me/receipts/{index}: checkable offline on its own.
                 "receipt": {
@@ -186,10 +186,10 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
         records.setdefault(row.pop("record_type"), []).append(row)
     furnishers = {r["furnisher_id"] for rows in records.values() for r in rows}
     inquiries = inquiry_records.list_for(conn, person, limit=100_000)
-    names = _names(conn, furnishers)
+    named = names(conn, furnishers)
     for rows in records.values():
         for r in rows:
-            r["furnisher"] = names.get(r["furnisher_id"])
+            r["furnisher"] = named.get(r["furnisher_id"])
     held = {t for t, rows in records.items() if rows}
     recipients: dict[str, dict] = {}
     for q in inquiries:
@@ -223,7 +223,7 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
             for name, spec in catalog.record_types.items()
             if name in held
         ],
-        "sources": [{"id": f, "name": names.get(f)} for f in sorted(furnishers)],
+        "sources": [{"id": f, "name": named.get(f)} for f in sorted(furnishers)],
         "recipients": sorted(recipients.values(), key=lambda r: r["name"] or ""),
     }
     counts = {t: len(rows) for t, rows in records.items() if rows}
@@ -234,9 +234,3 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
 def _rows(conn: Connection, table, token: str, order) -> list[dict]:
     rows = conn.execute(select(table).where(table.c.person_token == token).order_by(*order)).mappings()
     return [{k: v for k, v in r.items() if k != "person_token"} for r in rows]
-
-
-def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
