@@ -551,23 +551,18 @@ def reseal(conn: Connection, vault) -> int:
         .where(dispute_steps.c.text_sealed.is_not(None), dispute_steps.c.key_id != vault.active_key_id)
     ).all()  # fmt: skip
     for r in steps:
-        context = f"dispute:{r.dispute_id}:{r.seq}"
+        sealed = vault.reseal(f"dispute:{r.dispute_id}:{r.seq}", r.key_id, r.text_sealed)
         conn.execute(
             update(dispute_steps)
             .where(dispute_steps.c.dispute_id == r.dispute_id, dispute_steps.c.seq == r.seq)
-            .values(key_id=vault.active_key_id, text_sealed=vault.seal(context, vault.unseal(context, r.key_id,
-                                                                                             r.text_sealed)))
-        )  # fmt: skip
+            .values(key_id=vault.active_key_id, text_sealed=sealed)
+        )
     said = conn.execute(
         select(statements.c.id, statements.c.key_id, statements.c.text_sealed)
         .where(statements.c.key_id != vault.active_key_id)
     ).all()  # fmt: skip
     for r in said:
-        context = f"statement:{r.id}"
-        text = vault.unseal(context, r.key_id, r.text_sealed)
-        conn.execute(
-            update(statements)
-            .where(statements.c.id == r.id)
-            .values(key_id=vault.active_key_id, text_sealed=vault.seal(context, text))
-        )
+        sealed = vault.reseal(f"statement:{r.id}", r.key_id, r.text_sealed)
+        conn.execute(update(statements).where(statements.c.id == r.id).values(key_id=vault.active_key_id,
+                                                                              text_sealed=sealed))  # fmt: skip
     return len(steps) + len(said)

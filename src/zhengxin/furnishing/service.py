@@ -447,11 +447,10 @@ def reseal_quarantine(conn: Connection, vault, page: int = 5000) -> int:
         if not rows:
             return done
         for r in rows:
-            context = f"{r.batch_id}|{r.line}"
-            raw = vault.unseal(context, r.key_id, r.raw_ciphertext)
+            sealed = vault.reseal(f"{r.batch_id}|{r.line}", r.key_id, r.raw_ciphertext)
             conn.execute(
                 quarantine.update()
                 .where(quarantine.c.batch_id == r.batch_id, quarantine.c.line == r.line)
-                .values(key_id=vault.active_key_id, raw_ciphertext=vault.seal(context, raw))
+                .values(key_id=vault.active_key_id, raw_ciphertext=sealed)
             )
         done += len(rows)

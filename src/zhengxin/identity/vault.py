@@ -46,6 +46,10 @@ class Vault:
         aad = f"{context}|{key_id}".encode()
         return self.keys[key_id].decrypt(blob[:12], blob[12:], aad).decode()
 
+    def reseal(self, context: str, key_id: str, blob: bytes) -> bytes:
+        """The same value sealed again under the active key (key rotation)."""
+        return self.seal(context, self.unseal(context, key_id, blob))
+
     def _digest(self, plaintext: bytes) -> str:
         return hmac.digest(self._digest_key, plaintext, "sha256").hex()
 

@@ -218,14 +218,13 @@ def reseal(conn: Connection, vault) -> int:
     """Re-encrypt webhook URLs and secrets under the vault's active key (key rotation)."""
     rows = conn.execute(select(webhook_endpoints).where(webhook_endpoints.c.key_id != vault.active_key_id)).all()
     for r in rows:
-        url_context, secret_context = _sealing(r.person_token, "url"), _sealing(r.person_token, "secret")
         conn.execute(
             update(webhook_endpoints)
             .where(webhook_endpoints.c.person_token == r.person_token)
             .values(
                 key_id=vault.active_key_id,
-                url_sealed=vault.seal(url_context, vault.unseal(url_context, r.key_id, r.url_sealed)),
-                secret_sealed=vault.seal(secret_context, vault.unseal(secret_context, r.key_id, r.secret_sealed)),
+                url_sealed=vault.reseal(_sealing(r.person_token, "url"), r.key_id, r.url_sealed),
+                secret_sealed=vault.reseal(_sealing(r.person_token, "secret"), r.key_id, r.secret_sealed),
             )
         )
     return len(rows)
