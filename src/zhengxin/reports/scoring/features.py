@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
+from sqlalchemy import select
 
-# Monthly status symbols by severity (as the report grades them): unknown and normal first.
-SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
-NEGATIVE = "1234567DZ"
+from zhengxin.inquiries.tables import inquiries
+from zhengxin.records.repository import consumption_since
+from zhengxin.records.retention import NEGATIVE_SYMBOLS
+from zhengxin.reports.service import SEVERITY, month_label, months_back
+
+NEGATIVE = "".join(sorted(NEGATIVE_SYMBOLS))  # the delinquent status symbols, as a regex class
 NEVER = 99  # months since a delinquency that never happened (inside the 24-month history)
 
 
@@ -85,7 +89,7 @@ def compute(
     `accounts`: latest state per account (ACCOUNT_COLUMNS); `inquiries`: `key`, `day`;
     `consumption`: `key`, `month` (YYYY-MM), `amount_fen`. A feature with nothing to measure
     is null (the scorecard's Missing bin)."""
-    six_months_ago = _months_back(as_of, 6)
+    six_months_ago = months_back(as_of, 6)
     open_ = pl.col("status").is_in(["current", "overdue"])
     capacity = pl.coalesce("credit_limit_fen", "principal_fen", pl.lit(0))
     symbols = pl.col("payment_history").str.split("")
@@ -130,9 +134,9 @@ def compute(
     else:
         out = out.with_columns(pl.lit(None, pl.UInt32).alias("inquiries_6m"))
     if consumption is not None and consumption.height:
-        first = _month_label(as_of, 11)
+        first = month_label(as_of, 11)
         spend = (
-            consumption.filter(pl.col("month") >= first, pl.col("month") <= _month_label(as_of, 0))
+            consumption.filter(pl.col("month") >= first, pl.col("month") <= month_label(as_of, 0))
             .group_by(key, "month")
             .agg(pl.col("amount_fen").sum())
             .group_by(key)
@@ -171,11 +175,6 @@ def from_population(population, as_of: date) -> pl.DataFrame:
 def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool) -> dict:
     """One person's features from the store, through `compute`: the serving path. `accounts`
     are the person's latest accounts as the report read them (no second read)."""
-    from sqlalchemy import select
-
-    from zhengxin.inquiries.tables import inquiries
-    from zhengxin.records.repository import consumption_since
-
     frame = pl.DataFrame(
         [{"person": person_token, **{c: a[c] for c in ACCOUNT_COLUMNS}} for a in accounts],
         schema={"person": pl.String, **ACCOUNT_COLUMNS},
@@ -189,7 +188,7 @@ def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], co
                                schema={"person": pl.String, "day": pl.Date})  # fmt: skip
     spend = None
     if consumption:
-        rows = consumption_since(conn, person_token, _month_label(as_of, 11))
+        rows = consumption_since(conn, person_token, month_label(as_of, 11))
         spend = pl.DataFrame(
             {"person": [person_token] * len(rows), "month": [r["month"] for r in rows],
              "amount_fen": [r["amount_fen"] for r in rows]},
@@ -197,15 +196,3 @@ def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], co
         )  # fmt: skip
     row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spend).row(0, named=True)
     return {name: row[name] for name in NAMES}
-
-
-def _months_back(day: date, months: int) -> date:
-    from zhengxin.reports.service import months_back
-
-    return months_back(day, months)
-
-
-def _month_label(day: date, back: int) -> str:
-    from zhengxin.reports.service import month_label
-
-    return month_label(day, back)
