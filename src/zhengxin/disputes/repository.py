@@ -32,8 +32,13 @@ def marks_for_report(conn: Connection, runtime, person_token: str) -> tuple[list
     """The person's flagged records (unresolved, or closed unconfirmable: CR-25 keeps both) and
     their statements, for a report."""
     flagged = conn.execute(_FLAGGED, {"token": person_token}).mappings().all()
-    said = conn.execute(_STATEMENTS, {"token": person_token}).mappings().all()
-    return [dict(r) for r in flagged], [statement_view(runtime, dict(r)) for r in said]
+    return [dict(r) for r in flagged], statements_of(conn, runtime, person_token)
+
+
+def statements_of(conn: Connection, runtime, person_token: str) -> list[dict]:
+    """The person's statements in force, oldest first, their text unsealed."""
+    rows = conn.execute(_STATEMENTS, {"token": person_token}).mappings()
+    return [statement_view(runtime, dict(r)) for r in rows]
 
 
 def statement_view(runtime, row: dict) -> dict:

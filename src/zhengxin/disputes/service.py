@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
+from zhengxin.disputes import repository
 from zhengxin.disputes.repository import UNRESOLVED, statement_view
 from zhengxin.disputes.tables import correction_notices, dispute_steps, disputes, statements
 from zhengxin.furnishing.tables import batches
@@ -119,12 +120,7 @@ def remove_statement(conn: Connection, person: Actor, statement_id: str) -> None
 
 
 def statements_of(conn: Connection, runtime, person: Actor) -> list[dict]:
-    rows = conn.execute(
-        select(statements)
-        .where(statements.c.person_token == person.person_token, statements.c.removed_at.is_(None))
-        .order_by(statements.c.added_at)
-    ).mappings()
-    return [statement_view(runtime, dict(r)) for r in rows]
+    return repository.statements_of(conn, runtime, person.person_token)
 
 
 def decide_object(conn: Connection, runtime, person: Actor) -> None:
