@@ -21,7 +21,7 @@ from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, get_party
 from zhengxin.policy import Decision, entity_ref, epoch_day
-from zhengxin.records.repository import has_open_account_with, latest_accounts
+from zhengxin.records.repository import has_open_account_with, shown_accounts
 from zhengxin.reports.model import CreditReport
 from zhengxin.reports.service import Viewer, assemble
 from zhengxin.runtime import Runtime
@@ -66,10 +66,7 @@ def inquiry_context(
     }
     if purpose == "post_loan_management":
         party = get_party(conn, lender.party_id)
-        accounts = latest_accounts(
-            conn, token, today=today, negative_years=runtime.settings.rules.negative_retention_years,
-            closed_months=runtime.catalog.record_types["loan"].retention_months,
-        )  # fmt: skip
+        accounts = shown_accounts(conn, runtime, token, today)
         context["open_account"] = has_open_account_with(accounts, party and party["uscc"])
     if authorization is not None:
         window = authorization["per_days"]

@@ -189,6 +189,15 @@ def latest_accounts(
     return out
 
 
+def shown_accounts(conn: Connection, runtime, person_token: str, today: date) -> list[dict]:
+    """A person's accounts as a report or a decision may use them on `today`, under this
+    deployment's retention periods (CR-16 and the loan type's own)."""
+    return latest_accounts(
+        conn, person_token, today=today, negative_years=runtime.settings.rules.negative_retention_years,
+        closed_months=runtime.catalog.record_types["loan"].retention_months,
+    )  # fmt: skip
+
+
 # Rows as plain tuples, read by position: the report path reads every snapshot of a person.
 _NAMES = [c.name for c in _SNAPSHOTS.selected_columns]
 _ACCOUNT = itemgetter(_NAMES.index("furnisher_id"), _NAMES.index("account_id"))

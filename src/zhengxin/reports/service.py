@@ -18,7 +18,7 @@ from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit.ids import new_id
-from zhengxin.records.repository import OPEN_STATUSES, consumption_since, latest_accounts, travel_since
+from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
 from zhengxin.reports.model import (
     Account,
     CategorySpend,
@@ -136,14 +136,7 @@ def assemble(
 ) -> Assembled:
     rules = runtime.settings.rules
     codes = InstitutionCodes(runtime.pepper)
-    accounts = (
-        latest_accounts(
-            conn, person_token, today=today, negative_years=rules.negative_retention_years,
-            closed_months=runtime.catalog.record_types["loan"].retention_months,
-        )
-        if "loan" in scopes
-        else []
-    )  # fmt: skip
+    accounts = shown_accounts(conn, runtime, person_token, today) if "loan" in scopes else []
     first_month = month_label(today, SUMMARY_MONTHS - 1)
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
