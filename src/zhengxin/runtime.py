@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
 from zhengxin.catalog import Catalog, load_catalog
@@ -80,3 +81,7 @@ class Runtime:
 
 async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # async: no I/O, so no trip through the thread pool
+
+
+# What a route declares to get the running deployment.
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from zhengxin.audit import service
 from zhengxin.audit.schemas import (
@@ -19,13 +19,12 @@ from zhengxin.audit.schemas import (
     WitnessKey,
 )
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.auth import Agency, AnyParty, require
+from zhengxin.parties.auth import Agency, AnyParty, Individual, require
 from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/log", tags=["transparency log"])
 me_router = APIRouter(prefix="/v1/me", tags=["transparency log"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Witness = Annotated[Actor, require("regulator", "overseer")]
 
 
@@ -107,7 +106,7 @@ def witnesses(actor: Annotated[Actor, require("agency", "regulator", "overseer")
 
 
 @me_router.get("/receipts")
-def my_receipts(actor: Annotated[Actor, require("individual")], runtime: RuntimeDep):
+def my_receipts(actor: Individual, runtime: RuntimeDep):
     """The log events about you, newest last."""
     service.sequence_all(runtime.engine)
     with runtime.reading() as conn:
@@ -115,7 +114,7 @@ def my_receipts(actor: Annotated[Actor, require("individual")], runtime: Runtime
 
 
 @me_router.get("/receipts/{leaf_index}", response_model=Receipt)
-def my_receipt(leaf_index: int, actor: Annotated[Actor, require("individual")], runtime: RuntimeDep):
+def my_receipt(leaf_index: int, actor: Individual, runtime: RuntimeDep):
     """One event about you with its inclusion proof and signed tree head, checkable offline
     (`zhengxin log check-receipt`)."""
     if leaf_index < 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from zhengxin.billing import service
 from zhengxin.billing.schemas import Invoice, PriceOut, PriceSet, Reconciliation, Statement, TierOut, TierSet
@@ -12,10 +12,9 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import Agency, AnyParty, require
 from zhengxin.parties.service import Actor, find_party, get_party
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Period = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")]
 
 

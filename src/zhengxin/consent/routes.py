@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from zhengxin.consent import service
 from zhengxin.consent.schemas import (
@@ -18,14 +18,12 @@ from zhengxin.consent.schemas import (
     WithdrawalOut,
 )
 from zhengxin.decisions.service import unit_of_work
-from zhengxin.parties.auth import AnyParty, require
+from zhengxin.parties.auth import AnyParty, Individual, require
 from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
 me_router = APIRouter(prefix="/v1/me", tags=["consent withdrawals"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Individual = Annotated[Actor, require("individual")]
 Holder = Annotated[Actor, require("individual", "lender")]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
@@ -14,10 +14,9 @@ from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, require
 from zhengxin.parties.service import Actor, find_party, get_party
 from zhengxin.policy import ACTIONS
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Explainer = Annotated[Actor, require("agency", "regulator")]
 RESOURCE_TYPES = {"agency": "Agency", "lender": "Lender", "furnisher": "Furnisher"}
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes import service
 from zhengxin.disputes.schemas import DisputeAnswer, DisputeCreate, DisputeDecision, DisputeOut, StatementCreate
-from zhengxin.parties.auth import Agency, Furnisher, Individual, require
+from zhengxin.parties.auth import Agency, Furnisher, Individual, Lender, require
 from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Lender = Annotated[Actor, require("lender")]
 Watcher = Annotated[Actor, require("agency", "regulator", "overseer")]
 
 me_router = APIRouter(prefix="/v1/me", tags=["disputes"])

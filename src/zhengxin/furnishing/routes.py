@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from zhengxin.decisions.service import unit_of_work
@@ -17,10 +17,9 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.parties.auth import Furnisher, Regulator, require
 from zhengxin.parties.service import Actor, find_party, get_party
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/furnishing", tags=["furnishing"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Reader = Annotated[Actor, require("furnisher", "agency", "regulator")]
 
 BATCH_BODY = {

@@ -5,20 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.inquiries import flows, repository
 from zhengxin.inquiries.schemas import DecisionRef, InquiryCreate, InquiryOut, InquiryResult
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import INQUIRIES
-from zhengxin.parties.auth import require
+from zhengxin.parties.auth import Lender, require
 from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Lender = Annotated[Actor, require("lender")]
 Reader = Annotated[Actor, require("lender", "agency")]
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from zhengxin.notifications import service
 from zhengxin.notifications.schemas import Marked, MarkRead, NotificationOut, WebhookCreated, WebhookIn, WebhookOut
-from zhengxin.parties.auth import require
-from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.parties.auth import Individual
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/me", tags=["notifications"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Individual = Annotated[Actor, require("individual")]
 
 
 @router.get("/notifications", response_model=list[NotificationOut])

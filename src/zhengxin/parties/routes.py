@@ -1,16 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from zhengxin.kit.errors import Problem
 from zhengxin.parties import service
 from zhengxin.parties.auth import Agency, AnyParty, require
 from zhengxin.parties.schemas import KeyIssued, PartyCreate, PartyCreated, PartyOut
 from zhengxin.parties.service import Actor
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/parties", tags=["parties"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.post("", status_code=201, response_model=PartyCreated)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -13,10 +13,9 @@ from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.auth import Individual
 from zhengxin.rights import service
 from zhengxin.rights.schemas import SelfQueryResult
-from zhengxin.runtime import Runtime, get_runtime
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/me", tags=["individual rights"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.get("/report", response_model=SelfQueryResult)
