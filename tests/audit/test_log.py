@@ -435,3 +435,24 @@ def test_a_queue_of_many_single_events_is_sequenced_in_bounded_deletes(runtime, 
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(log_queue)).scalar_one() == 0
         assert service.tree_size(conn) == 1000
+
+
+def test_many_proofs_at_once_match_single_proofs_whatever_the_fetch_chunk(runtime, monkeypatch):
+    from sqlalchemy import insert
+
+    from zhengxin.audit.tables import log_queue
+    from zhengxin.kit import clock
+    from zhengxin.kit.canonical import canonical_json
+    from zhengxin.kit.errors import Problem
+
+    leaves = "\n".join(canonical_json({"v": 1, "kind": "test", "n": n}).decode() for n in range(300))
+    with runtime.transaction() as conn:
+        conn.execute(insert(log_queue), [{"leaves": leaves, "count": 300, "created_at": clock.now()}])
+    service.sequence_all(runtime.engine)
+    indices = [0, 7, 128, 255, 299]
+    with runtime.engine.connect() as conn:
+        one_by_one = [service.inclusion_proof(conn, i, 300) for i in indices]
+        monkeypatch.setattr(service, "FETCH_CHUNK", 3)  # many small queries
+        assert service.inclusion_proofs(conn, indices, 300) == one_by_one
+        with pytest.raises(Problem, match="index"):
+            service.inclusion_proofs(conn, [5, 300], 300)

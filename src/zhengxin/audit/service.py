@@ -40,6 +40,7 @@ LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
 SEQUENCE_BATCH = 100_000
 DELETE_CHUNK = 10_000
+FETCH_CHUNK = 20_000  # node ids per query, of each kind
 
 
 def node_id(level: int, index: int) -> int:
@@ -191,10 +192,16 @@ def fetch_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.N
     wanted = {node_id(*n): n for n in nodes}
     if not wanted:
         return {}
-    inner = [i for i, (level, _) in wanted.items() if level > 0] or [-1]
-    leaves = [i for i, (level, _) in wanted.items() if level == 0] or [-1]
-    rows = conn.execute(_NODES, {"ids": inner, "leaves": leaves})
-    found = {wanted[node]: bytes(value) for node, value in rows}
+    inner = [i for i, (level, _) in wanted.items() if level > 0]
+    leaves = [i for i, (level, _) in wanted.items() if level == 0]
+    found = {}
+    # In chunks: PostgreSQL takes at most 65,535 parameters a statement (many proofs at once).
+    for start in range(0, max(len(inner), len(leaves)), FETCH_CHUNK):
+        chunk = {
+            "ids": inner[start : start + FETCH_CHUNK] or [-1],
+            "leaves": leaves[start : start + FETCH_CHUNK] or [-1],
+        }
+        found.update({wanted[node]: bytes(value) for node, value in conn.execute(_NODES, chunk)})
     if len(found) != len(wanted):
         raise MissingNodes("the tree has no such subtrees")
     return found
@@ -216,19 +223,30 @@ def _beyond_tree() -> Problem:
 
 def inclusion_proof(conn: Connection, index: int, size: int) -> dict:
     """One query: a size beyond the tree shows as subtrees that do not exist."""
-    if not 0 <= index < size:
+    return inclusion_proofs(conn, [index], size)[0]
+
+
+def inclusion_proofs(conn: Connection, indices: list[int], size: int) -> list[dict]:
+    """Proofs for several leaves against one tree size, their nodes read in one query."""
+    if not all(0 <= index < size for index in indices):
         raise Problem(400, "invalid_proof_request", "need 0 <= index < size")
-    ranges = merkle.inclusion_ranges(index, size)
+    ranges = {index: merkle.inclusion_ranges(index, size) for index in indices}
+    wanted = set(merkle.range_nodes(0, size))
+    for index, its_ranges in ranges.items():
+        wanted |= merkle.proof_nodes(its_ranges) | {(0, index)}
     try:
-        nodes = fetch_nodes(conn, merkle.proof_nodes(ranges) | {(0, index)} | set(merkle.range_nodes(0, size)))
+        nodes = fetch_nodes(conn, wanted)
     except MissingNodes:
         raise _beyond_tree() from None
-    return {
-        "index": index,
-        "tree_size": size,
-        "leaf_hash": nodes[(0, index)].hex(),
-        "audit_path": [merkle.range_hash(a, b, nodes).hex() for a, b in ranges],
-    }
+    return [
+        {
+            "index": index,
+            "tree_size": size,
+            "leaf_hash": nodes[(0, index)].hex(),
+            "audit_path": [merkle.range_hash(a, b, nodes).hex() for a, b in ranges[index]],
+        }
+        for index in indices
+    ]
 
 
 def consistency_proof(conn: Connection, first: int, second: int) -> dict:

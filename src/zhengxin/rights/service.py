@@ -128,8 +128,9 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
     signed = {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")} if head else None
     events = [json.loads(r.leaf) for r in rows]
     named = names(conn, {e["actor"]["party"] for e in events if "actor" in e} | _lenders(events))
+    proofs = audit.inclusion_proofs(conn, [r.leaf_index for r in rows], head["tree_size"]) if rows else []
     items = []
-    for r, e in zip(rows, events, strict=True):
+    for r, e, proof in zip(rows, events, proofs, strict=True):
         actor = e.get("actor")
         items.append(
             {
@@ -146,7 +147,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
                 "receipt": {
                     "leaf_index": r.leaf_index,
                     "leaf": r.leaf,
-                    "inclusion_proof": audit.inclusion_proof(conn, r.leaf_index, head["tree_size"]),
+                    "inclusion_proof": proof,
                     "sth": signed,
                 },
             }
