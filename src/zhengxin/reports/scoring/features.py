@@ -14,7 +14,7 @@ reason code and text shown to a lender and the person when the feature costs poi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import polars as pl
 from sqlalchemy import select
@@ -181,8 +181,10 @@ def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], co
     )
     if frame.height == 0:
         return {name: None for name in NAMES}
+    # Only the window `compute` counts (it filters again, so both paths stay the same code).
+    since = datetime.combine(months_back(as_of, 6), time.min, UTC)
     asked = conn.execute(
-        select(inquiries.c.created_at).where(inquiries.c.person_token == person_token)
+        select(inquiries.c.created_at).where(inquiries.c.person_token == person_token, inquiries.c.created_at >= since)
     ).scalars().all()  # fmt: skip
     asked_frame = pl.DataFrame({"person": [person_token] * len(asked), "day": [t.date() for t in asked]},
                                schema={"person": pl.String, "day": pl.Date})  # fmt: skip
