@@ -19,6 +19,7 @@ from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit.ids import new_id
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
+from zhengxin.records.retention import add_months
 from zhengxin.reports.model import (
     Account,
     CategorySpend,
@@ -80,14 +81,7 @@ class Assembled:
 
 def months_back(day: date, months: int) -> date:
     """The same day `months` months earlier (clamped to the month's end)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return add_months(day, -months)
 
 
 @lru_cache(maxsize=8192)
