@@ -116,3 +116,14 @@ def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
     assert "Scorecard " + card["version"] in (tmp_path / "m" / "model-card.html").read_text()
     bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "age"])
     assert bad.exit_code == 2 and "invalid_training_data" in bad.output
+
+
+def test_worst_status_is_the_most_severe_symbol_of_the_history():
+    from zhengxin.reports.scoring.features import _worst_status
+    from zhengxin.reports.service import SEVERITY
+
+    rng = np.random.default_rng(4)
+    symbols = list(SEVERITY)
+    histories = ["".join(rng.choice(symbols, size=rng.integers(0, 25))) for _ in range(2000)] + ["", "NNNX"]
+    got = pl.DataFrame({"payment_history": histories}).select(_worst_status())["payment_history"].to_list()
+    assert got == [max((SEVERITY.get(c, 0) for c in h), default=0) for h in histories]

@@ -11,6 +11,7 @@ import re
 import secrets
 from pathlib import Path
 
+from zhengxin.complaints import service as complaints
 from zhengxin.config import SECRETS_FILE, Settings, load_settings
 from zhengxin.disputes import service as disputes
 from zhengxin.furnishing.service import reseal_quarantine
@@ -18,6 +19,7 @@ from zhengxin.identity.vault import Vault
 from zhengxin.kit.db import make_engine
 from zhengxin.kit.errors import Problem
 from zhengxin.notifications import service as notifications
+from zhengxin.supervision import service as supervision
 
 
 def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = None) -> dict:
@@ -35,8 +37,13 @@ def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = 
         with engine.begin() as conn:
             vault_count = vault.rotate(conn)
             quarantine_count = reseal_quarantine(conn, vault)
-            # Every other sealed text: dispute texts, statements, webhook URLs and secrets.
-            texts_count = disputes.reseal(conn, vault) + notifications.reseal(conn, vault)
+            # Every other sealed text: dispute texts, statements, webhook URLs and secrets, order texts, complaints.
+            texts_count = (
+                disputes.reseal(conn, vault)
+                + notifications.reseal(conn, vault)
+                + supervision.reseal(conn, vault)
+                + complaints.reseal(conn, vault)
+            )
     finally:
         engine.dispose()
     if data_dir is not None:

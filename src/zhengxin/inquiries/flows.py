@@ -22,7 +22,8 @@ from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, get_party
 from zhengxin.policy import Decision, entity_ref, epoch_day
 from zhengxin.records.repository import has_open_account_with, shown_accounts
-from zhengxin.reports.model import CreditReport
+from zhengxin.reports.model import CreditReport, ScoreReport
+from zhengxin.reports.scoring import service as scoring
 from zhengxin.reports.service import Viewer, assemble
 from zhengxin.runtime import Runtime
 
@@ -30,7 +31,7 @@ from zhengxin.runtime import Runtime
 @dataclass
 class InquiryResult:
     inquiry: dict
-    report: CreditReport
+    report: CreditReport | ScoreReport  # the records, or (product `score`) the score and its reasons
     decision: Decision
 
 
@@ -101,14 +102,19 @@ def inquire(
     (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing."""
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
+    model = None
     if product == "score":
-        # Scores come from an active scorecard model; none is active until one is trained.
-        raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
+        # Scores come only from the live scorecard: with none live, nothing is scored or charged.
+        model = scoring.live_model(conn)
+        if model is None:
+            raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
     token = token_for(runtime, person_id)
     authorization = consent.for_inquiry(conn, authorization_id)
     context = inquiry_context(
         conn, runtime, lender, token, authorization=authorization, purpose=purpose, product=product, scopes=scopes
     )
+    if model is not None and "loan" not in context["scopes"]:
+        raise Problem(422, "score_requires_loan_scope", "a score is computed from loan records: ask with loan in scope")
     decision = runtime.policy.decide("inquire", decisions.subject(lender), ("Person", token), context)
     details = {"authorization": authorization_id, "purpose": purpose, "product": product}
     decisions.enforce(decision, lender, token, "inquiry.denied", **details)
@@ -131,7 +137,16 @@ def inquire(
         inquiry=row,
     )  # fmt: skip
     row["report_id"] = built.report.header.report_id
+    report = built.report
+    if model is not None:
+        # Scored before this inquiry is recorded, so it does not count itself as a recent inquiry.
+        scored = scoring.score_person(model, token, built, scopes=context["scopes"], as_of=today)
+        report = ScoreReport(
+            header=report.header, identity=report.identity, score=scoring.section(model, scored, today)
+        )
     repository.add(conn, row, built.sources)
+    if model is not None:
+        scoring.record(conn, scored, token, now=now, inquiry_id=row["id"])
     records: dict[str, int] = {}
     for source in built.sources:
         records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
@@ -145,6 +160,7 @@ def inquire(
          "authorization_id": authorization_id, "at": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
     )  # fmt: skip
     decisions.record(
-        conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"], **details
-    )
-    return InquiryResult(row, built.report, decision)
+        conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"],
+        **({"model": model["version"], "score": scored.id} if model is not None else {}), **details,
+    )  # fmt: skip
+    return InquiryResult(row, report, decision)

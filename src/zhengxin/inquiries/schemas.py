@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from zhengxin.reports.model import CreditReport
+from zhengxin.reports.model import CreditReport, ScoreReport
 
 Purpose = Literal[
     "loan_application", "credit_card_application", "post_loan_management", "guarantee_review", "account_opening"
@@ -45,4 +45,6 @@ class InquiryResult(BaseModel):
     product: str
     created_at: datetime
     decision: DecisionRef
-    report: CreditReport
+    report: CreditReport | ScoreReport = Field(
+        description="Product `report`: the credit report. Product `score`: the score with its reasons, no records"
+    )

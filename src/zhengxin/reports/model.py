@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-REPORT_VERSION = "1.1"  # 1.1: dispute ids, furnishers and due days on objections and statements
+REPORT_VERSION = "1.2"  # 1.1: dispute ids, furnishers and due days on objections and statements; 1.2: score
 
 
 class Institution(BaseModel):
@@ -180,6 +180,37 @@ class InquiryRecord(BaseModel):
     product: str
 
 
+class ScoreReason(BaseModel):
+    code: str = Field(description="Stable reason code (R01…), the same in every model version")
+    feature: str
+    text: str = Field(description="Plain language, for the lender and the person")
+    points_lost: float = Field(description="Points this factor cost against its best value")
+
+
+class Score(BaseModel):
+    """A credit score with its reasons (PIPL-24: an automated assessment is explained to the
+    person it is about; CM-3: it is credit information like the records behind it)."""
+
+    score_id: str
+    model_version: str = Field(description="The scorecard that produced it; its model card is public")
+    score: int | None = Field(description="None when there is no loan account to score")
+    min_score: int
+    max_score: int
+    as_of: date
+    inputs: list[str] = Field(description="Record types the score read; features outside them count as missing")
+    reasons: list[ScoreReason] = Field(description="The factors that cost most points, most first (at most 4)")
+    explanation: str
+    review: str = Field(description="How to have the score reviewed by a person")
+
+
+class ScoreReport(BaseModel):
+    """What a lender buys with the `score` product: the score and its reasons, not the records."""
+
+    header: Header
+    identity: Identity
+    score: Score
+
+
 class CreditReport(BaseModel):
     header: Header
     identity: Identity
@@ -193,3 +224,4 @@ class CreditReport(BaseModel):
     statements: list[PersonalStatement]
     objections: list[ObjectionLabel]
     inquiry_records: list[InquiryRecord] = Field(description="Inquiries of the last two years, newest first")
+    score: Score | None = Field(default=None, description="The person's own score, when a model is live")

@@ -77,6 +77,10 @@ class Source:
 class Assembled:
     report: CreditReport
     sources: list[Source]
+    # What the report read, so a score is computed from the same records without reading again.
+    accounts: list[dict]
+    spend: list[dict]
+    asked_on: list[date]
 
 
 def months_back(day: date, months: int) -> date:
@@ -317,7 +321,7 @@ def assemble(
             for q in asked
         ],  # fmt: skip
     )
-    return Assembled(report, _sources(accounts, spend, trips))
+    return Assembled(report, _sources(accounts, spend, trips), accounts, spend, asked_on)
 
 
 def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list[Source]:

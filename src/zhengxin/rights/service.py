@@ -26,6 +26,7 @@ from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, names
 from zhengxin.parties.tables import parties
 from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
+from zhengxin.reports.scoring import service as scoring
 from zhengxin.reports.service import Viewer, assemble
 from zhengxin.rights.tables import self_queries
 
@@ -62,9 +63,10 @@ def self_query(conn: Connection, runtime, person: Actor) -> dict:
     ).scalar_one()
     free = used < rules.free_self_queries_per_year
     fee = 0 if free else rules.self_query_fee_fen
+    scopes = sorted(runtime.catalog.record_types)
     built = assemble(
         conn, runtime, person.person_token, viewer=Viewer("individual", person.party_id),
-        scopes=sorted(runtime.catalog.record_types), today=today, now=now,
+        scopes=scopes, today=today, now=now,
     )  # fmt: skip
     row = {
         "id": new_id("sq"),
@@ -77,6 +79,12 @@ def self_query(conn: Connection, runtime, person: Actor) -> dict:
         "created_at": now,
     }
     conn.execute(insert(self_queries).values(**row))
+    model = scoring.live_model(conn)
+    if model is not None:
+        # The person's own score, on everything held about them, with the same reasons a lender gets.
+        scored = scoring.score_person(model, person.person_token, built, scopes=scopes, as_of=today)
+        built.report.score = scoring.section(model, scored, today)
+        scoring.record(conn, scored, person.person_token, now=now, self_query_id=row["id"])
     # The person pays the agency; furnishers share lenders' fees only.
     billing.charge(
         conn, runtime.settings, inquiry_id=row["id"], payer_id=person.party_id, product="self_query",
@@ -207,6 +215,7 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
         "withdrawals": consent.withdrawals(conn, person),
         "inquiries": inquiries,
         "self_queries": self_query_history(conn, person),
+        "scores": scoring.history(conn, token),
         "disputes": disputes.list_for_person(conn, runtime, person),
         "statements": disputes.statements_of(conn, runtime, person),
         "notifications": notifications.list_for(conn, person, limit=100_000),

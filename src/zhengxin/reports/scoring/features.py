@@ -76,6 +76,21 @@ def _months(later: pl.Expr | date, earlier: pl.Expr) -> pl.Expr:
     return (later.dt.year() - earlier.dt.year()) * 12 + later.dt.month() - earlier.dt.month()
 
 
+def _worst_status() -> pl.Expr:
+    """The most severe symbol in a payment history, as its SEVERITY: each symbol becomes its
+    one-digit level, and the largest digit wins (a string max, which needs no per-element
+    evaluation: half the cost of mapping list elements one by one)."""
+    return (
+        pl.col("payment_history")
+        .str.replace_many(list(SEVERITY), [str(level) for level in SEVERITY.values()])
+        .str.replace_all("[^0-9]", "")  # a symbol outside the table counts as unknown (0)
+        .str.split("")
+        .list.max()
+        .cast(pl.Int64)
+        .fill_null(0)
+    )
+
+
 def compute(
     accounts: pl.DataFrame,
     *,
@@ -92,7 +107,6 @@ def compute(
     six_months_ago = months_back(as_of, 6)
     open_ = pl.col("status").is_in(["current", "overdue"])
     capacity = pl.coalesce("credit_limit_fen", "principal_fen", pl.lit(0))
-    symbols = pl.col("payment_history").str.split("")
     first_negative = pl.col("payment_history").str.find(f"[{NEGATIVE}]")
     per_account = accounts.select(
         pl.col(key),
@@ -103,8 +117,7 @@ def compute(
         pl.when(open_ & pl.col("co_lender_uscc").is_not_null()).then(pl.col("balance_fen")).otherwise(0)
         .alias("colent_balance"),
         pl.col("days_past_due"),
-        symbols.list.eval(pl.element().replace_strict(SEVERITY, default=0, return_dtype=pl.Int64)).list.max()
-        .alias("worst_status"),
+        _worst_status().alias("worst_status"),
         (first_negative + _months(as_of, pl.col("as_of"))).alias("since_negative"),
         (pl.col("opened_on") > pl.lit(six_months_ago)).alias("new"),
         _months(as_of, pl.col("opened_on")).alias("age_months"),
@@ -173,28 +186,35 @@ def from_population(population, as_of: date) -> pl.DataFrame:
 
 
 def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool) -> dict:
-    """One person's features from the store, through `compute`: the serving path. `accounts`
-    are the person's latest accounts as the report read them (no second read)."""
-    frame = pl.DataFrame(
-        [{"person": person_token, **{c: a[c] for c in ACCOUNT_COLUMNS}} for a in accounts],
-        schema={"person": pl.String, **ACCOUNT_COLUMNS},
-    )
-    if frame.height == 0:
-        return {name: None for name in NAMES}
-    # Only the window `compute` counts (it filters again, so both paths stay the same code).
+    """One person's features read from the store (the inquiries and, with `consumption`, the
+    spending that `compute` counts), for `accounts` in their latest reported state."""
     since = datetime.combine(months_back(as_of, 6), time.min, UTC)
     asked = conn.execute(
         select(inquiries.c.created_at).where(inquiries.c.person_token == person_token, inquiries.c.created_at >= since)
     ).scalars().all()  # fmt: skip
-    asked_frame = pl.DataFrame({"person": [person_token] * len(asked), "day": [t.date() for t in asked]},
+    spend = consumption_since(conn, person_token, month_label(as_of, 11)) if consumption else None
+    return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend)
+
+
+def of_rows(
+    person_token: str, as_of: date, *, accounts: list[dict], asked_on: list[date], spend: list[dict] | None
+) -> dict:
+    """One person's features through `compute`, from rows already read (a report's): the
+    serving path. `spend` None means consumption is not in scope (the feature is missing)."""
+    if not accounts:
+        return {name: None for name in NAMES}
+    frame = pl.DataFrame(
+        [{"person": person_token, **{c: a[c] for c in ACCOUNT_COLUMNS}} for a in accounts],
+        schema={"person": pl.String, **ACCOUNT_COLUMNS},
+    )
+    asked_frame = pl.DataFrame({"person": [person_token] * len(asked_on), "day": asked_on},
                                schema={"person": pl.String, "day": pl.Date})  # fmt: skip
-    spend = None
-    if consumption:
-        rows = consumption_since(conn, person_token, month_label(as_of, 11))
-        spend = pl.DataFrame(
-            {"person": [person_token] * len(rows), "month": [r["month"] for r in rows],
-             "amount_fen": [r["amount_fen"] for r in rows]},
+    spent = None
+    if spend is not None:
+        spent = pl.DataFrame(
+            {"person": [person_token] * len(spend), "month": [r["month"] for r in spend],
+             "amount_fen": [r["amount_fen"] for r in spend]},
             schema={"person": pl.String, "month": pl.String, "amount_fen": pl.Int64},
         )  # fmt: skip
-    row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spend).row(0, named=True)
+    row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spent).row(0, named=True)
     return {name: row[name] for name in NAMES}
