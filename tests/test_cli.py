@@ -152,6 +152,20 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
             headers={"Authorization": f"Bearer {lenders[0]['api_key']}"},
         )  # fmt: skip
         assert r.status_code == 201 and r.json()["report"]["accounts"], r.text
+        # A scorecard trained on the population is live: lenders bought scores, persons see theirs.
+        models = client.get("/v1/scoring/models", headers=me).json()
+        assert [m["active"] for m in models] == [True] and (d / "model" / "model-card.html").exists()
+        scored = client.get("/v1/me/scores", headers=me).json()
+        assert scored and all(s["model_version"] == models[0]["version"] for s in scored)
+        assert own["report"]["score"]["score"] is not None
+        # The regulator's views are filled by the demo's supervision run, with no person tokens.
+        regulator = {"Authorization": f"Bearer {next(c for c in credentials if c['role'] == 'regulator')['api_key']}"}
+        for view in ("obligations", "co-lending", "multi-lending", "inquiries", "disputes", "outstanding"):
+            r = client.get(f"/v1/supervision/{view}", headers=regulator)
+            assert r.status_code == 200 and r.json()["backend"] == "duckdb", (view, r.text)
+        assert client.get("/v1/supervision/outstanding", headers=regulator).json()["rows"]
+        assert [t["status"] for t in client.get("/v1/transfers", headers=regulator).json()["transfers"]] == ["pending"]
+        assert client.get("/v1/supervision/app-reviews", headers=regulator).json()["reviews"][0]["excessive"]
     verified = runner.invoke(app, ["log", "verify", "--dir", str(d)])
     assert verified.exit_code == 0 and "3 cosignature(s)" in verified.output, verified.output
     # every individual has furnished loans

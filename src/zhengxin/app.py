@@ -15,10 +15,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from zhengxin import __version__, background
+from zhengxin.analytics.routes import router as analytics_router
 from zhengxin.audit.metrics import LogCollector
 from zhengxin.audit.routes import me_router as receipts_router
 from zhengxin.audit.routes import router as log_router
 from zhengxin.billing.routes import router as billing_router
+from zhengxin.complaints import routes as complaints_routes
 from zhengxin.config import Settings
 from zhengxin.consent.routes import me_router as withdrawals_router
 from zhengxin.consent.routes import router as consent_router
@@ -30,8 +32,12 @@ from zhengxin.kit.errors import install_handlers
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.routes import router as parties_router
+from zhengxin.reports.scoring import routes as scoring_routes
 from zhengxin.rights.routes import router as rights_router
 from zhengxin.runtime import Runtime
+from zhengxin.supervision.routes import router as supervision_router
+from zhengxin.transfers.routes import router as transfers_router
+from zhengxin.web import mount_portal
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -73,6 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(log_router)
     app.include_router(receipts_router)
     app.include_router(rights_router)
+    app.include_router(scoring_routes.router)
+    app.include_router(scoring_routes.me_router)
     for router in (
         disputes_routes.me_router,
         disputes_routes.furnisher_router,
@@ -81,6 +89,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         app.include_router(router)
     app.include_router(notifications_router)
+    app.include_router(complaints_routes.me_router)
+    app.include_router(complaints_routes.router)
+    app.include_router(analytics_router)
+    app.include_router(transfers_router)
+    app.include_router(supervision_router)
+
+    mount_portal(app, runtime)
 
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 

@@ -15,8 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from zhengxin.analytics import cli as _analytics_cli  # noqa: F401 - adds `supervision run`
 from zhengxin.config import load_settings
 from zhengxin.kit.errors import Problem
+from zhengxin.lake.cli import lake_app
+from zhengxin.oversight.cli import oversight_app
+from zhengxin.supervision.cli import supervision_app
 
 app = typer.Typer(help="zhengxin: a supervised personal-credit data exchange.", no_args_is_help=True)
 parties_app = typer.Typer(help="Register parties and issue API keys.", no_args_is_help=True)
@@ -27,6 +31,9 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(log_app, name="log")
 authorizations_app = typer.Typer(help="Authorizations: check a signed artefact offline.", no_args_is_help=True)
 app.add_typer(authorizations_app, name="authorizations")
+app.add_typer(oversight_app, name="oversight")
+app.add_typer(supervision_app, name="supervision")
+app.add_typer(lake_app, name="lake")
 console = Console(stderr=True)
 
 DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
@@ -69,7 +76,7 @@ def serve(
 
     from zhengxin.app import create_app
 
-    console.print(f"serving on http://{host}:{port} (API docs at /docs)")
+    console.print(f"serving on http://{host}:{port}: the portal at /portal/, API docs at /docs")
     if workers == 1:
         uvicorn.run(
             create_app(runtime=_runtime(data_dir, db)), host=host, port=port, log_level="info", access_log=access_log
@@ -170,7 +177,7 @@ def synth(
     )
 
 
-model_app = typer.Typer(help="Credit scoring models: train a scorecard with its model card.", no_args_is_help=True)
+model_app = typer.Typer(help="Credit scoring models: train, register and activate scorecards.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 
@@ -181,9 +188,13 @@ def model_train(
     out: Annotated[Path, typer.Option(help="Where the model and its card go")] = Path("model"),
     seed: Annotated[int, typer.Option()] = 0,
     test_share: Annotated[float, typer.Option(min=0.05, max=0.9)] = 0.3,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+    activate: Annotated[bool, typer.Option(help="Also make it the live model (with --dir or --db)")] = False,
 ) -> None:
     """Train a points scorecard (optimal binning, monotonic trends, logistic regression) on a
-    held-out split and write model.json with its model card (JSON and HTML)."""
+    held-out split and write model.json with its model card (JSON and HTML). With --dir or
+    --db the model is also registered in that deployment (and, with --activate, made live)."""
     import hashlib
 
     from zhengxin.reports.scoring.model import read_training_data, train, usable_features, write_card
@@ -207,7 +218,87 @@ def model_train(
         f"model {model['version']}: holdout AUC {test['auc']}, KS {test['ks']}, Gini {test['gini']}, "
         f"PSI {card['metrics']['psi_train_test']:.4f}; wrote {', '.join(str(p) for p in paths)}"
     )
+    if data_dir is not None or db is not None:
+        _register(data_dir, db, model, card, activate)
     typer.echo(json.dumps({"version": model["version"], "metrics": card["metrics"]}))
+
+
+def _register(data_dir: Path | None, db: str | None, model: dict, card: dict, activate: bool) -> None:
+    from zhengxin.kit import clock
+    from zhengxin.reports.scoring import service as scoring
+
+    runtime = _runtime(data_dir, db)
+    try:
+        with runtime.transaction() as conn:
+            scoring.register(conn, model, card, now=clock.now())
+            if activate:
+                scoring.activate(conn, model["version"], now=clock.now())
+    except Problem as p:
+        _fail(p)
+    console.print(f"registered {model['version']}" + (" and made it live" if activate else ""))
+
+
+@model_app.command("register")
+def model_register(
+    model_dir: Annotated[Path, typer.Argument(help="A directory `model train` wrote (model.json, model-card.json)")],
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+    activate: Annotated[bool, typer.Option(help="Also make it the live model")] = False,
+) -> None:
+    """Register a trained model in a deployment; its content must match its version's digest."""
+    try:
+        model = json.loads((model_dir / "model.json").read_text())
+        card = json.loads((model_dir / "model-card.json").read_text())
+    except (OSError, ValueError) as e:
+        _fail(Problem(422, "invalid_model", f"cannot read the model in {model_dir}: {e}"))
+    _register(data_dir, db, model, card, activate)
+
+
+@model_app.command("activate")
+def model_activate(
+    version: Annotated[str, typer.Argument(help="A registered model version (sc-…)")],
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Make a registered model version live; every score from now on names it."""
+    from zhengxin.kit import clock
+    from zhengxin.reports.scoring import service as scoring
+
+    runtime = _runtime(data_dir, db)
+    try:
+        with runtime.transaction() as conn:
+            scoring.activate(conn, version, now=clock.now())
+    except Problem as p:
+        _fail(p)
+    console.print(f"{version} is live")
+
+
+@model_app.command("deactivate")
+def model_deactivate(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Take the live model down: the score product answers 409 until one is activated."""
+    from zhengxin.kit import clock
+    from zhengxin.reports.scoring import service as scoring
+
+    with _runtime(data_dir, db).transaction() as conn:
+        version = scoring.deactivate(conn, now=clock.now())
+    console.print(f"{version} is no longer live" if version else "no model was live")
+
+
+@model_app.command("list")
+def model_list(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """Registered models, newest first, with their holdout figures."""
+    from zhengxin.reports.scoring import service as scoring
+
+    with _runtime(data_dir, db).reading() as conn:
+        models = scoring.list_models(conn)
+    table = Table("version", "live", "trained", "test AUC", "test KS", "PSI")
+    for m in models:
+        metrics = m["metrics"] or {}
+        table.add_row(
+            m["version"], "yes" if m["active"] else "", m["trained_at"] or "", str(metrics.get("test", {}).get("auc")),
+            str(metrics.get("test", {}).get("ks")), f"{metrics.get('psi_train_test', 0):.4f}",
+        )  # fmt: skip
+    Console().print(table)
 
 
 def _progress() -> Progress:

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    analytics_backend: str = "duckdb"  # engine of the supervision analytics: duckdb (embedded) or pyspark (extra)
+    # Send the portal's session cookie over HTTPS only; set it wherever the portal is not on localhost.
+    portal_secure_cookie: bool = False
+    oversight_epsilon: float = Field(default=1.0, gt=0)  # PIPL-58: privacy budget of one oversight report
 
     @cached_property
     def url(self) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 from rich.progress import Progress
 
-from zhengxin.deployment import init_deployment
+from zhengxin.deployment import ensure_secrets, init_deployment
 from zhengxin.furnishing.service import add_obligation
 from zhengxin.kit import clock
 from zhengxin.parties.service import Actor, add_party
@@ -26,10 +26,20 @@ PLATFORM_FORMATS = ["csv", "parquet", "jsonl", "csv", "parquet"]
 DEMO_INDIVIDUALS = 12
 
 
-def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progress | None = None) -> dict:
+def build_demo(
+    data_dir: Path,
+    *,
+    persons: int,
+    seed: int = 0,
+    progress: Progress | None = None,
+    database_url: str | None = None,
+) -> dict:
+    """The demo in DIR; its database is DIR's SQLite file unless `database_url` names another
+    (the browser tests build the same deployment on PostgreSQL). Secrets stay in DIR."""
     from zhengxin.cli import furnish_file
 
-    settings = init_deployment(data_dir, None)
+    ensure_secrets(data_dir)
+    settings = init_deployment(data_dir, database_url)
     runtime = Runtime(settings)
     credentials: list[dict] = []
 
@@ -76,7 +86,10 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         (register("individual", f"demo-person-{n:02d}", person_id=person_id), person_id)
         for n, person_id in enumerate(borrowers["person_id"].to_list(), start=1)
     ]
-    inquiries = _authorize_and_inquire(runtime, population, agency, individuals, lender_rows)
+    model_version = _train_and_activate(runtime, population, data_dir / "model")
+    inquiries = _authorize_and_inquire(
+        runtime, population, agency, individuals, lender_rows, scores=bool(model_version)
+    )
     rights = _exercise_rights(runtime, population, desk, individuals, platform_rows)
 
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
@@ -93,6 +106,8 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
                 catalog=runtime.catalog,
             )
 
+    supervised = _supervise(runtime, data_dir, agency, regulator, platform_rows, lender_rows)
+
     _sign_and_witness(runtime, data_dir, witnesses)
 
     path = data_dir / "credentials.json"
@@ -105,16 +120,40 @@ def build_demo(data_dir: Path, *, persons: int, seed: int = 0, progress: Progres
         "records received": totals["received"],
         "records accepted": totals["accepted"],
         "records rejected": totals["rejected"],
+        "live scoring model": model_version or "none (install the scoring extra to train one)",
         **inquiries,
         **rights,
+        **supervised,
     }
 
 
+def _train_and_activate(runtime: Runtime, population, out: Path) -> str | None:
+    """A scorecard trained on the population's observed outcomes, its card written beside the
+    database, registered and made live (what `zhengxin model train --dir … --activate` does).
+    Training needs the `scoring` extra; without it the demo runs with no live model."""
+    import importlib.util
+
+    if importlib.util.find_spec("optbinning") is None:
+        return None
+    from zhengxin.reports.scoring import service as scoring
+    from zhengxin.reports.scoring.features import from_population
+    from zhengxin.reports.scoring.model import train, write_card
+
+    frame = from_population(population, population.loans["as_of"].max())
+    model, card = train(frame, "default_next_12m", source={"file": "the demo's synthetic population"})
+    write_card(model, card, out)
+    with runtime.transaction() as conn:
+        scoring.register(conn, model, card, now=clock.now())
+        scoring.activate(conn, model["version"], now=clock.now())
+    return model["version"]
+
+
 def _authorize_and_inquire(
-    runtime: Runtime, population, agency: dict, individuals: list[tuple[dict, str]], lenders: list[dict]
-) -> dict:
-    """Each demo person authorizes a lender and the lender queries them, through the same
-    services as the API; a person with an open co-lent loan also allows post-loan monitoring;
+    runtime: Runtime, population, agency: dict, individuals: list[tuple[dict, str]], lenders: list[dict], *,
+    scores: bool,
+) -> dict:  # fmt: skip
+    """Each demo person authorizes a lender and the lender queries their report and score,
+    through the same services as the API; a person with an open co-lent loan also allows post-loan monitoring;
     one person revokes, and the lender's next query is denied (and charged nothing)."""
     from zhengxin.billing.service import set_tier
     from zhengxin.consent.service import grant, revoke
@@ -127,16 +166,18 @@ def _authorize_and_inquire(
 
     with runtime.transaction() as conn:  # the rural bank pays the smaller lenders' price (FEE-1)
         set_tier(conn, runtime.settings, act(agency), lenders[2]["id"], "small")
-    counts = {"authorizations": 0, "inquiries allowed": 0, "inquiries denied": 0, "fees charged (fen)": 0}
+    counts = {"authorizations": 0, "inquiries allowed": 0, "inquiries denied": 0, "scores sold": 0,
+              "fees charged (fen)": 0}  # fmt: skip
     by_uscc = {lender["uscc"]: lender for lender in lenders}
     open_loans = population.loans.filter(pl.col("status").is_in(["current", "overdue"]))
 
-    def query(lender: dict, person_id: str, authorization: dict, purpose: str) -> None:
+    def query(lender: dict, person_id: str, authorization: dict, purpose: str, product: str = "report") -> None:
         try:
             with unit_of_work(runtime) as conn:
                 result = inquire(conn, runtime, act(lender), person_id=person_id, authorization_id=authorization["id"],
-                                 purpose=purpose, product="report")  # fmt: skip
+                                 purpose=purpose, product=product)  # fmt: skip
             counts["inquiries allowed"] += 1
+            counts["scores sold"] += product == "score"
             counts["fees charged (fen)"] += result.inquiry["fee_fen"]
         except Problem:
             counts["inquiries denied"] += 1
@@ -148,6 +189,8 @@ def _authorize_and_inquire(
                                   scopes=["loan", "consumption"])  # fmt: skip
         counts["authorizations"] += 1
         query(lender, person_id, authorization, "loan_application")
+        if scores:
+            query(lender, person_id, authorization, "loan_application", "score")
         colent = open_loans.filter((pl.col("person_id") == person_id) & pl.col("co_lender_uscc").is_not_null())
         if colent.height:
             bank = by_uscc[colent["co_lender_uscc"][0]]
@@ -212,6 +255,43 @@ def _exercise_rights(
         disputes.add_statement(conn, runtime, act(waiting_person), account_id=account["account_id"],
                                text="Repaid in full; awaiting the platform's correction.")  # fmt: skip
     return {"self-queries": 2, "disputes": 2}
+
+
+def _supervise(
+    runtime: Runtime, data_dir: Path, agency: dict, regulator: dict, platforms: list[dict], lenders: list[dict]
+) -> dict:
+    """The regulator's side: a lender holds a stake in the agency (neutrality register), an
+    app review finds excessive collection, a rectification order goes to a platform, a platform
+    asks to send data abroad and waits for the regulator, and a supervision run (lake export and
+    the Ibis views on DuckDB) fills the regulator's views."""
+    from zhengxin.analytics.flows import run_supervision
+    from zhengxin.supervision import service as supervision
+    from zhengxin.transfers import service as transfers
+
+    def act(party: dict) -> Actor:
+        return Actor(party["id"], party["role"], party["name"])
+
+    with runtime.transaction() as conn:
+        supervision.add_shareholder(conn, act(agency), holder=lenders[0]["name"], party=lenders[0]["name"],
+                                    stake_bp=1500)  # fmt: skip
+        review = supervision.review_app(
+            conn, runtime, act(regulator), app=f"{platforms[1]['name']} app", category="online_lending",
+            collected=["phone_number", "name", "id_type", "id_number", "id_validity", "id_copy",
+                       "bank_card_number", "contact_list", "call_log"],
+        )  # fmt: skip
+        supervision.issue_order(
+            conn, runtime, act(regulator), furnisher=platforms[1]["name"], kind="rectification",
+            reason="Stop collecting contact lists and call logs in the lending app (app review "
+                   f"{review['id']}).", due_on=review["rectify_by"], rule="APP-NPI",
+        )  # fmt: skip
+        transfer = transfers.request(
+            conn, runtime, act(platforms[0]), destination="SG", recipient="Regional risk analytics partner (demo)",
+            record_types=["consumption"], persons=120_000, sensitive_persons=0, data_grade="general",
+            separate_consent=True,
+        )  # fmt: skip
+    run = run_supervision(runtime, data_dir / "lake", backend="duckdb")
+    return {"app reviews": 1, "orders": 1, f"transfer request ({transfer['route']})": transfer["status"],
+            "supervision run": run["id"]}  # fmt: skip
 
 
 def _flawed_records(population, path: Path) -> Path:

@@ -1,7 +1,9 @@
 """Every feature's tables on the one metadata (what Alembic compares against)."""
 
+from zhengxin.analytics import tables as _analytics  # noqa: F401
 from zhengxin.audit import tables as _audit  # noqa: F401
 from zhengxin.billing import tables as _billing  # noqa: F401
+from zhengxin.complaints import tables as _complaints  # noqa: F401
 from zhengxin.consent import tables as _consent  # noqa: F401
 from zhengxin.decisions import tables as _decisions  # noqa: F401
 from zhengxin.disputes import tables as _disputes  # noqa: F401
@@ -12,6 +14,9 @@ from zhengxin.kit.db import metadata
 from zhengxin.notifications import tables as _notifications  # noqa: F401
 from zhengxin.parties import tables as _parties  # noqa: F401
 from zhengxin.records import tables as _records  # noqa: F401
+from zhengxin.reports.scoring import tables as _scoring  # noqa: F401
 from zhengxin.rights import tables as _rights  # noqa: F401
+from zhengxin.supervision import tables as _supervision  # noqa: F401
+from zhengxin.transfers import tables as _transfers  # noqa: F401
 
 __all__ = ["metadata"]

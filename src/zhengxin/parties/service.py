@@ -141,6 +141,20 @@ def authenticate(conn: Connection, api_key: str) -> Actor | None:
     return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
 
 
+def key_holder(conn: Connection, key_id: str) -> Actor | None:
+    """The party holding this still-active key (a portal session names its key, not the secret,
+    so revoking the key ends the session at once)."""
+    row = conn.execute(_KEY_HOLDER, {"key_id": key_id}).first()
+    if row is None:
+        return None
+    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
+
+
+def key_id_of(api_key: str) -> str | None:
+    parts = api_key.split("_", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "zx" else None
+
+
 class Directory:
     """Names, USCCs and roles of the organisations (furnishers and lenders), read in one query
     and kept: none of them changes after registration. An id or USCC not seen before reloads
