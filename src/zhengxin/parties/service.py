@@ -208,3 +208,24 @@ def list_parties(conn: Connection, role: str | None = None) -> list[dict]:
     if role:
         query = query.where(parties.c.role == role)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+KEY_COLUMNS = (api_keys.c.id, api_keys.c.party_id, api_keys.c.created_at, api_keys.c.revoked_at)  # never the hash
+
+
+def keys_by_party(conn: Connection, role: str | None = None) -> dict[str, list[dict]]:
+    """Every party's keys, newest first: ids and dates only (only a hash of a secret is stored)."""
+    query = select(*KEY_COLUMNS).join(parties, parties.c.id == api_keys.c.party_id)
+    if role:
+        query = query.where(parties.c.role == role)
+    found: dict[str, list[dict]] = {}
+    for row in conn.execute(query.order_by(api_keys.c.created_at.desc())).mappings():
+        found.setdefault(row["party_id"], []).append(dict(row))
+    return found
+
+
+def get_key(conn: Connection, key_id: str) -> dict:
+    row = conn.execute(select(*KEY_COLUMNS).where(api_keys.c.id == key_id)).mappings().first()
+    if row is None:
+        raise Problem(404, "key_not_found", "no such key")
+    return {**row, "party": get_party(conn, row["party_id"])}
