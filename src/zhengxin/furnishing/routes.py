@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.furnishing import readers, service
 from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.parties.auth import Furnisher, Regulator, require
 from zhengxin.parties.service import Actor, find_party, get_party
-from zhengxin.runtime import Runtime, RuntimeDep
+from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/furnishing", tags=["furnishing"])
 Reader = Annotated[Actor, require("furnisher", "agency", "regulator")]
@@ -74,7 +72,8 @@ async def submit_batch(
             raise Problem(422, "empty_batch", "the request body is empty")
         from starlette.concurrency import run_in_threadpool
 
-        result = await run_in_threadpool(_submit, runtime, actor, path, fmt, idempotency_key, digest.hexdigest())
+        sha = digest.hexdigest()
+        result = await run_in_threadpool(service.submit_file, runtime, actor, path, fmt, idempotency_key, sha)
     if result.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -83,21 +82,6 @@ async def submit_batch(
         RECORDS.labels("rejected").inc(result.batch["rejected"])
     response.headers["Location"] = f"/v1/furnishing/batches/{result.batch['id']}"
     return _out(result.batch)
-
-
-def _submit(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | None, sha: str):
-    try:
-        with unit_of_work(runtime) as conn:
-            return service.submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer as its replay.
-        with runtime.reading() as conn:
-            existing = service.find_batch_by_key(conn, actor.party_id, key or f"sha256:{sha}")
-        if existing is None:
-            raise
-        if existing["content_sha256"] != sha:
-            raise Problem(409, "idempotency_key_reused", "this Idempotency-Key was used for a different file") from None
-        return service.BatchResult(existing, replayed=True)
 
 
 @router.get("/batches", response_model=list[BatchOut])

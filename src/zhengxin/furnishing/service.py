@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import service as audit
 from zhengxin.consent.service import withdrawn_persons
@@ -454,3 +455,19 @@ def reseal_quarantine(conn: Connection, vault, page: int = 5000) -> int:
                 .values(key_id=vault.active_key_id, raw_ciphertext=sealed)
             )
         done += len(rows)
+
+
+def submit_file(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | None, sha: str) -> BatchResult:
+    """A file through intake in its own unit of work, as the API and the portal take it; a
+    concurrent request with the same key that committed first is answered as its replay."""
+    try:
+        with decisions.unit_of_work(runtime) as conn:
+            return submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
+    except IntegrityError:
+        with runtime.reading() as conn:
+            existing = find_batch_by_key(conn, actor.party_id, key or f"sha256:{sha}")
+        if existing is None:
+            raise
+        if existing["content_sha256"] != sha:
+            raise Problem(409, "idempotency_key_reused", "this Idempotency-Key was used for a different file") from None
+        return BatchResult(existing, replayed=True)

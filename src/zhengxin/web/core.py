@@ -18,7 +18,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from zhengxin.kit.errors import Problem
@@ -155,7 +155,14 @@ def problem_message(request: Request, problem: Problem) -> str:
     return text + (f", {problem.rule}]" if problem.rule else "]")
 
 
-def redirect(url: str) -> RedirectResponse:
+UPLOAD_HEADER = "X-Portal-Upload"
+
+
+def redirect(url: str, request: Request | None = None) -> Response:
+    """303 to the next page. portal.js sends uploads by XHR, which would follow a redirect
+    itself and use up the page's flash on the way: it is given the address to go to instead."""
+    if request is not None and request.headers.get(UPLOAD_HEADER):
+        return JSONResponse({"location": url})
     return RedirectResponse(url, status_code=303)
 
 

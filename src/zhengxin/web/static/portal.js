@@ -94,10 +94,13 @@ document.addEventListener("submit", (event) => {
   event.preventDefault();
   const xhr = new XMLHttpRequest();
   xhr.open("POST", form.action);
+  xhr.setRequestHeader("X-Portal-Upload", "1"); // answered with {location}, not a redirect
+  xhr.responseType = "json";
   xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; } });
   xhr.addEventListener("load", () => {
     bar.value = bar.max;
-    if (xhr.responseURL) window.location.assign(xhr.responseURL); else document.body.innerHTML = xhr.responseText;
+    const next = xhr.response && xhr.response.location;
+    window.location.assign(next && next.startsWith("/portal/") ? next : window.location.href);
   });
   bar.hidden = false;
   xhr.send(new FormData(form));

@@ -1,0 +1,100 @@
+"""The lender's pages: run an inquiry and read the report or score, past inquiries, invoices."""
+
+from __future__ import annotations
+
+from typing import Annotated, get_args
+
+from fastapi import APIRouter, Form, Request
+
+from zhengxin.billing import service as billing
+from zhengxin.consent.service import PRODUCTS
+from zhengxin.decisions.service import unit_of_work
+from zhengxin.inquiries import flows, repository
+from zhengxin.inquiries.schemas import Purpose
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.metrics import INQUIRIES
+from zhengxin.reports.model import ScoreReport
+from zhengxin.runtime import RuntimeDep
+from zhengxin.web.core import CsrfChecked, LenderUser, PortalRoute, problem_message, render
+
+router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
+PURPOSES = get_args(Purpose)
+# The PBOC monthly status symbols, in the order of the legend.
+STATUSES = {
+    "N": "normal", "1": "1–30 days overdue", "2": "31–60 days", "3": "61–90 days", "4": "91–120 days",
+    "5": "121–150 days", "6": "151–180 days", "7": "over 180 days", "D": "paid by guarantor",
+    "Z": "settled with assets", "C": "settled", "G": "terminated", "#": "unknown",
+}  # fmt: skip
+# Stable codes shown as words (msgids: the templates translate them).
+LABELS = {
+    "loan_application": "Loan application", "credit_card_application": "Credit card application",
+    "post_loan_management": "Post-loan management", "guarantee_review": "Guarantee review",
+    "account_opening": "Account opening", "report": "Credit report", "score": "Credit score",
+    "microloan": "Microloan", "consumer_loan": "Consumer loan", "credit_line": "Credit line",
+    "bnpl": "Buy now, pay later", "mortgage": "Mortgage", "auto": "Auto loan", "current": "Current",
+    "overdue": "Overdue", "closed": "Settled", "written_off": "Written off", "loan": "Loans",
+    "consumption": "Consumption", "travel": "Travel",
+}  # fmt: skip
+
+
+def _form(request: Request, runtime, actor, status_code: int = 200, error: str | None = None, **values):
+    """The inquiry form, with each product's fee for this lender today."""
+    today = clock.today()
+    with runtime.reading() as conn:
+        fees = {p: billing.tier_and_price(conn, runtime.settings, actor.party_id, p, today)[1] for p in PRODUCTS}
+    return render(
+        request, "lender/inquire.html", status_code=status_code, purposes=PURPOSES, products=PRODUCTS, fees=fees,
+        error=error, values=values, labels=LABELS,
+    )  # fmt: skip
+
+
+@router.get("/lender")
+def inquiry_form(request: Request, actor: LenderUser, runtime: RuntimeDep):
+    return _form(request, runtime, actor)
+
+
+@router.post("/lender", dependencies=[CsrfChecked])
+def run_inquiry(
+    request: Request,
+    actor: LenderUser,
+    runtime: RuntimeDep,
+    person_id: Annotated[str, Form()],
+    authorization_id: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+    product: Annotated[str, Form()],
+):
+    """The same flow as POST /v1/inquiries. The result is rendered at once (not redirected to):
+    the report went to the lender once and is not kept, and the page is never cached."""
+    values = {"person_id": person_id, "authorization_id": authorization_id, "purpose": purpose, "product": product}
+    if purpose not in PURPOSES:
+        problem = Problem(422, "invalid_purpose", f"purpose must be one of {', '.join(PURPOSES)}")
+        return _form(request, runtime, actor, 422, problem_message(request, problem), **values)
+    try:
+        with unit_of_work(runtime) as conn:
+            result = flows.inquire(
+                conn, runtime, actor, person_id=person_id.strip(), authorization_id=authorization_id.strip(),
+                purpose=purpose, product=product,
+            )  # fmt: skip
+    except Problem as p:
+        INQUIRIES.labels(product if product in PRODUCTS else "other", "denied" if p.status == 403 else "refused").inc()
+        return _form(request, runtime, actor, p.status, problem_message(request, p), **values)
+    INQUIRIES.labels(product, "allowed").inc()
+    return render(
+        request, "lender/result.html", inquiry=result.inquiry, decision=result.decision, report=result.report,
+        is_score=isinstance(result.report, ScoreReport), statuses=STATUSES, labels=LABELS,
+    )  # fmt: skip
+
+
+@router.get("/lender/inquiries")
+def inquiries(request: Request, actor: LenderUser, runtime: RuntimeDep):
+    with runtime.reading() as conn:
+        rows = repository.list_for(conn, actor, None, 200)
+    return render(request, "lender/inquiries.html", inquiries=rows, labels=LABELS)
+
+
+@router.get("/lender/invoices")
+def invoices(request: Request, actor: LenderUser, runtime: RuntimeDep):
+    with runtime.reading() as conn:
+        rows = billing.invoices(conn, actor)
+    return render(request, "lender/invoices.html", invoices=rows, labels=LABELS)
