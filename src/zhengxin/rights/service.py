@@ -55,12 +55,7 @@ def self_query(conn: Connection, runtime, person: Actor) -> dict:
         conn.execute(select(parties.c.id).where(parties.c.id == person.party_id).with_for_update())
     now, today = clock.now(), clock.today()
     rules = runtime.settings.rules
-    used = conn.execute(
-        select(func.count()).where(
-            self_queries.c.person_token == person.person_token,
-            self_queries.c.created_at >= datetime(today.year, 1, 1, tzinfo=UTC),
-        )
-    ).scalar_one()
+    used = self_queries_this_year(conn, person, today)
     free = used < rules.free_self_queries_per_year
     fee = 0 if free else rules.self_query_fee_fen
     scopes = sorted(runtime.catalog.record_types)
@@ -102,6 +97,16 @@ def self_query(conn: Connection, runtime, person: Actor) -> dict:
         "created_at": now,
         "report": built.report,
     }
+
+
+def self_queries_this_year(conn: Connection, person: Actor, today) -> int:
+    """How many self-queries the person made this calendar year (UTC): the first ones are free (CR-17)."""
+    return conn.execute(
+        select(func.count()).where(
+            self_queries.c.person_token == person.person_token,
+            self_queries.c.created_at >= datetime(today.year, 1, 1, tzinfo=UTC),
+        )
+    ).scalar_one()
 
 
 def self_query_history(conn: Connection, person: Actor) -> list[dict]:

@@ -17,25 +17,10 @@ from zhengxin.kit.metrics import INQUIRIES
 from zhengxin.reports.model import ScoreReport
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import CsrfChecked, LenderUser, PortalRoute, problem_message, render
+from zhengxin.web.labels import LABELS, STATUSES
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 PURPOSES = get_args(Purpose)
-# The PBOC monthly status symbols, in the order of the legend.
-STATUSES = {
-    "N": "normal", "1": "1–30 days overdue", "2": "31–60 days", "3": "61–90 days", "4": "91–120 days",
-    "5": "121–150 days", "6": "151–180 days", "7": "over 180 days", "D": "paid by guarantor",
-    "Z": "settled with assets", "C": "settled", "G": "terminated", "#": "unknown",
-}  # fmt: skip
-# Stable codes shown as words (msgids: the templates translate them).
-LABELS = {
-    "loan_application": "Loan application", "credit_card_application": "Credit card application",
-    "post_loan_management": "Post-loan management", "guarantee_review": "Guarantee review",
-    "account_opening": "Account opening", "report": "Credit report", "score": "Credit score",
-    "microloan": "Microloan", "consumer_loan": "Consumer loan", "credit_line": "Credit line",
-    "bnpl": "Buy now, pay later", "mortgage": "Mortgage", "auto": "Auto loan", "current": "Current",
-    "overdue": "Overdue", "closed": "Settled", "written_off": "Written off", "loan": "Loans",
-    "consumption": "Consumption", "travel": "Travel",
-}  # fmt: skip
 
 
 def _form(request: Request, runtime, actor, status_code: int = 200, error: str | None = None, **values):

@@ -1,0 +1,199 @@
+"""The person's own pages: their report and score, who accessed their data (with receipts the
+browser verifies), their authorizations, disputes and statements, and a copy of everything."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from zhengxin.audit import service as audit
+from zhengxin.consent import service as consent
+from zhengxin.consent.service import PRODUCTS
+from zhengxin.decisions.service import unit_of_work
+from zhengxin.disputes import service as disputes
+from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
+from zhengxin.parties.service import list_parties
+from zhengxin.rights import service as rights
+from zhengxin.runtime import RuntimeDep
+from zhengxin.web.core import (
+    CsrfChecked,
+    IndividualUser,
+    PortalRoute,
+    flash,
+    locale_of,
+    redirect,
+    render,
+)
+from zhengxin.web.i18n import gettext_for
+from zhengxin.web.labels import LABELS, STATUSES
+
+router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
+
+
+def _free_left(conn, runtime, person) -> int:
+    """Free self-queries left this year (CR-17): the report is fetched on request, not on every visit."""
+    used = rights.self_queries_this_year(conn, person, clock.today())
+    return max(0, runtime.settings.rules.free_self_queries_per_year - used)
+
+
+@router.get("/me")
+def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
+    """The person's home: what fetching the report costs, and their open matters at a glance."""
+    with runtime.reading() as conn:
+        free_left = _free_left(conn, runtime, person)
+        grants = consent.list_for(conn, person)
+        open_disputes = [d for d in disputes.list_for_person(conn, runtime, person) if d["status"] != "closed"]
+    return render(
+        request, "individual/overview.html", free_left=free_left, fee_fen=runtime.settings.rules.self_query_fee_fen,
+        active=[g for g in grants if g["status"] == "active"], open_disputes=open_disputes,
+    )  # fmt: skip
+
+
+@router.post("/me/report", dependencies=[CsrfChecked])
+def my_report(request: Request, person: IndividualUser, runtime: RuntimeDep):
+    """The self-query of GET /v1/me/report, shown at once (it is counted and, past the free ones, charged)."""
+    with unit_of_work(runtime) as conn:
+        result = rights.self_query(conn, runtime, person)
+    return render(request, "individual/report.html", result=result, statuses=STATUSES, labels=LABELS)
+
+
+@router.get("/me/accesses")
+def my_accesses(request: Request, person: IndividualUser, runtime: RuntimeDep):
+    """Who accessed my data, each entry with a receipt the browser checks against the signed log."""
+    audit.sequence_all(runtime.engine)
+    with unit_of_work(runtime) as conn:
+        found = rights.accesses(conn, runtime, person, limit=200)
+    return render(request, "individual/accesses.html", accesses=found["accesses"], labels=LABELS)
+
+
+@router.get("/me/receipts/{leaf_index}.json")
+def my_receipt(leaf_index: int, person: IndividualUser, runtime: RuntimeDep):
+    """One of the person's own receipts (as GET /v1/me/receipts/{index}), which portal.js verifies."""
+    audit.sequence_all(runtime.engine)
+    with runtime.transaction() as conn:
+        return JSONResponse(jsonable_encoder(audit.receipt(conn, runtime.log_signer, person, leaf_index)))
+
+
+@router.get("/me/authorizations")
+def my_authorizations(request: Request, person: IndividualUser, runtime: RuntimeDep):
+    with runtime.reading() as conn:
+        grants = consent.list_for(conn, person)
+        lenders = list_parties(conn, "lender")
+    return render(
+        request, "individual/authorizations.html", grants=grants, lenders=lenders, labels=LABELS,
+        purposes=runtime.catalog.purposes, scopes=sorted(runtime.catalog.record_types), products=PRODUCTS,
+        sensitive=consent.sensitive_types(runtime.catalog),
+    )  # fmt: skip
+
+
+@router.post("/me/authorizations", dependencies=[CsrfChecked])
+def grant(
+    request: Request,
+    person: IndividualUser,
+    runtime: RuntimeDep,
+    lender: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+    scopes: Annotated[list[str], Form()] = (),
+    products: Annotated[list[str], Form()] = (),
+    expires_on: Annotated[str, Form()] = "",
+    separate_consent: Annotated[bool, Form()] = False,
+):
+    """The grant of POST /v1/authorizations."""
+    _ = gettext_for(locale_of(request))
+    try:
+        expiry = date.fromisoformat(expires_on) if expires_on else None
+    except ValueError:
+        expiry = None
+        flash(request, _("The expiry date was not a date; the default of 90 days applies."), "warn")
+    if not scopes:
+        raise Problem(422, "scopes_required", "choose at least one record type the lender may see")
+    with unit_of_work(runtime) as conn:
+        made = consent.grant(
+            conn, runtime, person, lender=lender, purpose=purpose, scopes=list(scopes),
+            products=list(products) or None, separate_consent=separate_consent, expires_on=expiry,
+        )  # fmt: skip
+    flash(
+        request, _("Authorization %(id)s granted to %(lender)s.") % {"id": made["id"], "lender": made["lender"]["name"]}
+    )
+    return redirect("/portal/me/authorizations")
+
+
+@router.post("/me/authorizations/{authorization_id}/revoke", dependencies=[CsrfChecked])
+def revoke(request: Request, authorization_id: str, person: IndividualUser, runtime: RuntimeDep):
+    """The revocation of DELETE /v1/authorizations/{id}: the lender can no longer inquire with it."""
+    with runtime.transaction() as conn:
+        consent.revoke(conn, person, authorization_id)
+    flash(request, gettext_for(locale_of(request))("Authorization %(id)s revoked.") % {"id": authorization_id})
+    return redirect("/portal/me/authorizations")
+
+
+@router.get("/me/disputes")
+def my_disputes(request: Request, person: IndividualUser, runtime: RuntimeDep, account: str = ""):
+    """Disputes with their clock, the form to open one (pre-filled from a record) and statements."""
+    with runtime.reading() as conn:
+        found = disputes.list_for_person(conn, runtime, person)
+        statements = disputes.statements_of(conn, runtime, person)
+    return render(
+        request, "individual/disputes.html", disputes=found, statements=statements, account=account[:64],
+        today=clock.today(),
+    )  # fmt: skip
+
+
+@router.post("/me/disputes", dependencies=[CsrfChecked])
+def open_dispute(
+    request: Request,
+    person: IndividualUser,
+    runtime: RuntimeDep,
+    account_id: Annotated[str, Form()],
+    reason: Annotated[str, Form()],
+):
+    """The objection of POST /v1/me/disputes: the record shows as under dispute at once (CR-25)."""
+    if not reason.strip() or len(reason) > 4000:
+        raise Problem(422, "invalid_request", "the reason is required, at most 4,000 characters")
+    with unit_of_work(runtime) as conn:
+        made = disputes.open_dispute(conn, runtime, person, account_id=account_id.strip(), reason=reason.strip())
+    _ = gettext_for(locale_of(request))
+    flash(request, _("Dispute opened. The agency answers by %(due)s.") % {"due": made["due_on"]})
+    return redirect("/portal/me/disputes")
+
+
+@router.post("/me/disputes/{dispute_id}/withdraw", dependencies=[CsrfChecked])
+def withdraw(request: Request, dispute_id: str, person: IndividualUser, runtime: RuntimeDep):
+    with runtime.transaction() as conn:
+        disputes.withdraw(conn, runtime, person, dispute_id)
+    flash(request, gettext_for(locale_of(request))("Dispute withdrawn; the record is no longer flagged."))
+    return redirect("/portal/me/disputes")
+
+
+@router.post("/me/statements", dependencies=[CsrfChecked])
+def add_statement(
+    request: Request,
+    person: IndividualUser,
+    runtime: RuntimeDep,
+    account_id: Annotated[str, Form()],
+    text: Annotated[str, Form()],
+):
+    """The statement of POST /v1/me/statements (CR-16): later reports show it beside the record."""
+    if not text.strip() or len(text) > 1000:
+        raise Problem(422, "invalid_request", "the statement is required, at most 1,000 characters")
+    with unit_of_work(runtime) as conn:
+        disputes.add_statement(conn, runtime, person, account_id=account_id.strip(), text=text.strip())
+    flash(request, gettext_for(locale_of(request))("Your statement was added to the record."))
+    return redirect("/portal/me/disputes")
+
+
+@router.get("/me/export")
+def my_export(request: Request, person: IndividualUser, runtime: RuntimeDep, download: bool = False):
+    """A copy of everything held (PIPL-45), the same document as GET /v1/me/export."""
+    if not download:
+        return render(request, "individual/export.html")
+    with unit_of_work(runtime) as conn:
+        document = rights.export(conn, runtime, person)
+    return JSONResponse(
+        jsonable_encoder(document), headers={"Content-Disposition": 'attachment; filename="zhengxin-export.json"'}
+    )
