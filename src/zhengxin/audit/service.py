@@ -339,6 +339,19 @@ def latest_head(conn: Connection) -> dict | None:
     return head
 
 
+def recent_heads(conn: Connection, limit: int = 20) -> list[dict]:
+    """The latest signed heads, largest tree first: what an overseer compares for consistency."""
+    rows = conn.execute(select(log_heads).order_by(log_heads.c.tree_size.desc()).limit(limit)).all()
+    return [_head_row(r) for r in rows]
+
+
+def head_at(conn: Connection, size: int) -> dict:
+    row = conn.execute(select(log_heads).where(log_heads.c.tree_size == size)).first()
+    if row is None:
+        raise Problem(404, "head_not_found", f"no signed tree head of size {size}")
+    return _head_row(row)
+
+
 def head_covering(conn: Connection, signer: LogSigner, index: int) -> dict:
     """The newest signed head that includes leaf `index`, signing one if none does yet."""
     head = latest_head(conn)
