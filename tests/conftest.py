@@ -88,8 +88,9 @@ def _empty_all_tables(engine) -> None:
 
 
 @pytest.fixture
-def runtime(db_url) -> Iterator[Runtime]:
-    rt = Runtime(make_settings(db_url, intake_chunk_rows=1000))
+def runtime(db_url, tmp_path) -> Iterator[Runtime]:
+    # Files a deployment writes (reports, exports) go to the test's own directory.
+    rt = Runtime(make_settings(db_url, intake_chunk_rows=1000, data_dir=tmp_path / "data"))
     _empty_all_tables(rt.engine)
     yield rt
     rt.engine.dispose()
