@@ -32,8 +32,8 @@ def test_the_regulator_reads_the_dashboard_and_decides_a_transfer(site, page, la
     sign_in(page, site, site.party("regulator"), lang)
     assert page.get_by_role("heading", name=t(lang, "Supervision dashboard", "监管看板"), level=1).is_visible()
     charts = page.locator('div.chart[data-rendered="1"]')
-    charts.nth(4).wait_for()  # all five drawn by vega-embed
-    assert charts.count() == 5 and page.locator("div.chart svg").count() >= 5
+    charts.nth(5).wait_for()  # all six drawn by vega-embed
+    assert charts.count() == 6 and page.locator("div.chart svg").count() >= 6
     caption = t(lang, "Co-lent loans below the minimum platform share", "平台出资比例低于下限")
     assert page.locator("figcaption", has_text=caption).is_visible()
 

@@ -26,7 +26,7 @@ def test_the_dashboard_draws_the_stored_run_as_charts_with_their_numbers(client,
     page = client.get("/portal/regulator").text
     assert run["id"] in page
     specs = re.findall(r'<script type="application/json" id="(\w+)-spec">(.*?)</script>', page, re.S)
-    assert [name for name, _ in specs] == ["compliance", "colending", "platforms", "inquiries", "disputes"]
+    assert [name for name, _ in specs] == ["compliance", "records", "colending", "platforms", "inquiries", "disputes"]
     for _name, spec in specs:
         assert json.loads(spec)["data"]["values"] is not None  # Vega-Lite specs with their data inline
     stored = run["results"]

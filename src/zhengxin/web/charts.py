@@ -47,7 +47,8 @@ def bars(
 ) -> Chart:
     base = alt.Chart(alt.Data(values=data)).mark_bar()
     cat = alt.X(f"{x}:N", title=x_title, sort=None) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort="-x")
-    val = alt.Y(f"{y}:Q", title=y_title) if not horizontal else alt.X(f"{y}:Q", title=y_title)
+    counts = alt.Axis(tickMinStep=1, format=",d")  # bars count things: whole ticks, even when all are zero
+    val = alt.Y(f"{y}:Q", title=y_title, axis=counts) if not horizontal else alt.X(f"{y}:Q", title=y_title, axis=counts)
     enc = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
     tooltip = [alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)]
     if color:

@@ -50,6 +50,10 @@ def _charts(results: dict[str, list[dict]], locale: str) -> list:
     for r in results.get("disputes", []):
         disputes.append({"furnisher": r["furnisher"], "disputes": r["open"] - r["overdue"], "state": _("Open")})
         disputes.append({"furnisher": r["furnisher"], "disputes": r["overdue"], "state": _("Overdue")})
+    records = []
+    for r in results.get("obligations", []):
+        records.append({"furnisher": r["furnisher"], "records": r["accepted"], "outcome": _("Accepted")})
+        records.append({"furnisher": r["furnisher"], "records": r["rejected"], "outcome": _("Rejected")})
     status_title, furnisher_title = _("Status"), _("Furnisher")
     return [
         bars(
@@ -57,6 +61,12 @@ def _charts(results: dict[str, list[dict]], locale: str) -> list:
             y="periods", color="status", x_title=furnisher_title, y_title=_("Periods"), color_title=status_title,
             columns=[furnisher_title, status_title, _("Periods")],
             rows=[[c["furnisher"], c["status"], number(c["periods"], locale)] for c in compliance],
+        ),
+        bars(
+            "records", _("Records furnished: accepted and rejected, by furnisher"), records, x="furnisher",
+            y="records", color="outcome", x_title=furnisher_title, y_title=_("Records"), color_title=_("Outcome"),
+            columns=[furnisher_title, _("Outcome"), _("Records")],
+            rows=[[c["furnisher"], c["outcome"], number(c["records"], locale)] for c in records],
         ),
         bars(
             "colending", _("Co-lent loans below the minimum platform share (BANK-JL)"), colent, x="co_lender",
@@ -95,7 +105,7 @@ def dashboard(request: Request, actor: RegulatorUser, runtime: RuntimeDep):
     outstanding = sorted(results.get("outstanding", []), key=lambda r: -r["balance_fen"])
     return render(
         request, "regulator/dashboard.html", run=run, charts=_charts(results, locale) if run else [],
-        outstanding=outstanding, pending=len(pending), obligations=results.get("obligations", []),
+        outstanding=outstanding, pending=len(pending), labels=LABELS, obligations=results.get("obligations", []),
         yuan=lambda fen: yuan(fen, locale), percent=lambda x: percent(x, locale),
     )  # fmt: skip
 
