@@ -46,6 +46,7 @@ def log_browser(
         ]
         begin = max(0, size - PAGE) if start is None else max(0, min(start, max(0, size - 1)))
         entries = audit.entries(conn, actor, begin, begin + PAGE)["entries"] if size else []
+        entries = [{**e, "event": json.loads(e["leaf"]) if e["leaf"] else {}} for e in entries]
         check = _consistency(conn, runtime, first, second) if first and second else None
     sizes = [h["tree_size"] for h in heads] or [0]
     return render(

@@ -1,0 +1,91 @@
+"""Screenshots of each role's main portal page for the README's tour.
+
+    .venv/bin/python scripts/screenshots.py [--dir DEMO_DIR] [--out docs/screenshots] [--lang zh_CN]
+
+Builds a 300-person demo in a temporary directory unless --dir names an existing one, serves
+it on a free port, signs in as each role in the machine's Chromium and saves one PNG per role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from zhengxin.app import create_app
+from zhengxin.config import load_settings
+from zhengxin.demo import build_demo
+from zhengxin.runtime import Runtime
+
+PAGES = [  # (role, which of that role's credentials, page, file)
+    ("individual", 0, "/portal/me", "individual.png"),
+    ("lender", 0, "/portal/lender/inquiries", "lender.png"),
+    ("furnisher", 0, "/portal/furnisher", "furnisher.png"),
+    ("regulator", 0, "/portal/regulator", "regulator.png"),
+    ("overseer", 0, "/portal/overseer", "overseer.png"),
+    ("agency", 0, "/portal/agency", "agency.png"),
+]
+
+
+def serve(data_dir: Path) -> tuple[str, uvicorn.Server]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=Runtime(load_settings(data_dir))), port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--lang", default="zh_CN", choices=["zh_CN", "en"])
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    data_dir = args.dir
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="zhengxin-shots-"))
+        build_demo(data_dir, persons=300)
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    base, server = serve(data_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=["--no-sandbox"])
+        for role, index, url, name in PAGES:
+            party = [c for c in credentials if c["role"] == role][index]
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            page = context.new_page()
+            page.goto(f"{base}/portal/lang/{args.lang}?next=/portal/signin")
+            page.fill("input[name=api_key]", party["api_key"])
+            if role == "individual":
+                page.fill("input[name=person_id]", party["person_id"])
+            page.press("input[name=api_key]", "Enter")
+            page.wait_for_load_state()
+            page.goto(base + url)
+            if role == "individual":  # the person's report is fetched on request
+                page.click("form[action='/portal/me/report'] button")
+            page.wait_for_load_state("networkidle")
+            charts = page.locator("div.chart")
+            for i in range(charts.count()):
+                charts.nth(i).locator("svg").first.wait_for(timeout=15_000)
+            page.screenshot(path=str(args.out / name), full_page=True)
+            print(f"{role:11} {url:22} -> {args.out / name}")
+            context.close()
+        browser.close()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
