@@ -22,7 +22,9 @@ class Chart:
 
 
 def chart(chart_id: str, title: str, figure: alt.TopLevelMixin, columns: list[str], rows: list[list]) -> Chart:
-    spec = figure.properties(width="container").to_dict()
+    # Unvalidated: the specs are fixed by this module and checked by the tests; validating every
+    # render cost most of the dashboard's time (jsonschema over the whole Vega-Lite schema).
+    spec = figure.properties(width="container").to_dict(validate=False)
     spec.pop("$schema", None)  # vega-embed knows the vendored version
     spec["config"] = {**spec.get("config", {}), "range": {"category": PALETTE}, "view": {"stroke": None}}
     # `</` cannot end the <script type="application/json"> that carries the spec early.

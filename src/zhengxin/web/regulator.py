@@ -94,6 +94,18 @@ def _charts(results: dict[str, list[dict]], locale: str) -> list:
     ]  # fmt: skip
 
 
+_DRAWN: dict[tuple[str, str], list] = {}  # a stored run never changes: its charts are built once per language
+
+
+def charts_of(run: dict, locale: str) -> list:
+    key = (run["id"], locale)
+    if key not in _DRAWN:
+        if len(_DRAWN) >= 32:
+            _DRAWN.clear()
+        _DRAWN[key] = _charts(run["results"], locale)
+    return _DRAWN[key]
+
+
 @router.get("/regulator")
 def dashboard(request: Request, actor: RegulatorUser, runtime: RuntimeDep):
     """The latest supervision run (as /v1/supervision/* serves it) as charts and tables."""
@@ -104,7 +116,7 @@ def dashboard(request: Request, actor: RegulatorUser, runtime: RuntimeDep):
     results = run["results"] if run else {}
     outstanding = sorted(results.get("outstanding", []), key=lambda r: -r["balance_fen"])
     return render(
-        request, "regulator/dashboard.html", run=run, charts=_charts(results, locale) if run else [],
+        request, "regulator/dashboard.html", run=run, charts=charts_of(run, locale) if run else [],
         outstanding=outstanding, pending=len(pending), labels=LABELS, obligations=results.get("obligations", []),
         yuan=lambda fen: yuan(fen, locale), percent=lambda x: percent(x, locale),
     )  # fmt: skip
