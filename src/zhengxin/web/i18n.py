@@ -50,11 +50,18 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer)
 
 
+@cache
+def babel_locale(locale: str) -> Locale:
+    """Parsed once: Babel resolves "zh_CN" through its likely-subtags data on every call given
+    a string, which made each formatted number in Chinese ten times slower than in English."""
+    return Locale.parse(locale)
+
+
 def yuan(fen: int | None, locale: str) -> str:
     """Integer fen shown as yuan with two decimals, in the locale's currency format."""
     if fen is None:
         return "—"
-    return format_currency(Decimal(fen) / 100, "CNY", locale=locale, format_type="standard")
+    return format_currency(Decimal(fen) / 100, "CNY", locale=babel_locale(locale), format_type="standard")
 
 
 def local_date(value: date | str | None, locale: str) -> str:
@@ -64,7 +71,7 @@ def local_date(value: date | str | None, locale: str) -> str:
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, format="medium", locale=locale)
+    return format_date(value, format="medium", locale=babel_locale(locale))
 
 
 def utc_time(value: datetime | str | None, locale: str) -> str:
@@ -75,15 +82,15 @@ def utc_time(value: datetime | str | None, locale: str) -> str:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return format_datetime(value.astimezone(UTC), format="medium", tzinfo=UTC, locale=locale) + " UTC"
+    return format_datetime(value.astimezone(UTC), format="medium", tzinfo=UTC, locale=babel_locale(locale)) + " UTC"
 
 
 def number(value: float | int | None, locale: str) -> str:
-    return "—" if value is None else format_decimal(value, locale=locale)
+    return "—" if value is None else format_decimal(value, locale=babel_locale(locale))
 
 
 def percent(value: float | None, locale: str) -> str:
-    return "—" if value is None else format_decimal(value * 100, format="#,##0.0", locale=locale) + "%"
+    return "—" if value is None else format_decimal(value * 100, format="#,##0.0", locale=babel_locale(locale)) + "%"
 
 
 @cache
