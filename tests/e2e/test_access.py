@@ -38,3 +38,23 @@ def test_the_language_switch_keeps_the_page(site, page):
     page.get_by_role("link", name="中文").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+
+
+def test_pages_read_without_javascript(site, browser):
+    """Signing in, the dashboard's numbers and a person's report all work with scripts off."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, site, site.party("regulator"), "en")
+        tables = page.locator("details.numbers table")
+        assert tables.count() >= 5  # every chart's numbers are in the page itself
+        assert page.locator("div.chart svg").count() == 0  # nothing was drawn: no script ran
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(re.compile("/portal/signin"))
+
+        sign_in(page, site, site.party("individual", 3), "en")
+        page.get_by_role("button", name="Show my report").click()
+        page.wait_for_load_state()
+        assert page.locator("table.statusgrid").count() >= 1
+    finally:
+        context.close()
