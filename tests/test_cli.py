@@ -164,6 +164,16 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
             r = client.get(f"/v1/supervision/{view}", headers=regulator)
             assert r.status_code == 200 and r.json()["backend"] == "duckdb", (view, r.text)
         assert client.get("/v1/supervision/outstanding", headers=regulator).json()["rows"]
+        # Three weeks of weekly loan files: one platform never sent its third, another sent it late;
+        # the regulator's view and each furnisher's own obligation status say the same.
+        rows = client.get("/v1/supervision/obligations", headers=regulator).json()["rows"]
+        verdicts = {r["furnisher"]: (r["expected"], r["on_time"], r["late"], r["missing"]) for r in rows}
+        assert sorted(verdicts.values()) == [(3, 2, 0, 1), (3, 2, 1, 0), (3, 3, 0, 0), (3, 3, 0, 0), (3, 3, 0, 0)]
+        for furnisher in (c for c in credentials if c["role"] == "furnisher"):
+            own = client.get("/v1/furnishing/obligations", headers={"Authorization": f"Bearer {furnisher['api_key']}"})
+            expected, on_time, late, missing = verdicts[furnisher["name"]]
+            status = "missing" if missing else "late" if late else "on_time"
+            assert [o["status"] for o in own.json()] == [status], own.text
         assert [t["status"] for t in client.get("/v1/transfers", headers=regulator).json()["transfers"]] == ["pending"]
         assert client.get("/v1/supervision/app-reviews", headers=regulator).json()["reviews"][0]["excessive"]
     verified = runner.invoke(app, ["log", "verify", "--dir", str(d)])

@@ -8,7 +8,7 @@ person (or a test) act as any party.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -19,11 +19,13 @@ from zhengxin.furnishing.service import add_obligation
 from zhengxin.kit import clock
 from zhengxin.parties.service import Actor, add_party
 from zhengxin.runtime import Runtime
-from zhengxin.synth import LENDERS, PLATFORMS, generate, write_files
+from zhengxin.synth import LENDERS, PLATFORMS, Population, generate, write_files
 
 # Formats rotate over the platforms so the demo exercises all three intake parsers.
 PLATFORM_FORMATS = ["csv", "parquet", "jsonl", "csv", "parquet"]
 DEMO_INDIVIDUALS = 12
+WEEKS = 3  # weekly loan files in the demo's furnishing history ...
+HISTORY_DAYS = 21  # ... which starts this many days before the demo is built
 
 
 def build_demo(
@@ -52,32 +54,30 @@ def build_demo(
         credentials.append(entry)
         return row
 
-    agency = register("agency", "zhengxin Credit Reference (demo agency)")
-    desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
-    platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
-    lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
-    regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
-    witnesses = [
-        regulator,
-        register("overseer", "Independent Oversight Board member A (demo)"),
-        register("overseer", "Independent Oversight Board member B (demo)"),
-    ]
+    with clock.frozen_at(_instant(clock.today() - timedelta(days=HISTORY_DAYS))):  # before the furnishing history
+        agency = register("agency", "zhengxin Credit Reference (demo agency)")
+        desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
+        platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
+        lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
+        regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
+        witnesses = [
+            regulator,
+            register("overseer", "Independent Oversight Board member A (demo)"),
+            register("overseer", "Independent Oversight Board member B (demo)"),
+        ]
 
     population = generate(persons, seed=seed)
     synth_dir = data_dir / "synth"
-    totals = {"received": 0, "accepted": 0, "rejected": 0}
     write_files(population, synth_dir, sorted(set(PLATFORM_FORMATS)))
-    for platform, fmt in zip(PLATFORMS, PLATFORM_FORMATS, strict=True):
-        for path in sorted((synth_dir / platform.slug).glob(f"*.{fmt}")):
-            batch = furnish_file(runtime, platform.name, path, progress=progress)
-            for k in totals:
-                totals[k] += batch[k]
+    actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
+    totals, delivered = _furnish_weekly(runtime, actor, population, platform_rows, synth_dir / "weeks", progress)
 
     # One platform's corrections file carries the mistakes intake exists to catch.
     bad = _flawed_records(population, synth_dir / PLATFORMS[0].slug / "corrections.jsonl")
     batch = furnish_file(runtime, PLATFORMS[0].name, bad, progress=progress)
     for k in totals:
         totals[k] += batch[k]
+    population = delivered  # what the bureau holds: the rest of the demo acts on it
 
     # Individuals who have furnished loans, each with their own credential.
     borrowers = population.loans.select("person_id").unique(maintain_order=True).head(DEMO_INDIVIDUALS)
@@ -91,20 +91,6 @@ def build_demo(
         runtime, population, agency, individuals, lender_rows, scores=bool(model_version)
     )
     rights = _exercise_rights(runtime, population, desk, individuals, platform_rows)
-
-    actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
-    with runtime.transaction() as conn:
-        for row in platform_rows:
-            add_obligation(
-                conn,
-                actor,
-                furnisher_id=row["id"],
-                record_types=["loan"],
-                frequency="monthly",
-                first_due_on=clock.today() + timedelta(days=10),
-                note="Monthly loan snapshot (demo)",
-                catalog=runtime.catalog,
-            )
 
     supervised = _supervise(runtime, data_dir, agency, regulator, platform_rows, lender_rows)
 
@@ -125,6 +111,53 @@ def build_demo(
         **rights,
         **supervised,
     }
+
+
+def _furnish_weekly(
+    runtime: Runtime, regulator: Actor, population, platforms: list[dict], out: Path, progress: Progress | None
+) -> tuple[dict, object]:
+    """Three weeks of furnishing history under a weekly loan obligation the regulator set 20 days
+    ago (due 15, 8 and 1 days ago, and in 6 days), so the supervision dashboard shows true
+    verdicts on first look. Each platform's loans arrive in three weekly files (its spending and
+    travel records with the first), two days before each due day; but the third platform never
+    sends its third file (missing) and the fourth sends it today, after the due day (late). Each
+    delivery goes through the real intake path at its own past instant. Returns the intake
+    totals and the population as the bureau holds it (without the loans never delivered)."""
+    from zhengxin.cli import furnish_file
+
+    today = clock.today()
+    with clock.frozen_at(_instant(today - timedelta(days=HISTORY_DAYS - 1))), runtime.transaction() as conn:
+        for row in platforms:
+            add_obligation(conn, regulator, furnisher_id=row["id"], record_types=["loan"], frequency="weekly",
+                           first_due_on=today - timedelta(days=15), note="Weekly loan status file (demo)",
+                           catalog=runtime.catalog)  # fmt: skip
+    week = pl.int_range(pl.len()).over("furnisher") % WEEKS
+    loans = population.loans.with_columns(week.alias("week"))
+    missing, late = PLATFORMS[2].slug, PLATFORMS[3].slug
+    withheld = (pl.col("week") == WEEKS - 1) & (pl.col("furnisher") == missing)
+    totals = {"received": 0, "accepted": 0, "rejected": 0}
+    for k in range(WEEKS):
+        first = k == 0
+        week_loans = loans.filter((pl.col("week") == k) & ~withheld).drop("week")
+        consumption, travel = (population.consumption, population.travel) if first else (
+            population.consumption.clear(), population.travel.clear())  # fmt: skip
+        part = Population(population.persons, week_loans, consumption, travel)
+        folder = out / f"week-{k + 1}"
+        write_files(part, folder, sorted(set(PLATFORM_FORMATS)))
+        for platform, fmt in zip(PLATFORMS, PLATFORM_FORMATS, strict=True):
+            sent_on = today if (platform.slug == late and k == WEEKS - 1) else today - timedelta(days=17 - 7 * k)
+            with clock.frozen_at(_instant(sent_on)):
+                for path in sorted((folder / platform.slug).glob(f"*.{fmt}")):
+                    batch = furnish_file(runtime, platform.name, path, progress=progress)
+                    for key in totals:
+                        totals[key] += batch[key]
+    kept = loans.filter(~withheld).drop("week")
+    return totals, Population(population.persons, kept, population.consumption, population.travel)
+
+
+def _instant(day) -> datetime:
+    """10:00 in Beijing on `day`, in UTC."""
+    return datetime.combine(day, time(2, 0), UTC)
 
 
 def _train_and_activate(runtime: Runtime, population, out: Path) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from stdnum.cn import uscc as uscc_code
 
 from tests.e2e.conftest import LANGS, sign_in, t
-from zhengxin.web.i18n import yuan
+from zhengxin.kit.i18n import yuan
 
 pytestmark = pytest.mark.slow
 

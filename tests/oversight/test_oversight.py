@@ -4,11 +4,16 @@ OpenDP noise within its stated bound, and the CLI's JSON, HTML and PDF tied to t
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,7 +24,8 @@ from zhengxin.audit.tables import log_heads, log_leaves
 from zhengxin.cli import app
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
-from zhengxin.oversight import service
+from zhengxin.kit.i18n import merged_catalog
+from zhengxin.oversight import render, service
 from zhengxin.oversight.service import Release
 from zhengxin.parties.tables import parties
 from zhengxin.records import retention
@@ -73,8 +79,12 @@ def test_true_counts_of_a_small_bureau(runtime, bureau):
     with runtime.reading() as conn:
         counts = service.counts(conn, runtime, service.parse_period(this_quarter()))
     cells = {r.key: r.cells for r in counts.releases}
+    exact = {f.key: f.cells for f in counts.exact}
     assert cells["persons"] == {"persons": 4}  # the fifth person's only record was erased
-    assert cells["organisations"] == {"furnishers": 1, "lenders": 1}
+    # Organisations, rules, runs and transfer requests are no person's data: published exactly, never noised.
+    assert "organisations" not in cells and exact["organisations"] == {"furnishers": 1, "lenders": 1}
+    forbids = {r["rule"] for r in runtime.policy.rules() if r["effect"] == "forbid"}
+    assert exact["rules"]["legal_rules"] == len(forbids) > 10 and exact["rules"]["permissions"] > 0
     assert cells["inquiries"] == dict.fromkeys(PURPOSES, 0) | {"loan_application": 1, "credit_card_application": 1}
     denials = cells["denials"]
     assert {k: v for k, v in denials.items() if v} == {"CR-18": 1, "CR-22": 1}
@@ -84,12 +94,12 @@ def test_true_counts_of_a_small_bureau(runtime, bureau):
     assert cells["rights"] == {"self_queries": 1, "exports": 1}
     # the clerk read a dispute for a complaint, and read the complaint they answered
     assert cells["staff_reads"] == {"dispute_handling": 0, "rights_request": 0, "complaint": 2}
-    assert cells["retention"] == {"persons_erased": 1, "runs": 1}
+    assert cells["retention"] == {"persons_erased": 1} and exact["retention_runs"] == {"runs": 1}
     # p1 filed three and had one answered: four events, of which the cap of 3 counts the first three.
     assert cells["complaints"]["filed_inquiry"] == 1 and cells["complaints"]["answered_on_time"] == 1
     assert sum(cells["complaints"].values()) == 3
-    if "transfers" in cells:  # the deployment's transfer requests, none made here: fixed labels, all zero
-        assert cells["transfers"] == {f"route: {r}": 0 for r in service.TRANSFER_ROUTES} | {
+    if "transfers" in exact:  # the deployment's transfer requests, none made here: fixed labels, all zero
+        assert exact["transfers"] == {f"route: {r}": 0 for r in service.TRANSFER_ROUTES} | {
             f"status: {s}": 0 for s in service.TRANSFER_STATUSES
         }
     # Sensitivities as the module states them.
@@ -99,14 +109,14 @@ def test_true_counts_of_a_small_bureau(runtime, bureau):
     # A smaller cap counts only each person's first events: the person's export came after their self-query.
     with runtime.reading() as conn:
         capped = service.counts(conn, runtime, service.parse_period(this_quarter()), cap=1)
-    assert capped.release("rights").cells == {"self_queries": 1, "exports": 0}
-    assert capped.release("rights").sensitivity == 1
+    assert capped.figure("rights").cells == {"self_queries": 1, "exports": 0}
+    assert capped.figure("rights").sensitivity == 1
 
     # Another period holds none of it (the furnished records are as of 2026-10-31 or earlier).
     with runtime.reading() as conn:
         before = service.counts(conn, runtime, service.parse_period("2026-01"))
-    assert before.release("inquiries").cells == dict.fromkeys(PURPOSES, 0)
-    assert before.release("organisations").cells == {"furnishers": 0, "lenders": 0}
+    assert before.figure("inquiries").cells == dict.fromkeys(PURPOSES, 0)
+    assert before.figure("organisations").cells == {"furnishers": 0, "lenders": 0}
 
 
 def test_periods_parse_in_utc_and_refuse_nonsense():
@@ -207,19 +217,25 @@ def test_the_cli_publishes_json_html_and_a_real_pdf_tied_to_the_log(runtime, bur
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["period"] == period and summary["epsilon"] == 2.0
-    assert set(summary["files"]) == {"json", "html", "pdf"}
+    assert set(summary["files"]) == {"json", "html", "pdf", "html.en", "pdf.en"}
 
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 5_000
-    page = (out / "report.html").read_text()
-    assert "<svg" in page and "Lenders&#39; inquiries by purpose" in page and "PIPL-58" in page
+    page = (out / "report.html").read_text()  # Chinese by default
+    assert '<html lang="zh-CN">' in page and "<svg" in page and "放贷机构按用途的查询" in page and "PIPL-58" in page
+    english = (out / "report.en.html").read_text()
+    assert '<html lang="en">' in english and "Lenders' inquiries by purpose" in english
+    assert (out / "report.en.pdf").read_bytes().startswith(b"%PDF-")
     body = (out / "report.json").read_bytes()
     report = json.loads(body)
     assert summary["sha256"] == hashlib.sha256(body).hexdigest()
     assert report["period"]["label"] == period and report["privacy"]["epsilon_total"] == 2.0
     releases = {r["key"]: r for r in report["privacy"]["releases"]}
-    assert {"persons", "organisations", "inquiries", "denials", "disputes", "rights", "staff_reads",
-            "retention"} <= releases.keys()  # fmt: skip
+    assert {"persons", "inquiries", "denials", "disputes", "rights", "staff_reads", "retention",
+            "complaints"} == releases.keys()  # fmt: skip
+    exact = {f["key"]: f for f in report["exact"]}
+    assert {"organisations", "rules", "retention_runs"} <= exact.keys() and "organisations" not in releases
+    assert exact["organisations"]["cells"] == [{"label": "furnishers", "value": 1}, {"label": "lenders", "value": 1}]
     assert all(c["value"] >= 0 for r in releases.values() for c in r["cells"])
     for r in releases.values():  # the stated bound is in the page beside each figure
         assert f"± {r['error_bound_95']}" in page
@@ -263,3 +279,64 @@ def test_the_cli_refuses_a_bad_period_or_budget(runtime, tmp_path: Path):
         )  # fmt: skip
         assert result.exit_code == 2 and code in result.output, result.output
     assert not (tmp_path / "r" / "report.json").exists()
+
+
+# Chinese first ---------------------------------------------------------------------------------
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _visible_text(page: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.S))
+
+
+def _embedded_font_programs(pdf: Path) -> list[TTFont]:
+    """Every font program embedded in the PDF, parsed by fontTools (the subsets keep their cmap)."""
+    fonts = []
+    for page in PdfReader(pdf).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            described = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = described["/FontDescriptor"].get_object()
+            stream = next(descriptor[k] for k in ("/FontFile3", "/FontFile2", "/FontFile") if k in descriptor)
+            fonts.append(TTFont(io.BytesIO(stream.get_object().get_data())))
+    return fonts
+
+
+def test_every_message_of_the_report_has_a_chinese_translation(runtime, bureau):
+    with runtime.transaction() as conn:
+        content = service.report(conn, runtime, service.parse_period(this_quarter()))
+    catalog = merged_catalog("zh_CN")
+    figures = [*content["privacy"]["releases"], *content["exact"]]
+    messages = {f["title"] for f in figures} | {f["basis"] for f in content["privacy"]["releases"] if f["basis"]}
+    messages |= {f["why"] for f in content["exact"]} | set(content["notes"])
+    labels = {c["label"] for f in figures for c in f["cells"]}
+    messages |= {render.CELL_LABELS[label] for label in labels if label in render.CELL_LABELS}
+    missing = sorted(m for m in messages if m not in catalog)
+    assert not missing, missing
+    # Only rule ids go untranslated, as the law names them.
+    raw = labels - render.CELL_LABELS.keys()
+    assert raw and all(re.fullmatch(r"[A-Z]+-[A-Z0-9/-]+", label) for label in raw), raw
+    page = render.html(content, "zh_CN")
+    english_words = re.findall(r"\b[a-z]{4,}\b", _visible_text(page))
+    assert len(english_words) < 30, english_words  # the odd library name or code, not sentences
+
+
+def test_the_chinese_pdf_embeds_fonts_that_draw_every_chinese_character(runtime, bureau, tmp_path: Path):
+    with runtime.transaction() as conn:
+        content = service.report(conn, runtime, service.parse_period(this_quarter()))
+    written = render.write(content, tmp_path)
+    needed = set(CJK.findall(_visible_text(written["paths"]["html"].read_text())))
+    assert len(needed) > 150  # the whole report is in Chinese, not a title
+    pdf = written["paths"]["pdf"]
+
+    fonts = _embedded_font_programs(pdf)
+    drawn = {chr(code) for font in fonts for code, glyph in font.getBestCmap().items() if glyph != ".notdef"}
+    assert needed <= drawn, f"no embedded glyph for {''.join(sorted(needed - drawn))}"
+    assert any("CJK" in font["name"].getDebugName(1) for font in fonts)
+
+    listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    rows = listing.splitlines()[2:]
+    assert rows and all(row.split()[-5] == "yes" for row in rows), listing  # every font embedded
+    extracted = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "个人信息保护报告" in extracted and needed <= set(CJK.findall(extracted))

@@ -16,7 +16,7 @@ console = Console(stderr=True)
 @oversight_app.command("report")
 def report(
     period: Annotated[str, typer.Option(help="A quarter (2026-Q4), a month (2026-11) or a year (2026), UTC")],
-    out: Annotated[Path, typer.Option(help="Where report.json, report.html and report.pdf go")],
+    out: Annotated[Path, typer.Option(help="Where report.json and the HTML and PDF (Chinese; .en. English) go")],
     epsilon: Annotated[
         float | None, typer.Option(help="The report's privacy budget (default: the oversight_epsilon setting)")
     ] = None,
@@ -25,7 +25,8 @@ def report(
 ) -> None:
     """Count the period's persons, organisations, inquiries, denials, disputes, rights requests,
     staff reads, erasures and transfers; publish them with OpenDP noise at the stated privacy
-    budget as JSON, HTML and PDF, tied to the log's signed tree head; log the publication."""
+    budget as JSON, and as HTML and PDF in Chinese (report.html, report.pdf) and English
+    (report.en.html, report.en.pdf), tied to the log's signed tree head; log the publication."""
     from zhengxin.audit.service import sequence_all
     from zhengxin.config import load_settings
     from zhengxin.kit.errors import Problem

@@ -11,11 +11,14 @@ everything about one person. A release's L1 sensitivity is how much one person c
 counts in total. Where one person can contribute many events (inquiries, denials, disputes,
 self-queries, staff reads) only their first `CONTRIBUTION_CAP` events of the period are
 counted, so the sensitivity is the cap and the published count can understate a heavy
-contributor's activity. Organisations, transfer requests and retention runs are no one's
-personal data; they are noised all the same, at the sensitivity of one organisation, one
-request or one run.
+contributor's activity.
 
-Only noisy values leave this module's `noisy`: the true counts are never published.
+Noise protects persons, so only figures about persons carry it. Counts of organisations, of
+transfer requests (made by organisations), of retention runs and of the rules in force are no
+one's personal data: they are published exactly (`Exact`), and the report says so. Noising
+them would only make them wrong ("furnishers 0 ± 30" for a deployment with five).
+
+Only noisy values leave this module's `noisy`: the true person counts are never published.
 """
 
 from __future__ import annotations
@@ -121,64 +124,85 @@ def parse_period(text: str) -> Period:
 
 @dataclass(frozen=True)
 class Release:
-    """One scalar or histogram published with one draw of noise. `cells` hold the TRUE counts,
-    in an order and with labels fixed before any data was read."""
+    """One scalar or histogram about persons, published with one draw of noise. `cells` hold the
+    TRUE counts, in an order and with labels fixed before any data was read. `title` and `basis`
+    are English messages the report's catalogs translate; `cap` is the contribution cap when the
+    sensitivity comes from it."""
 
     key: str
     title: str
-    unit: str  # what the sensitivity protects: person, organisation, transfer request
+    unit: str  # what the sensitivity protects: a person
     sensitivity: int  # L1: how much one unit can change the cells in total
     basis: str  # why that bound holds
+    cells: dict[str, int]
+    cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A figure about no person (organisations, their requests, jobs, rules), published exactly."""
+
+    key: str
+    title: str
+    unit: str
+    why: str
     cells: dict[str, int]
 
 
 @dataclass(frozen=True)
 class Counts:
     period: Period
-    releases: list[Release]
+    releases: list[Release]  # noised
+    exact: list[Exact]  # published as they are
     notes: list[str]
 
-    def release(self, key: str) -> Release:
-        return next(r for r in self.releases if r.key == key)
+    def figure(self, key: str) -> Release | Exact:
+        return next(r for r in (*self.releases, *self.exact) if r.key == key)
+
+
+NOT_PERSONAL = "no person's data changes it"
 
 
 def counts(conn: Connection, runtime, period: Period, cap: int = CONTRIBUTION_CAP) -> Counts:
-    """The true counts of the period, release by release (never published as they are)."""
-    capped = f"one person's first {cap} events of the period count, so one person moves the cells by at most {cap}"
+    """The true counts of the period: the person releases (never published as they are) and the
+    exact figures about organisations, requests, runs and rules."""
     releases = [
         Release("persons", "Persons whose records are held", "person", 1,
                 "a person is counted once, whatever they hold (records dated by the period's last day and still "
-                "held when the report is made)", {"persons": _persons_held(conn, period)}),
-        Release("organisations", "Organisations registered", "organisation", 1,
-                "no person changes these; one organisation changes one cell by 1", _organisations(conn, period)),
-        Release("inquiries", "Lenders' inquiries by purpose", "person", cap, capped,
-                _inquiries(conn, runtime, period, cap)),
+                "held when the report is made).", {"persons": _persons_held(conn, period)}),
+        Release("inquiries", "Lenders' inquiries by purpose", "person", cap, "",
+                _inquiries(conn, runtime, period, cap), cap),
         Release("denials", "Requests denied, by the rule that denied them", "person", cap,
-                capped + " (a denial naming two rules is two events; a request about no person counts for the "
-                "party that made it)", _denials(conn, runtime, period, cap)),
+                "a denial naming two rules is two events; a request about no person counts for the party that "
+                "made it.", _denials(conn, runtime, period, cap), cap),
         Release("disputes", "Disputes (objections, CR-25): opened, escalated and closed by outcome", "person", cap,
-                capped + " (opening, escalation and closing are separate events)", _disputes(conn, period, cap)),
+                "opening, escalation and closing are separate events.", _disputes(conn, period, cap), cap),
         Release("rights", "Persons' own requests: self-queries (CR-17) and data exports (PIPL-45)", "person", cap,
-                capped, _rights(conn, period, cap)),
-        Release("staff_reads", "Staff reads of a person's data, by purpose (CR-22)", "person", cap, capped,
-                _staff_reads(conn, period, cap)),
-        Release("retention", "Lawful erasure (CR-16, PIPL-47)", "person", 1,
-                "a person affected by several runs is counted once; the number of runs depends on no person",
-                _retention(conn, period)),
+                "", _rights(conn, period, cap), cap),
+        Release("staff_reads", "Staff reads of a person's data, by purpose (CR-22)", "person", cap, "",
+                _staff_reads(conn, period, cap), cap),
+        Release("retention", "Persons whose data was erased by law (CR-16, PIPL-47)", "person", 1,
+                "a person affected by several runs is counted once.", {"persons_erased": _erased(conn, period)}),
         Release("complaints", "Complaints about how data was handled: filed by subject, and answered on time or "
-                "late (PIPL-58)", "person", cap, capped + " (filing and answering are separate events)",
-                _complaints(conn, period, cap)),
+                "late (PIPL-58)", "person", cap, "filing and answering are separate events.",
+                _complaints(conn, period, cap), cap),
+    ]  # fmt: skip
+    exact = [
+        Exact("organisations", "Organisations registered", "organisation",
+              "organisations are not persons: " + NOT_PERSONAL, _organisations(conn, period)),
+        Exact("rules", "Legal rules enforced by the policy decision point", "rule",
+              "the rules are public law: " + NOT_PERSONAL, _rules(runtime)),
+        Exact("retention_runs", "Runs of the lawful erasure job (CR-16, PIPL-47)", "run",
+              "the job runs on a schedule: " + NOT_PERSONAL, {"runs": _retention_runs(conn, period)}),
     ]  # fmt: skip
     notes = []
     transfers = _transfers(conn, period)
     if transfers is None:
         notes.append("Cross-border transfers: this deployment holds no transfer requests table, so none is counted.")
     else:
-        releases.append(
-            Release("transfers", "Cross-border transfer requests by route and status", "transfer request", 2,
-                    "no person changes these; one request adds 1 to its route and 1 to its status", transfers)
-        )  # fmt: skip
-    return Counts(period, releases, notes)
+        exact.append(Exact("transfers", "Cross-border transfer requests by route and status", "transfer request",
+                           "requests are made by organisations: " + NOT_PERSONAL, transfers))  # fmt: skip
+    return Counts(period, releases, exact, notes)
 
 
 def _in(column, period: Period):
@@ -302,17 +326,27 @@ def _staff_reads(conn: Connection, period: Period, cap: int) -> dict[str, int]:
     return {p: found.get(p, 0) for p in STAFF_READ_PURPOSES}
 
 
-def _retention(conn: Connection, period: Period) -> dict[str, int]:
+def _erased(conn: Connection, period: Period) -> int:
     leaf = log_leaves.c
-    persons = conn.execute(
+    return conn.execute(
         select(func.count(leaf.person_token.distinct())).where(
             leaf.kind == "retention.erased", _in(leaf.created_at, period)
         )
     ).scalar_one()
-    runs = conn.execute(
+
+
+def _retention_runs(conn: Connection, period: Period) -> int:
+    return conn.execute(
         select(func.count()).select_from(retention_runs).where(_in(retention_runs.c.started_at, period))
     ).scalar_one()
-    return {"persons_erased": persons, "runs": runs}
+
+
+def _rules(runtime) -> dict[str, int]:
+    rules = runtime.policy.rules()
+    return {
+        "legal_rules": len({r["rule"] for r in rules if r["effect"] == "forbid"}),
+        "permissions": sum(r["effect"] == "permit" for r in rules),
+    }
 
 
 def _transfers(conn: Connection, period: Period) -> dict[str, int] | None:
@@ -375,7 +409,7 @@ def noisy(releases: Sequence[Release], epsilon_total: float) -> dict:
         spent_total += spent
         published.append({
             "key": r.key, "title": r.title, "unit": r.unit, "sensitivity": r.sensitivity, "basis": r.basis,
-            "epsilon": spent, "scale": round(scale, 6), "error_bound_95": bound,
+            "cap": r.cap, "epsilon": spent, "scale": round(scale, 6), "error_bound_95": bound,
             "cells": [{"label": label, "value": max(0, v)} for label, v in zip(r.cells, values, strict=True)],
         })  # fmt: skip
     if spent_total > epsilon_total * (1 + 1e-9):  # the privacy maps are OpenDP's own; never publish above budget
@@ -407,7 +441,8 @@ def spent_before(conn: Connection, period: Period) -> tuple[int, float]:
 
 
 def report(conn: Connection, runtime, period: Period, epsilon: float | None = None) -> dict:
-    """The report's content (report.json): noisy counts, budget, the log's signed tree head.
+    """The report's content (report.json): noisy person counts with their budget, the exact
+    figures about no person, and the log's signed tree head.
     Signs a head of the log as it stands (sequence queued events first). Never commits."""
     epsilon = runtime.settings.oversight_epsilon if epsilon is None else epsilon
     true = counts(conn, runtime, period)
@@ -428,6 +463,11 @@ def report(conn: Connection, runtime, period: Period, epsilon: float | None = No
         },  # fmt: skip
         "generated_at": _iso(clock.now()),
         "privacy": privacy,
+        "exact": [
+            {"key": f.key, "title": f.title, "unit": f.unit, "why": f.why,
+             "cells": [{"label": label, "value": int(v)} for label, v in f.cells.items()]}
+            for f in true.exact
+        ],  # fmt: skip
         "notes": true.notes,
         "log": {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")},
     }

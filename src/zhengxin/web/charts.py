@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import altair as alt
 
 PALETTE = ["#1f5aa6", "#d9822b", "#2e8b57", "#b03a2e", "#7d5ba6", "#5f6b7a"]
+GOOD, WARN, BAD = "#2e8b57", "#d9822b", "#b03a2e"
+# The portal's CSS font stack: a CJK face first, so axis labels in Chinese are never boxes.
+FONT = '"PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif'
 
 
 @dataclass
@@ -26,7 +29,8 @@ def chart(chart_id: str, title: str, figure: alt.TopLevelMixin, columns: list[st
     # render cost most of the dashboard's time (jsonschema over the whole Vega-Lite schema).
     spec = figure.properties(width="container").to_dict(validate=False)
     spec.pop("$schema", None)  # vega-embed knows the vendored version
-    spec["config"] = {**spec.get("config", {}), "range": {"category": PALETTE}, "view": {"stroke": None}}
+    spec["config"] = {**spec.get("config", {}), "range": {"category": PALETTE}, "view": {"stroke": None},
+                      "font": FONT}  # fmt: skip
     # `</` cannot end the <script type="application/json"> that carries the spec early.
     return Chart(chart_id, title, json.dumps(spec, ensure_ascii=False).replace("</", "<\\/"), columns, rows)
 
@@ -42,11 +46,14 @@ def bars(
     y_title: str,
     color: str | None = None,
     color_title: str | None = None,
+    colors: dict[str, str] | None = None,
     horizontal: bool = False,
     columns: list[str],
     rows: list[list],
     height: int = 220,
 ) -> Chart:
+    """Bars, stacked by `color` when given; `colors` fixes a colour per value (late in amber,
+    missing in red) and the order of the stack and legend."""
     base = alt.Chart(alt.Data(values=data)).mark_bar()
     cat = alt.X(f"{x}:N", title=x_title, sort=None) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort="-x")
     counts = alt.Axis(tickMinStep=1, format=",d")  # bars count things: whole ticks, even when all are zero
@@ -54,7 +61,8 @@ def bars(
     enc = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
     tooltip = [alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)]
     if color:
-        enc["color"] = alt.Color(f"{color}:N", title=color_title)
+        scale = alt.Scale(domain=list(colors), range=list(colors.values())) if colors else alt.Undefined
+        enc["color"] = alt.Color(f"{color}:N", title=color_title, scale=scale)
         tooltip.append(alt.Tooltip(f"{color}:N", title=color_title))
     return chart(chart_id, title, base.encode(**enc, tooltip=tooltip).properties(height=height), columns, rows)
 

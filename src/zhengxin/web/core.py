@@ -22,9 +22,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.i18n import LOCALES, gettext_for
 from zhengxin.parties.service import Actor, key_holder
 from zhengxin.runtime import Runtime, get_runtime
-from zhengxin.web.i18n import LOCALES, environment, gettext_for
+from zhengxin.web.i18n import environment
 
 # Scripts only from the portal itself. Vega compiles its expressions with Function(), hence
 # 'unsafe-eval'; vega-embed and htmx add inline styles.

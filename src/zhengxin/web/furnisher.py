@@ -18,6 +18,7 @@ from zhengxin.billing import service as billing
 from zhengxin.disputes import service as disputes
 from zhengxin.furnishing import readers, service
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.i18n import gettext_for
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import (
@@ -30,7 +31,6 @@ from zhengxin.web.core import (
     redirect,
     render,
 )
-from zhengxin.web.i18n import gettext_for
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 ERROR_COLUMNS = ("line", "record_type", "field", "code", "rule", "message", "raw")

@@ -17,6 +17,7 @@ from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes import service as disputes
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.i18n import gettext_for
 from zhengxin.parties.service import list_parties
 from zhengxin.rights import service as rights
 from zhengxin.runtime import RuntimeDep
@@ -29,7 +30,6 @@ from zhengxin.web.core import (
     redirect,
     render,
 )
-from zhengxin.web.i18n import gettext_for
 from zhengxin.web.labels import LABELS, STATUSES
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)

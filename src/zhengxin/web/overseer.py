@@ -16,16 +16,15 @@ from zhengxin.audit import service as audit
 from zhengxin.audit.verify import VerificationError, verify_consistency, verify_head
 from zhengxin.complaints import service as complaints
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.i18n import gettext_for
 from zhengxin.oversight import render as oversight_render
 from zhengxin.oversight import service as oversight
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import CsrfChecked, OverseerUser, PortalRoute, flash, locale_of, redirect, render
-from zhengxin.web.i18n import gettext_for
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 PAGE = 50
-FILES = {"html": ("report.html", "text/html"), "pdf": ("report.pdf", "application/pdf"),
-         "json": ("report.json", "application/json")}  # fmt: skip
+MEDIA = {"html": "text/html", "pdf": "application/pdf", "json": "application/json"}
 
 
 @router.get("/overseer")
@@ -94,7 +93,9 @@ def report_page(request: Request, actor: OverseerUser, runtime: RuntimeDep, peri
         path = _report_dir(runtime, chosen.label) / "report.json"
         if path.exists():
             built = json.loads(path.read_text(encoding="utf-8"))
-    return render(request, "overseer/report.html", period=period, built=built)
+    _ = gettext_for(locale_of(request))
+    return render(request, "overseer/report.html", period=period, built=built,
+                  label=lambda code: _(oversight_render.CELL_LABELS.get(code, code)))  # fmt: skip
 
 
 @router.post("/overseer/report", dependencies=[CsrfChecked])
@@ -114,12 +115,12 @@ def build_report(request: Request, actor: OverseerUser, runtime: RuntimeDep, per
 
 
 @router.get("/overseer/report/{label}/{kind}")
-def report_file(label: str, kind: str, actor: OverseerUser, runtime: RuntimeDep):
+def report_file(request: Request, label: str, kind: str, actor: OverseerUser, runtime: RuntimeDep):
+    """The built report's JSON, or its HTML or PDF in the reader's language."""
     chosen = oversight.parse_period(label)
-    if kind not in FILES:
+    if kind not in MEDIA:
         raise Problem(404, "not_found", "the report is html, pdf or json")
-    name, media = FILES[kind]
-    path = _report_dir(runtime, chosen.label) / name
+    path = _report_dir(runtime, chosen.label) / oversight_render.file_name(kind, locale_of(request))
     if not path.exists():
         raise Problem(404, "report_not_built", f"no report built for {chosen.label} yet")
-    return FileResponse(path, media_type=media, filename=f"protection-report-{chosen.label}.{kind}")
+    return FileResponse(path, media_type=MEDIA[kind], filename=f"protection-report-{chosen.label}.{kind}")

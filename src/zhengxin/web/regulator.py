@@ -12,14 +12,14 @@ from pydantic import ValidationError
 from zhengxin.analytics import service as analytics
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.i18n import gettext_for, number, percent, yuan
 from zhengxin.parties.service import list_parties
 from zhengxin.runtime import RuntimeDep
 from zhengxin.supervision import service as supervision
 from zhengxin.supervision.schemas import OrderCreate
 from zhengxin.transfers import service as transfers
-from zhengxin.web.charts import bars, lines
+from zhengxin.web.charts import BAD, GOOD, PALETTE, WARN, bars, lines
 from zhengxin.web.core import CsrfChecked, PortalRoute, RegulatorUser, flash, locale_of, redirect, render
-from zhengxin.web.i18n import gettext_for, number, percent, yuan
 from zhengxin.web.labels import LABELS
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
@@ -59,12 +59,14 @@ def _charts(results: dict[str, list[dict]], locale: str) -> list:
         bars(
             "compliance", _("Furnishing against the deadline, periods by furnisher"), compliance, x="furnisher",
             y="periods", color="status", x_title=furnisher_title, y_title=_("Periods"), color_title=status_title,
+            colors={on_time: GOOD, late: WARN, missing: BAD},
             columns=[furnisher_title, status_title, _("Periods")],
             rows=[[c["furnisher"], c["status"], number(c["periods"], locale)] for c in compliance],
         ),
         bars(
             "records", _("Records furnished: accepted and rejected, by furnisher"), records, x="furnisher",
             y="records", color="outcome", x_title=furnisher_title, y_title=_("Records"), color_title=_("Outcome"),
+            colors={_("Accepted"): GOOD, _("Rejected"): BAD},
             columns=[furnisher_title, _("Outcome"), _("Records")],
             rows=[[c["furnisher"], c["outcome"], number(c["records"], locale)] for c in records],
         ),
@@ -88,6 +90,7 @@ def _charts(results: dict[str, list[dict]], locale: str) -> list:
         bars(
             "disputes", _("Disputes open and overdue (CR-25), by furnisher"), disputes, x="furnisher", y="disputes",
             color="state", x_title=furnisher_title, y_title=_("Disputes"), color_title=status_title,
+            colors={_("Open"): PALETTE[0], _("Overdue"): BAD},
             columns=[furnisher_title, status_title, _("Disputes")],
             rows=[[d["furnisher"], d["state"], d["disputes"]] for d in disputes],
         ),

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request
 
 from zhengxin.identity.resident_id import normalise
 from zhengxin.identity.tokens import person_token
+from zhengxin.kit.i18n import gettext_for
 from zhengxin.parties.service import authenticate, key_id_of
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import HOME, LOCALES, CsrfChecked, PortalRoute, PortalUser, flash, redirect, render
-from zhengxin.web.i18n import gettext_for
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 
