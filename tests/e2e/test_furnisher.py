@@ -83,7 +83,7 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
 def test_the_furnisher_sees_obligations_statements_and_a_refused_file(site, page, lang, tmp_path):
     sign_in(page, site, site.party("furnisher"), lang)
     page.get_by_role("link", name=t(lang, "Obligations", "报送义务")).click()
-    assert page.get_by_text("Monthly loan snapshot (demo)").is_visible()
+    assert page.get_by_text("Weekly loan status file (demo)").is_visible()
     page.get_by_role("link", name=t(lang, "Revenue statements", "收入结算单")).click()
     assert page.get_by_role("heading", name=t(lang, "Revenue statements", "收入结算单")).is_visible()
     assert page.get_by_role("cell", name=re.compile(r"¥\d")).first.is_visible()
