@@ -33,6 +33,7 @@ from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.routes import router as parties_router
 from zhengxin.reports.scoring import routes as scoring_routes
+from zhengxin.rights.routes import counter as counter_router
 from zhengxin.rights.routes import router as rights_router
 from zhengxin.runtime import Runtime
 from zhengxin.supervision.routes import router as supervision_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(log_router)
     app.include_router(receipts_router)
     app.include_router(rights_router)
+    app.include_router(counter_router)
     app.include_router(scoring_routes.router)
     app.include_router(scoring_routes.me_router)
     for router in (

@@ -1,4 +1,5 @@
-"""The person's own reads: self-queries (free, then charged), who accessed their data (the
+"""The person's own reads: self-queries (free online; at the counter two free a year, then
+charged), who accessed their data (the
 same events as the log, each with a receipt that verifies), and a copy of everything held."""
 
 from __future__ import annotations
@@ -26,24 +27,71 @@ def self_query(client, person) -> dict:
     return r.json()
 
 
-def test_two_free_self_queries_a_year_then_a_fee(client, bureau, runtime):
+def test_online_self_queries_are_free_and_a_get_never_charges(client, bureau, runtime):
     person = bureau.person(1)
-    fees = []
-    for hour in (9, 10, 11):
-        with clock.frozen_at(datetime(2026, 12, 30, hour, tzinfo=UTC)):
-            fees.append(self_query(client, person)["fee_fen"])
-    assert fees == [0, 0, 1000]  # CR-17, FEE-1
-    with clock.frozen_at(datetime(2027, 1, 1, 0, 0, 1, tzinfo=UTC)):
-        first = self_query(client, person)
-    assert first["fee_fen"] == 0 and first["free_self_queries_left"] == 1  # a new year
-
-    history = client.get("/v1/me/self-queries", headers=person.headers).json()["self_queries"]
-    assert [q["fee_fen"] for q in history] == [0, 1000, 0, 0]
-    report = first["report"]
+    answers = [self_query(client, person) for _ in range(4)]  # retries, a prefetcher, a crawler …
+    assert [(a["channel"], a["fee_fen"], a["free"]) for a in answers] == [("online", 0, True)] * 4  # FEE-1
+    assert {a["free_self_queries_left"] for a in answers} == {2}  # online ones spend none of CR-17's counter two
+    report = answers[0]["report"]
     assert report["header"]["viewer"] == "individual" and report["header"]["inquiry"] is None
     assert report["accounts"][0]["furnisher"]["name"] == "Platform One"  # a person sees names (RPT-2)
+    period = clock.today().strftime("%Y-%m")
+    recon = client.get("/v1/billing/reconciliation", params={"period": period}, headers=bureau.agency).json()
+    assert (recon["charges"], recon["fees_fen"]) == (4, 0)
+    kinds = [a["kind"] for a in client.get("/v1/me/accesses", headers=person.headers).json()["accesses"]]
+    assert kinds.count("self_query") == 4  # every look is logged all the same
+
+
+def counter(client, staff, person_id: str, **extra):
+    return client.post("/v1/rights/counter-self-queries", json={"person_id": person_id, "identity_verified": True,
+                                                              **extra}, headers=staff)  # fmt: skip
+
+
+def test_counter_self_queries_two_free_a_year_then_a_fee(client, bureau, parties, runtime):
+    person = bureau.person(1)
+    _, clerk = parties.add("agency", "Clerk Li", staff=True)
+    fees = []
+    for hour in (1, 2, 3):
+        with clock.frozen_at(datetime(2026, 12, 30, hour, tzinfo=UTC)):
+            r = counter(client, clerk, person.person_id)
+            assert r.status_code == 201, r.text
+            fees.append((r.json()["channel"], r.json()["fee_fen"], r.json()["free_self_queries_left"]))
+    assert fees == [("counter", 0, 1), ("counter", 0, 0), ("counter", 1000, 0)]  # CR-17, FEE-1
+    with clock.frozen_at(datetime(2027, 1, 1, 0, 0, 1, tzinfo=UTC)):
+        first = counter(client, clerk, person.person_id).json()
+    with clock.frozen_at(datetime(2027, 1, 1, 0, 0, 2, tzinfo=UTC)):
+        online = self_query(client, person)
+    assert (first["fee_fen"], first["free_self_queries_left"]) == (0, 1)  # a new year
+    assert online["fee_fen"] == 0 and online["free_self_queries_left"] == 1
+    assert first["report"]["accounts"][0]["furnisher"]["name"] == "Platform One"
+
+    history = client.get("/v1/me/self-queries", headers=person.headers).json()["self_queries"]
+    assert [(q["channel"], q["fee_fen"]) for q in history] == [
+        ("online", 0), ("counter", 0), ("counter", 1000), ("counter", 0), ("counter", 0)]  # fmt: skip
     recon = client.get("/v1/billing/reconciliation", params={"period": "2026-12"}, headers=bureau.agency).json()
     assert (recon["charges"], recon["fees_fen"], recon["furnisher_shares_fen"]) == (3, 1000, 0)
+    # The person sees each counter query as a staff read naming the clerk and the purpose (CR-22).
+    reads = [a for a in client.get("/v1/me/accesses", headers=person.headers).json()["accesses"]
+             if a["kind"] == "staff.read"]  # fmt: skip
+    assert len(reads) == 4 and {a["party"]["name"] for a in reads} == {"Clerk Li"}
+    assert {a["purpose"] for a in reads} == {"rights_request"}
+
+
+def test_a_counter_self_query_needs_a_personal_staff_account_and_a_checked_id(client, bureau, parties, runtime):
+    person = bureau.person(1)
+    lender = bureau.lender("First Bank", 1)
+    shared = counter(client, bureau.agency, person.person_id)
+    assert (shared.status_code, shared.json()["code"], shared.json()["rule"]) == (403, "staff_account_required",
+                                                                                   "CR-22")  # fmt: skip
+    assert counter(client, lender.headers, person.person_id).status_code == 403
+    _, clerk = parties.add("agency", "Clerk Li", staff=True)
+    assert counter(client, clerk, person.person_id, identity_verified=False).status_code == 422
+    bad = counter(client, clerk, person.person_id[:-1] + ("0" if person.person_id[-1] != "0" else "1"))
+    assert bad.status_code == 422 and bad.json()["code"] == "resident_id_checksum"
+    with runtime.engine.connect() as conn:
+        from zhengxin.rights.tables import self_queries
+
+        assert conn.execute(self_queries.select()).first() is None  # nothing kept of the refusals
 
 
 def test_accesses_match_the_log_and_every_receipt_verifies(client, bureau, runtime):

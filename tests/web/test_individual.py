@@ -26,14 +26,14 @@ def test_the_report_is_fetched_on_request_with_its_grid_legend_and_dispute_links
     sign_in(client, person.headers, person.person_id, lang="zh_CN")
     home = client.get("/portal/me")
     assert home.status_code == 200 and "<h1>我的信用报告</h1>" in home.text
-    assert "今年剩余免费查询次数：2" in home.text  # visiting does not use a free self-query
+    assert "在线查询本人信用报告始终免费" in home.text and "今年剩余免费次数：2" in home.text
 
     r = post_form(client, "/portal/me", "/portal/me/report", {})
     assert r.status_code == 200, r.text
     assert "ACC-000001" in r.text and 'class="s-2"' in r.text and 'class="legend"' in r.text
     assert "/portal/me/disputes?account=ACC-000001" in r.text
-    assert "免费（今年还剩 1 次）" in r.text
-    assert "今年剩余免费查询次数：1" in client.get("/portal/me").text
+    assert "在线查询免费" in r.text  # FEE-1: the portal is an online channel
+    assert "今年剩余免费次数：2" in client.get("/portal/me").text  # the counter's free two are untouched
 
 
 def test_accesses_carry_receipts_that_verify_and_only_the_persons_own(client, bureau):

@@ -10,18 +10,19 @@ from fastapi.responses import JSONResponse
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions.service import unit_of_work
-from zhengxin.parties.auth import Individual
+from zhengxin.parties.auth import Agency, Individual
 from zhengxin.rights import service
-from zhengxin.rights.schemas import SelfQueryResult
+from zhengxin.rights.schemas import CounterSelfQuery, SelfQueryResult
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/me", tags=["individual rights"])
+counter = APIRouter(prefix="/v1/rights", tags=["individual rights"])
 
 
 @router.get("/report", response_model=SelfQueryResult)
 def my_report(actor: Individual, runtime: RuntimeDep):
-    """Your own credit report, the same model lenders get, with every institution named. The
-    first self-queries of each year are free (CR-17); `fee_fen` says what this one cost."""
+    """Your own credit report, the same model lenders get, with every institution named. Online
+    self-queries are free (FEE-1): this GET never charges; each one is logged like any access."""
     with unit_of_work(runtime) as conn:
         result = service.self_query(conn, runtime, actor)
     return Response(SelfQueryResult(**result).model_dump_json(), media_type="application/json")
@@ -51,3 +52,13 @@ def my_export(actor: Individual, runtime: RuntimeDep):
     return JSONResponse(
         jsonable_encoder(document), headers={"Content-Disposition": 'attachment; filename="zhengxin-export.json"'}
     )
+
+
+@counter.post("/counter-self-queries", response_model=SelfQueryResult, status_code=201)
+def counter_self_query(body: CounterSelfQuery, actor: Agency, runtime: RuntimeDep):
+    """A self-query at the agency's counter, recorded by a member of staff under their personal
+    account (CR-22) for a person who came in with their ID: the year's first free ones (CR-17),
+    then `self_query_fee_fen` each (FEE-1). Logged as a staff read the person sees."""
+    with unit_of_work(runtime) as conn:
+        result = service.counter_self_query(conn, runtime, actor, body.person_id)
+    return Response(SelfQueryResult(**result).model_dump_json(), media_type="application/json", status_code=201)

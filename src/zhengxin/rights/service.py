@@ -1,5 +1,6 @@
-"""The person's own reads: their report (CR-17: free up to a yearly number, priced after),
-every access to their data with its log receipt, and a copy of everything held (PIPL-45).
+"""The person's own reads: their report (free online; at the counter, CR-17's free ones a year
+and priced after), every access to their data with its log receipt, and a copy of everything
+held (PIPL-45).
 
 Each goes through the decision point (`self_query`: a person reads only themself) and is
 itself logged, so the person's next look at their accesses shows this one too.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
 
 from zhengxin.audit import service as audit
 from zhengxin.audit.tables import log_leaves
@@ -18,13 +19,14 @@ from zhengxin.billing import service as billing
 from zhengxin.consent import service as consent
 from zhengxin.decisions import service as decisions
 from zhengxin.disputes import service as disputes
+from zhengxin.identity import resident_id
+from zhengxin.identity.tokens import person_token
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, names
-from zhengxin.parties.tables import parties
 from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
 from zhengxin.reports.scoring import service as scoring
 from zhengxin.reports.service import Viewer, assemble
@@ -46,67 +48,105 @@ def _allowed(conn: Connection, runtime, person: Actor, kind: str, **details):
 
 
 def self_query(conn: Connection, runtime, person: Actor) -> dict:
-    """The person's own report, every record type in scope, names unmasked (RPT-2). The first
-    `free_self_queries_per_year` of a calendar year (UTC) are free, later ones cost
-    `self_query_fee_fen` (CR-17, FEE-1)."""
+    """The person's own report online (API or portal), every record type in scope, names unmasked
+    (RPT-2). Online self-queries are free and unlimited (FEE-1): a GET never charges anyone, so
+    retries, prefetchers and crawlers cannot bill a person."""
     decision = _allowed(conn, runtime, person, "self_query")
-    if conn.dialect.name == "postgresql":
-        # Two self-queries at once must not both take the last free one.
-        conn.execute(select(parties.c.id).where(parties.c.id == person.party_id).with_for_update())
-    now, today = clock.now(), clock.today()
+    result = _self_query(conn, runtime, person, person.person_token, "online", decision.decision_id, fee=0, free=True)
+    decisions.record(
+        conn, decision, person, person.person_token, "self_query", self_query=result["self_query_id"],
+        report=result["report"].header.report_id, channel="online", fee_fen=0, free=True, rule="FEE-1",
+    )  # fmt: skip
+    return {**result, "free_self_queries_left": counter_free_left(conn, runtime, person.person_token)}
+
+
+def counter_self_query(conn: Connection, runtime, staff: Actor, person_id: str) -> dict:
+    """A self-query at the agency's counter, recorded by a member of staff under their personal
+    account for a person who came in and showed their ID: the first `free_self_queries_per_year`
+    counter self-queries of a (Beijing) calendar year are free, later ones cost
+    `self_query_fee_fen` (CR-17, FEE-1). Logged as a staff read naming the staff member (CR-22)
+    and charged to the counter that took the fee."""
+    token = person_token(runtime.pepper, _valid_id(person_id))
+    _lock_person(conn, token)
+    used = _counter_self_queries_this_year(conn, token, clock.today())
     rules = runtime.settings.rules
-    used = self_queries_this_year(conn, person, today)
     free = used < rules.free_self_queries_per_year
     fee = 0 if free else rules.self_query_fee_fen
+    self_query_id = new_id("sq")
+    decision = decisions.staff_read(conn, runtime, staff, token, "rights_request", self_query=self_query_id,
+                                    channel="counter", fee_fen=fee, free=free, rule="CR-17")  # fmt: skip
+    result = _self_query(conn, runtime, staff, token, "counter", decision.decision_id, fee=fee, free=free,
+                         self_query_id=self_query_id)  # fmt: skip
+    return {**result, "free_self_queries_left": max(0, rules.free_self_queries_per_year - used - 1)}
+
+
+def _self_query(
+    conn: Connection, runtime, party: Actor, token: str, channel: str, decision_id: str, *, fee: int, free: bool,
+    self_query_id: str | None = None,
+) -> dict:  # fmt: skip
+    """Assemble, score, store and charge one self-query made through `channel` by `party` (the
+    person online, the staff member at the counter)."""
+    now, today = clock.now(), clock.today()
     scopes = sorted(runtime.catalog.record_types)
     built = assemble(
-        conn, runtime, person.person_token, viewer=Viewer("individual", person.party_id),
-        scopes=scopes, today=today, now=now,
+        conn, runtime, token, viewer=Viewer("individual", party.party_id), scopes=scopes, today=today, now=now,
     )  # fmt: skip
     row = {
-        "id": new_id("sq"),
-        "party_id": person.party_id,
-        "person_token": person.person_token,
+        "id": self_query_id or new_id("sq"),
+        "party_id": party.party_id,
+        "person_token": token,
+        "channel": channel,
         "report_id": built.report.header.report_id,
         "fee_fen": fee,
         "free": free,
-        "decision_id": decision.decision_id,
+        "decision_id": decision_id,
         "created_at": now,
     }
-    conn.execute(insert(self_queries).values(**row))
     model = scoring.live_model(conn)
     if model is not None:
         # The person's own score, on everything held about them, with the same reasons a lender gets.
-        scored = scoring.score_person(model, person.person_token, built, scopes=scopes, as_of=today)
+        scored = scoring.score_person(model, token, built, scopes=scopes, as_of=today)
         built.report.score = scoring.section(model, scored, today)
-        scoring.record(conn, scored, person.person_token, now=now, self_query_id=row["id"])
-    # The person pays the agency; furnishers share lenders' fees only.
+    conn.execute(insert(self_queries).values(**row))
+    if model is not None:
+        scoring.record(conn, scored, token, now=now, self_query_id=row["id"])
+    # The payer is whoever took the query: the person online (always 0), the counter otherwise.
     billing.charge(
-        conn, runtime.settings, inquiry_id=row["id"], payer_id=person.party_id, product="self_query",
+        conn, runtime.settings, inquiry_id=row["id"], payer_id=party.party_id, product="self_query",
         tier="individual", fee_fen=fee, records_by_furnisher={}, now=now,
     )  # fmt: skip
-    decisions.record(
-        conn, decision, person, person.person_token, "self_query", self_query=row["id"], report=row["report_id"],
-        fee_fen=fee, free=free, rule="CR-17",
-    )  # fmt: skip
-    return {
-        "self_query_id": row["id"],
-        "fee_fen": fee,
-        "free": free,
-        "free_self_queries_left": max(0, rules.free_self_queries_per_year - used - 1),
-        "created_at": now,
-        "report": built.report,
-    }
+    return {"self_query_id": row["id"], "channel": channel, "fee_fen": fee, "free": free, "created_at": now,
+            "report": built.report}  # fmt: skip
 
 
-def self_queries_this_year(conn: Connection, person: Actor, today) -> int:
-    """How many self-queries the person made this calendar year (UTC): the first ones are free (CR-17)."""
+def _valid_id(person_id: str) -> str:
+    try:
+        return resident_id.validate(person_id)
+    except resident_id.InvalidIdentifier as e:
+        raise Problem(422, e.code, str(e)) from None
+
+
+def _lock_person(conn: Connection, token: str) -> None:
+    """Two counter self-queries at once must not both take the last free one: serialise them on
+    the person (a row lock on PostgreSQL; SQLite already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"self_query:{token}"})
+
+
+def _counter_self_queries_this_year(conn: Connection, token: str, today) -> int:
     return conn.execute(
         select(func.count()).where(
-            self_queries.c.person_token == person.person_token,
+            self_queries.c.person_token == token,
+            self_queries.c.channel == "counter",
             self_queries.c.created_at >= datetime(today.year, 1, 1, tzinfo=UTC),
         )
     ).scalar_one()
+
+
+def counter_free_left(conn: Connection, runtime, token: str) -> int:
+    """Free counter self-queries left to the person this calendar year (CR-17)."""
+    used = _counter_self_queries_this_year(conn, token, clock.today())
+    return max(0, runtime.settings.rules.free_self_queries_per_year - used)
 
 
 def self_query_history(conn: Connection, person: Actor) -> list[dict]:
@@ -116,8 +156,8 @@ def self_query_history(conn: Connection, person: Actor) -> list[dict]:
         .order_by(self_queries.c.created_at.desc())
     ).mappings()
     return [
-        {"self_query_id": r["id"], "report_id": r["report_id"], "fee_fen": r["fee_fen"], "free": r["free"],
-         "created_at": r["created_at"]}
+        {"self_query_id": r["id"], "channel": r["channel"], "report_id": r["report_id"], "fee_fen": r["fee_fen"],
+         "free": r["free"], "created_at": r["created_at"]}
         for r in rows
     ]  # fmt: skip
 

@@ -35,17 +35,11 @@ from zhengxin.web.labels import LABELS, STATUSES
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 
 
-def _free_left(conn, runtime, person) -> int:
-    """Free self-queries left this year (CR-17): the report is fetched on request, not on every visit."""
-    used = rights.self_queries_this_year(conn, person, clock.today())
-    return max(0, runtime.settings.rules.free_self_queries_per_year - used)
-
-
 @router.get("/me")
 def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
     """The person's home: what fetching the report costs, and their open matters at a glance."""
     with runtime.reading() as conn:
-        free_left = _free_left(conn, runtime, person)
+        free_left = rights.counter_free_left(conn, runtime, person.person_token)
         grants = consent.list_for(conn, person)
         open_disputes = [d for d in disputes.list_for_person(conn, runtime, person) if d["status"] != "closed"]
     return render(
@@ -56,7 +50,7 @@ def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
 
 @router.post("/me/report", dependencies=[CsrfChecked])
 def my_report(request: Request, person: IndividualUser, runtime: RuntimeDep):
-    """The self-query of GET /v1/me/report, shown at once (it is counted and, past the free ones, charged)."""
+    """The self-query of GET /v1/me/report, shown at once (online: logged, never charged)."""
     with unit_of_work(runtime) as conn:
         result = rights.self_query(conn, runtime, person)
     return render(request, "individual/report.html", result=result, statuses=STATUSES, labels=LABELS)
