@@ -6,6 +6,7 @@ database `test`) cannot be reached, the PostgreSQL tests fail rather than skip.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import uuid
@@ -40,6 +41,30 @@ def make_settings(url: str, **extra) -> Settings:
         artefact_active_key="doc1",
         **extra,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_hold_no_identifiers(tmp_path_factory) -> Iterator[None]:
+    """Every log record of the whole run (ours, uvicorn's, the test clients') at INFO goes to a
+    file, which is scanned at the end for every resident ID, mobile number and synthetic name:
+    a log line is no place for them (issue 15, finding 5)."""
+    from tests.logscan import identifiers_in
+
+    path = tmp_path_factory.mktemp("logs") / "run.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+    text = path.read_text(encoding="utf-8")
+    assert "zhengxin.access" in text or "HTTP Request" in text or not text  # the capture saw requests
+    found = identifiers_in(text)
+    assert not found, f"personal identifiers in the logs ({path}): {sorted(set(found))[:10]}"
 
 
 @pytest.fixture(scope="session")

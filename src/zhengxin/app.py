@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -127,17 +128,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestMetrics, access_log=runtime.settings.access_log)
     return app
 
 
-class RequestMetrics:
-    """Counts and times requests by route, and marks every API answer `Cache-Control: no-store`
-    (a plain ASGI middleware: Starlette's BaseHTTPMiddleware would halve the throughput of
-    small requests)."""
+access = logging.getLogger("zhengxin.access")
 
-    def __init__(self, app):
+
+class RequestMetrics:
+    """Counts and times requests by route, writes the access log line, and marks every API
+    answer `Cache-Control: no-store` (a plain ASGI middleware: Starlette's BaseHTTPMiddleware
+    would halve the throughput of small requests).
+
+    The access log is ours, not uvicorn's: it names the route's template
+    (`/v1/disputes/{dispute_id}`), never the raw path or the query string, so nothing a client
+    put in a URL (a resident ID, say) can reach a log line."""
+
+    def __init__(self, app, access_log: bool = True):
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -157,8 +166,13 @@ class RequestMetrics:
             await self.app(scope, receive, send_and_note)
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(scope["method"], path, str(status[0])).inc()
-            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], path).observe(elapsed)
+            if self.access_log:
+                actor = scope.get("state", {}).get("actor")
+                access.info("%s %s %d %.1fms %s", scope["method"], path, status[0], elapsed * 1000,
+                            f"{actor.role}:{actor.party_id}" if actor else "-")  # fmt: skip
 
 
 def serve_app() -> FastAPI:

@@ -67,7 +67,9 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
-    access_log: Annotated[bool, typer.Option(help="Log every request line (the metrics count them anyway)")] = True,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request: method, route template, status, time, party (never a raw URL)")
+    ] = True,
 ) -> None:
     """Serve the API (and portal) of an existing deployment."""
     import os
@@ -77,20 +79,20 @@ def serve(
     from zhengxin.app import create_app
 
     console.print(f"serving on http://{host}:{port}: the portal at /portal/, API docs at /docs")
+    os.environ["ZHENGXIN_ACCESS_LOG"] = "true" if access_log else "false"  # our own logger (see app.RequestMetrics)
     if workers == 1:
-        uvicorn.run(
-            create_app(runtime=_runtime(data_dir, db)), host=host, port=port, log_level="info", access_log=access_log
-        )
+        uvicorn.run(create_app(runtime=_runtime(data_dir, db)), host=host, port=port, log_level="info",
+                    access_log=False, log_config=_log_config())  # fmt: skip
         return
     # Each worker process builds its own app from the environment.
     if data_dir is not None:
         os.environ["ZHENGXIN_DATA_DIR"] = str(data_dir.resolve())
     if db is not None:
         os.environ["ZHENGXIN_DATABASE_URL"] = db
-    _serve_workers(host, port, workers, access_log)
+    _serve_workers(host, port, workers)
 
 
-def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
+def _serve_workers(host: str, port: int, workers: int) -> None:
     """N request workers and one background worker (zhengxin.background). The workers run
     under uvicorn's multiprocess supervisor on a listening socket we bind ourselves: uvicorn's
     own leaves `proto` at 0, so asyncio never sets TCP_NODELAY on accepted connections and
@@ -111,11 +113,23 @@ def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None
     sock.bind((host, port))
     sock.set_inheritable(True)
     config = uvicorn.Config("zhengxin.app:serve_app", factory=True, host=host, port=port, workers=workers,
-                            log_level="info", access_log=access_log)  # fmt: skip
+                            log_level="info", access_log=False, log_config=_log_config())  # fmt: skip
     try:
         Multiprocess(config, sockets=[sock]).run()
     finally:
         keeper.terminate()
+
+
+def _log_config() -> dict:
+    """uvicorn's logging, plus our `zhengxin` loggers (the access log among them) on its handler.
+    uvicorn's own access log stays off: it prints raw paths and query strings."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["zhengxin"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _keep_log_forever() -> None:

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Run the background worker (log sequencing and signing, webhook alerts, dispute
     # escalation) in this server process (`serve --workers N` runs one beside the workers).
     log_schedule: bool = True
+    # One line per request from our own access logger: method, route template, status, time,
+    # the acting party. Never a raw path or query string (they may carry what a client put there).
+    access_log: bool = True
     catalog_path: Path | None = None
     intake_chunk_rows: int = 50_000
     analyze_after_records: int = 50_000  # a batch this large refreshes the planner's statistics

@@ -1,19 +1,22 @@
-"""The policies in force, and the dry run: how they would decide a described request."""
+"""The policies in force, and the dry run: how they would decide a described request. A dry run
+names no person and reads no one's data, so it can reveal nothing about anyone (a resident ID
+in its query string would also reach access logs and proxies)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
-from zhengxin.decisions import service as decisions
-from zhengxin.inquiries.flows import inquiry_context, token_for
+from zhengxin.inquiries.flows import decision_context
+from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, require
 from zhengxin.parties.service import Actor, find_party, get_party
 from zhengxin.policy import ACTIONS
+from zhengxin.policy.engine import Subject
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -28,18 +31,32 @@ def policies(actor: AnyParty, runtime: RuntimeDep):
     return {"revision": engine.revision, "files": engine.files, "rules": engine.rules()}
 
 
+DESCRIBED = "described"  # the one person a dry run is about: nobody
+AUTHORIZATION_STATES = Literal["active", "revoked", "expired", "none"]
+
+
 @router.get("/explain")
 def explain(
     actor: Explainer,
     runtime: RuntimeDep,
     action: Annotated[str, Query(description=f"One of {', '.join(ACTIONS)}")],
-    principal: Annotated[str, Query(description="The acting party's name or id")],
-    person_id: str | None = None,
-    authorization_id: str | None = None,
+    principal: Annotated[str, Query(description="The acting party's name or id (an organisation, or a staff account)")],
     purpose: str = "loan_application",
     product: str = "report",
-    scopes: Annotated[str | None, Query(description="Comma-separated record types")] = None,
+    scopes: Annotated[str | None, Query(description="Comma-separated record types asked for")] = None,
     separate_consent: bool = False,
+    authorization: Annotated[AUTHORIZATION_STATES, Query(description="inquire: its state")] = "active",
+    authorized_lender: Annotated[Literal["principal", "another"], Query(description="inquire: whom it names")] = (
+        "principal"
+    ),
+    authorized_purpose: Annotated[str | None, Query(description="inquire: its purpose (default `purpose`)")] = None,
+    authorized_products: Annotated[str | None, Query(description="inquire: comma-separated (default `product`)")] = (
+        None
+    ),
+    authorized_scopes: Annotated[str | None, Query(description="inquire: comma-separated (default loan)")] = None,
+    uses: Annotated[int, Query(ge=0, description="inquire: earlier uses within the fair-use window")] = 0,
+    open_account: Annotated[bool, Query(description="post-loan: the lender has an open account")] = False,
+    own_data: Annotated[bool, Query(description="self_query, object: the person asks about themself")] = True,
     recipient: Annotated[str | None, Query(description="furnish: the receiving party's name or id")] = None,
     identifiers: bool = False,
     data_grade: Literal["general", "important", "core"] = "general",
@@ -49,55 +66,66 @@ def explain(
     approval_age_days: int = 0,
     foreign_authority: bool = False,
 ):
-    """A dry run (agency, regulator): the decision the policies would make, the rules that
-    decide it and the context they were given. Nothing is granted or charged; a run that
-    looks at a person's data is itself logged."""
+    """A dry run (agency, regulator): the decision the policies would make on a *described*
+    request, the rules that decide it and the context they were given. It names no person and
+    reads no one's data: the authorization, past uses and open accounts are described by the
+    parameters, and the person is always `described`. Nothing is granted, charged or logged."""
     if action not in ACTIONS:
         raise Problem(422, "invalid_action", f"action must be one of {', '.join(ACTIONS)}")
-    scope_list = [s for s in (scopes or "").split(",") if s] or None
-    with runtime.transaction() as conn:
+    scope_list = _listed(scopes)
+    with runtime.reading() as conn:
         party = get_party(conn, principal) or find_party(conn, principal)
         if party is None:
             raise Problem(404, "party_not_found", "no party with this name or id")
-        acting = Actor(party["id"], party["role"], party["name"], party["person_token"], party["staff"])
-        subject = decisions.subject(acting)
-        token = token_for(runtime, person_id) if person_id else party["person_token"]
-        resource: tuple[str, str] = ("Person", token or "unknown")
-        context: dict = {}
-        if action == "inquire":
-            authorization = consent.for_inquiry(conn, authorization_id, lock=False) if authorization_id else None
-            context = inquiry_context(
-                conn, runtime, acting, resource[1], authorization=authorization, purpose=purpose, product=product,
-                scopes=scope_list,
-            )  # fmt: skip
-        elif action == "grant_authorization":
-            context = consent.grant_context(runtime.catalog, purpose, scope_list or ["loan"], separate_consent)
-        elif action == "furnish":
-            target = (get_party(conn, recipient) or find_party(conn, recipient)) if recipient else None
-            kind = RESOURCE_TYPES.get(target["role"], "Agency") if target else "Agency"
-            resource = (kind, target["id"] if target else "agency")
-        elif action == "staff_read":
-            context = {"staff": party["staff"], "purpose": purpose}
-        elif action == "read_supervision":
-            resource = ("SupervisionView", "supervision")
-            context = {"identifiers": identifiers}
-        elif action == "export":
-            resource = ("Dataset", "described")
-            context = {
-                "data_grade": data_grade, "credit_data": credit_data, "route": route, "approved": approved,
-                "approval_age_days": approval_age_days,
-                "approval_valid_days": 365 * runtime.settings.rules.assessment_valid_years,
-                "separate_consent": separate_consent, "foreign_authority": foreign_authority,
-            }  # fmt: skip
-        decision = runtime.policy.decide(action, subject, resource, context)
-        if resource[0] == "Person" and token:
-            audit.enqueue(
-                conn,
-                [audit.event("policy.explain", actor, token, action=action, principal=party["id"],
-                             decision=decision.record())],
-            )  # fmt: skip
+        target = (get_party(conn, recipient) or find_party(conn, recipient)) if recipient else None
+    # The principal as the policies see it; an individual principal stands for the described person.
+    subject = Subject(party["role"], party["id"], DESCRIBED if party["role"] == "individual" else None)
+    resource: tuple[str, str] = ("Person", DESCRIBED if own_data else "another person")
+    context: dict = {}
+    if action == "inquire":
+        described = None if authorization == "none" else {
+            "lender_id": party["id"] if authorized_lender == "principal" else "another lender",
+            "person_token": DESCRIBED, "purpose": authorized_purpose or purpose,
+            "products": _listed(authorized_products) or [product], "scopes": _listed(authorized_scopes) or ["loan"],
+            "separate_consent": separate_consent,
+            "expires_on": clock.today() + timedelta(days=-1 if authorization == "expired" else 30),
+            "revoked_at": clock.now() if authorization == "revoked" else None,
+            "max_inquiries": _fair_use(runtime, authorized_purpose or purpose),
+        }  # fmt: skip
+        context = decision_context(runtime, described, purpose=purpose, product=product, scopes=scope_list,
+                                   open_account=open_account, uses=uses)  # fmt: skip
+    elif action == "grant_authorization":
+        context = consent.grant_context(runtime.catalog, purpose, scope_list or ["loan"], separate_consent)
+    elif action == "furnish":
+        kind = RESOURCE_TYPES.get(target["role"], "Agency") if target else "Agency"
+        resource = (kind, target["id"] if target else "agency")
+    elif action == "staff_read":
+        context = {"staff": party["staff"], "purpose": purpose}
+    elif action == "read_supervision":
+        resource = ("SupervisionView", "supervision")
+        context = {"identifiers": identifiers}
+    elif action == "export":
+        resource = ("Dataset", "described")
+        context = {
+            "data_grade": data_grade, "credit_data": credit_data, "route": route, "approved": approved,
+            "approval_age_days": approval_age_days,
+            "approval_valid_days": 365 * runtime.settings.rules.assessment_valid_years,
+            "separate_consent": separate_consent, "foreign_authority": foreign_authority,
+        }  # fmt: skip
+    decision = runtime.policy.decide(action, subject, resource, context)
     return {
         **decision.explain(),
         "request": {"principal": subject.uid(), "action": action, "resource": {"type": resource[0], "id": resource[1]}},
         "context": context,
     }
+
+
+def _fair_use(runtime, purpose: str) -> int:
+    limit = runtime.settings.consent.fair_use.get(purpose)
+    if limit is None:
+        raise Problem(422, "invalid_purpose", f"no fair-use limit is configured for {purpose}")
+    return limit.inquiries
+
+
+def _listed(text: str | None) -> list[str] | None:
+    return [s for s in (text or "").split(",") if s] or None

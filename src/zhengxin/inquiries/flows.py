@@ -55,36 +55,52 @@ def inquiry_context(
     scopes: list[str] | None,
 ) -> dict:
     """What the decision point is told about an inquiry, built from the stores."""
-    today = clock.today()
+    open_account, uses = False, 0
+    if purpose == "post_loan_management":
+        party = get_party(conn, lender.party_id)
+        accounts = shown_accounts(conn, runtime, token, clock.today())
+        open_account = has_open_account_with(accounts, party and party["uscc"])
+    if authorization is not None:
+        window = authorization["per_days"]
+        since = clock.now() - timedelta(days=window) if window else None
+        uses = repository.uses(conn, authorization["id"], product, since)
+    return decision_context(runtime, authorization, purpose=purpose, product=product, scopes=scopes,
+                            open_account=open_account, uses=uses)  # fmt: skip
+
+
+def decision_context(
+    runtime: Runtime, authorization: dict | None, *, purpose: str, product: str, scopes: list[str] | None,
+    open_account: bool, uses: int,
+) -> dict:  # fmt: skip
+    """The inquiry's context for the decision point, from facts already read (or described, for
+    a dry run): no store is read here."""
     context = {
-        "today": epoch_day(today),
+        "today": epoch_day(clock.today()),
         "purpose": purpose,
         "product": product,
         "scopes": sorted(set(scopes if scopes is not None else (authorization or {}).get("scopes", []))),
         "sensitive_types": consent.sensitive_types(runtime.catalog),
-        "open_account": False,
-        "uses": 0,
+        "open_account": open_account,
+        "uses": uses,
     }
-    if purpose == "post_loan_management":
-        party = get_party(conn, lender.party_id)
-        accounts = shown_accounts(conn, runtime, token, today)
-        context["open_account"] = has_open_account_with(accounts, party and party["uscc"])
     if authorization is not None:
-        window = authorization["per_days"]
-        since = clock.now() - timedelta(days=window) if window else None
-        context["uses"] = repository.uses(conn, authorization["id"], product, since)
-        context["authorization"] = {
-            "lender": entity_ref("Lender", authorization["lender_id"]),
-            "person": entity_ref("Person", authorization["person_token"]),
-            "purpose": authorization["purpose"],
-            "products": list(authorization["products"]),
-            "scopes": list(authorization["scopes"]),
-            "separate_consent": authorization["separate_consent"],
-            "expires_on": epoch_day(authorization["expires_on"]),
-            "revoked": authorization["revoked_at"] is not None,
-            "max_inquiries": authorization["max_inquiries"],
-        }
+        context["authorization"] = authorization_context(authorization)
     return context
+
+
+def authorization_context(authorization: dict) -> dict:
+    """What the decision point is told about the authorization an inquiry relies on."""
+    return {
+        "lender": entity_ref("Lender", authorization["lender_id"]),
+        "person": entity_ref("Person", authorization["person_token"]),
+        "purpose": authorization["purpose"],
+        "products": list(authorization["products"]),
+        "scopes": list(authorization["scopes"]),
+        "separate_consent": authorization["separate_consent"],
+        "expires_on": epoch_day(authorization["expires_on"]),
+        "revoked": authorization["revoked_at"] is not None,
+        "max_inquiries": authorization["max_inquiries"],
+    }
 
 
 def inquire(
