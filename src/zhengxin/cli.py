@@ -543,7 +543,8 @@ def authorizations_verify(
     person_id: Annotated[str | None, typer.Option(help="Also check it was given by this resident ID")] = None,
 ) -> None:
     """Check an authorization offline: the agency's signature over the exact artefact bytes,
-    and (with --person-id) that the person who gave it holds this resident ID."""
+    and (with --person-id) that the person who gave it holds this resident ID (opening the
+    artefact's commitment with the `person_secret` handed out beside it)."""
     from zhengxin.consent.artefact import InvalidArtefact, is_about, verify
     from zhengxin.identity.resident_id import InvalidIdentifier, validate
 
@@ -555,10 +556,13 @@ def authorizations_verify(
         raise typer.Exit(1) from None
     if person_id is not None:
         try:
-            given_by_them = is_about(body, validate(person_id))
+            given_by_them = is_about(body, validate(person_id), held.get("person_secret"))
         except InvalidIdentifier as e:
             console.print(f"[red]error[/red] {e.code}: {e}")
             raise typer.Exit(2) from None
+        except InvalidArtefact as e:
+            console.print(f"[red]authorization does not verify[/red]: {e}")
+            raise typer.Exit(1) from None
         if not given_by_them:
             console.print("[red]authorization does not verify[/red]: it was given by another person")
             raise typer.Exit(1)

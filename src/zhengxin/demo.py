@@ -234,7 +234,7 @@ def _authorize_and_inquire(
             query(bank, person_id, monitoring, "post_loan_management")
         if n == 0:  # the first person withdraws consent; the lender's next query is refused (PIPL-15)
             with runtime.transaction() as conn:
-                revoke(conn, act(person), authorization["id"])
+                revoke(conn, runtime, act(person), authorization["id"])
             query(lender, person_id, authorization, "loan_application")
     return counts
 

@@ -15,6 +15,7 @@ from tests.records import consumption, loan, travel
 from zhengxin.consent import artefact
 from zhengxin.identity.resident_id import validate
 from zhengxin.kit import clock
+from zhengxin.kit.canonical import canonical_json
 
 
 @pytest.fixture
@@ -44,10 +45,50 @@ def test_the_artefact_verifies_with_only_the_public_key_and_not_after_one_byte_c
     assert body["lender"]["name"] == "Bank A" and body["purpose"] == "loan_application"
     assert body["scopes"] == ["loan"] and body["expires_on"] == granted["expires_on"]
     assert body["notice"]["recipient"] == "Bank A"  # PIPL-23: whom the data goes to, and why
-    # The lender holds the resident ID and can check whose authorization this is; it holds no token.
-    assert artefact.is_about(body, validate(person.person_id))
-    assert not artefact.is_about(body, validate(loan(2)["person_id"]))
+    # The lender holds the resident ID and, with the secret handed out beside the artefact, can
+    # check whose authorization this is; it holds no token.
+    secret = granted["person_secret"]
+    assert body["v"] == 2 and secret not in granted["artefact"] and len(bytes.fromhex(secret)) == 32
+    assert artefact.is_about(body, validate(person.person_id), secret)
+    assert not artefact.is_about(body, validate(loan(2)["person_id"]), secret)
+    assert not artefact.is_about(body, validate(person.person_id), "00" * 32)
+    with pytest.raises(artefact.InvalidArtefact):
+        artefact.is_about(body, validate(person.person_id), None)
     assert "person_token" not in granted["artefact"] and len(body["person"]) == 64
+
+
+def test_the_artefact_alone_gives_no_resident_id_away(client, bureau):
+    """Finding 7: with v1's unkeyed hash, a birth date and ~3,000 guesses recovered the ID. Now
+    the same search over every ID of that birth date and region finds nothing without the secret."""
+    from stdnum.cn import ric
+
+    bank = bureau.lender("Bank A", 1)
+    person = bureau.person(1)
+    body = json.loads(bureau.grant(person, bank)["artefact"])
+    prefix = person.person_id[:14]  # region and birth date: what a guesser may know
+    candidates = [prefix + f"{n:03d}" for n in range(1000)]
+    candidates = [c + ric.calc_check_digit(c + "0") for c in candidates]  # it reads the first 17 of 18
+    assert person.person_id in candidates
+    guesses = {artefact._v1_binding(body["id"], c) for c in candidates}  # the old, unkeyed binding
+    guesses |= {artefact.person_binding(body["id"], c, "00" * 32) for c in candidates}
+    assert body["person"] not in guesses
+
+
+def test_the_secret_goes_to_the_person_and_the_lender_only_and_v1_artefacts_still_verify(client, bureau, runtime):
+    bank, other = bureau.lender("Bank A", 1), bureau.lender("Bank B", 2)
+    person = bureau.person(1)
+    granted = bureau.grant(person, bank)
+    mine = client.get(f"/v1/authorizations/{granted['id']}", headers=person.headers).json()
+    theirs = client.get(f"/v1/authorizations/{granted['id']}", headers=bank.headers).json()
+    assert mine["person_secret"] == theirs["person_secret"] == granted["person_secret"]
+    assert client.get(f"/v1/authorizations/{granted['id']}", headers=other.headers).status_code == 404
+    # An artefact made before the commitment (v1) verifies as it was made.
+    old = {**json.loads(granted["artefact"]), "v": 1}
+    old["person"] = artefact._v1_binding(old["id"], validate(person.person_id))
+    data = canonical_json(old)
+    body = artefact.verify(data, runtime.artefact_keys.sign(data), runtime.artefact_keys.public_keys())
+    assert artefact.is_about(body, validate(person.person_id), None)
+    assert not artefact.is_about(body, validate(loan(2)["person_id"]), None)
 
 
 def test_the_cli_checks_an_authorization_offline(client, bureau, tmp_path):

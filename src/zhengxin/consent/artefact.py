@@ -1,29 +1,45 @@
 """The signed authorization artefact: built, signed and checked without a database.
 
 The artefact is canonical JSON (sorted keys, no spaces, UTF-8); the agency's Ed25519
-signature covers exactly those bytes. The person appears as a binding, SHA-256 over the
-authorization id and their resident ID: the lender, who holds the ID, can check the
-artefact is about that person; nobody learns the person token from it.
+signature covers exactly those bytes. The person appears as a hiding commitment (v2): an
+HMAC-SHA256, keyed by a random 256-bit secret, over the authorization id and the resident ID.
+The secret is given to the person and the lender beside the artefact, never inside it: they,
+who hold the ID, can open the commitment; anyone holding the artefact alone learns nothing
+(v1 artefacts bound the person with an unkeyed SHA-256, which a birth date and a few thousand
+guesses opened; they still verify, and their binding is checked as it was made).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
 from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.signing import SigningKeys, signature_valid
 
 ARTEFACT_TYPE = "zhengxin.authorization"
-VERSION = 1
+VERSION = 2
 
 
 class InvalidArtefact(ValueError):
     pass
 
 
-def person_binding(authorization_id: str, resident_id: str) -> str:
-    """What the artefact holds in place of the person (`resident_id` normalised)."""
+def person_secret(pepper: bytes, authorization_id: str) -> str:
+    """The commitment's secret for one authorization, hex: derived from the agency's pepper
+    (domain-separated), so it is never stored and is the same whenever it is handed out."""
+    return hmac.new(pepper, f"zhengxin-authorization-secret/v2|{authorization_id}".encode(), "sha256").hexdigest()
+
+
+def person_binding(authorization_id: str, resident_id: str, secret: str) -> str:
+    """What the artefact holds in place of the person (`resident_id` normalised): a commitment
+    that only `secret` opens."""
+    message = f"zhengxin-authorization-person/v2|{authorization_id}|{resident_id}".encode()
+    return hmac.new(bytes.fromhex(secret), message, "sha256").hexdigest()
+
+
+def _v1_binding(authorization_id: str, resident_id: str) -> str:
     return hashlib.sha256(f"zhengxin-authorization-person/v1|{authorization_id}|{resident_id}".encode()).hexdigest()
 
 
@@ -53,6 +69,16 @@ def verify(artefact: str | bytes, signature: str, public_keys: dict[str, str]) -
     return body
 
 
-def is_about(body: dict, resident_id: str) -> bool:
-    """Whether a verified artefact was given by the person with this (normalised) resident ID."""
-    return body.get("person") == person_binding(body["id"], resident_id)
+def is_about(body: dict, resident_id: str, secret: str | None) -> bool:
+    """Whether a verified artefact was given by the person with this (normalised) resident ID;
+    a v2 artefact needs the secret handed out beside it."""
+    if body.get("v") == 1:
+        expected = _v1_binding(body["id"], resident_id)
+    elif secret is None:
+        raise InvalidArtefact("the person's commitment opens only with the secret given beside the artefact")
+    else:
+        try:
+            expected = person_binding(body["id"], resident_id, secret)
+        except ValueError:
+            raise InvalidArtefact("the secret is not hex") from None
+    return hmac.compare_digest(body.get("person", ""), expected)

@@ -58,21 +58,21 @@ def signing_keys(actor: AnyParty, runtime: RuntimeDep):
 def list_authorizations(actor: Holder, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200):
     """Yours (a person) or those given to you (a lender), newest first, each with its status."""
     with runtime.reading() as conn:
-        return service.list_for(conn, actor, limit)
+        return service.list_for(conn, runtime, actor, limit)
 
 
 @router.get("/{authorization_id}", response_model=AuthorizationOut)
 def get_authorization(authorization_id: str, actor: Holder, runtime: RuntimeDep):
     """One authorization with its artefact and signature (404 unless it is yours or given to you)."""
     with runtime.reading() as conn:
-        return service.get(conn, actor, authorization_id)
+        return service.get(conn, runtime, actor, authorization_id)
 
 
 @router.delete("/{authorization_id}", response_model=AuthorizationOut)
 def revoke(authorization_id: str, actor: Individual, runtime: RuntimeDep):
     """Revoke at once: the next inquiry with this authorization is denied (PIPL-15)."""
     with runtime.transaction() as conn:
-        return service.revoke(conn, actor, authorization_id)
+        return service.revoke(conn, runtime, actor, authorization_id)
 
 
 @me_router.post("/withdrawals", status_code=201, response_model=WithdrawalMade)

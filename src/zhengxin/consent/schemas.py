@@ -46,6 +46,12 @@ class AuthorizationOut(BaseModel):
     artefact: str = Field(description="The canonical JSON the agency signed")
     key_id: str
     signature: str = Field(description="Ed25519 over the artefact's bytes, hex; key at /v1/authorizations/keys")
+    person_secret: str | None = Field(
+        default=None,
+        description="Opens the artefact's commitment to the person: with it and the resident ID the person and the "
+        "lender check whom the artefact is about. Given only to them, beside the artefact, never inside it "
+        "(null for v1 artefacts, which bound the person without one)",
+    )
 
 
 class SigningKey(BaseModel):

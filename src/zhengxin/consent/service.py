@@ -4,6 +4,7 @@ record type. Never commits: the route's unit of work does."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -104,7 +105,8 @@ def grant(
         "id": authorization_id,
         "issuer": settings.agency_name,
         "lender": {"id": party["id"], "name": party["name"], "uscc": party["uscc"]},
-        "person": artefact.person_binding(authorization_id, resident_id),
+        "person": artefact.person_binding(authorization_id, resident_id, artefact.person_secret(runtime.pepper,
+                                                                                               authorization_id)),
         "purpose": purpose,
         "products": products,
         "scopes": scopes,
@@ -144,10 +146,10 @@ def grant(
         lender=party["id"], purpose=purpose, scopes=scopes, expires_on=expires_on.isoformat(),
         artefact_sha256=_sha256(text),
     )  # fmt: skip
-    return _view(row, party["name"])
+    return _view(row, party["name"], runtime.pepper)
 
 
-def revoke(conn: Connection, individual: Actor, authorization_id: str) -> dict:
+def revoke(conn: Connection, runtime, individual: Actor, authorization_id: str) -> dict:
     """Withdraw an authorization (PIPL-15): the next inquiry with it is denied. Idempotent."""
     row = _own(conn, individual, authorization_id)
     if row["revoked_at"] is None:
@@ -159,7 +161,7 @@ def revoke(conn: Connection, individual: Actor, authorization_id: str) -> dict:
             [audit.event("authorization.revoked", individual, individual.person_token, authorization=row["id"],
                          lender=row["lender_id"])],
         )  # fmt: skip
-    return _view(row, _lender_name(conn, row["lender_id"]))
+    return _view(row, _lender_name(conn, row["lender_id"]), runtime.pepper)
 
 
 def _readable(actor: Actor):
@@ -179,19 +181,19 @@ def _own(conn: Connection, actor: Actor, authorization_id: str) -> dict:
     return dict(row)
 
 
-def get(conn: Connection, actor: Actor, authorization_id: str) -> dict:
+def get(conn: Connection, runtime, actor: Actor, authorization_id: str) -> dict:
     row = _own(conn, actor, authorization_id)
-    return _view(row, _lender_name(conn, row["lender_id"]))
+    return _view(row, _lender_name(conn, row["lender_id"]), runtime.pepper)
 
 
-def list_for(conn: Connection, actor: Actor, limit: int = 200) -> list[dict]:
+def list_for(conn: Connection, runtime, actor: Actor, limit: int = 200) -> list[dict]:
     rows = conn.execute(_readable(actor).order_by(authorizations.c.issued_at.desc()).limit(limit)).mappings().all()
     names: dict[str, str] = {}
     out = []
     for row in rows:
         if row["lender_id"] not in names:
             names[row["lender_id"]] = _lender_name(conn, row["lender_id"])
-        out.append(_view(dict(row), names[row["lender_id"]]))
+        out.append(_view(dict(row), names[row["lender_id"]], runtime.pepper))
     return out
 
 
@@ -218,7 +220,10 @@ def _lender_name(conn: Connection, lender_id: str) -> str:
     return party["name"] if party else lender_id
 
 
-def _view(row: dict, lender_name: str) -> dict:
+def _view(row: dict, lender_name: str, pepper: bytes) -> dict:
+    """An authorization as its person and its lender see it: with the secret that opens the
+    artefact's commitment to the person (v2 artefacts; v1 ones bound the person without one)."""
+    version = json.loads(row["artefact"]).get("v")
     return {
         "id": row["id"],
         "lender": {"id": row["lender_id"], "name": lender_name},
@@ -236,6 +241,7 @@ def _view(row: dict, lender_name: str) -> dict:
         "artefact": row["artefact"],
         "key_id": row["key_id"],
         "signature": row["signature"],
+        "person_secret": artefact.person_secret(pepper, row["id"]) if version != 1 else None,
     }
 
 

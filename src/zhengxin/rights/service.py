@@ -256,7 +256,7 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
         "controller": runtime.settings.agency_name,
         "subject": runtime.vault.reveal(conn, token),
         "records": records,
-        "authorizations": consent.list_for(conn, person, limit=100_000),
+        "authorizations": consent.list_for(conn, runtime, person, limit=100_000),
         "withdrawals": consent.withdrawals(conn, person),
         "inquiries": inquiries,
         "self_queries": self_query_history(conn, person),

@@ -40,7 +40,7 @@ def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
     """The person's home: what fetching the report costs, and their open matters at a glance."""
     with runtime.reading() as conn:
         free_left = rights.counter_free_left(conn, runtime, person.person_token)
-        grants = consent.list_for(conn, person)
+        grants = consent.list_for(conn, runtime, person)
         open_disputes = [d for d in disputes.list_for_person(conn, runtime, person) if d["status"] != "closed"]
     return render(
         request, "individual/overview.html", free_left=free_left, fee_fen=runtime.settings.rules.self_query_fee_fen,
@@ -76,7 +76,7 @@ def my_receipt(leaf_index: int, person: IndividualUser, runtime: RuntimeDep):
 @router.get("/me/authorizations")
 def my_authorizations(request: Request, person: IndividualUser, runtime: RuntimeDep):
     with runtime.reading() as conn:
-        grants = consent.list_for(conn, person)
+        grants = consent.list_for(conn, runtime, person)
         lenders = list_parties(conn, "lender")
     return render(
         request, "individual/authorizations.html", grants=grants, lenders=lenders, labels=LABELS,
@@ -121,7 +121,7 @@ def grant(
 def revoke(request: Request, authorization_id: str, person: IndividualUser, runtime: RuntimeDep):
     """The revocation of DELETE /v1/authorizations/{id}: the lender can no longer inquire with it."""
     with runtime.transaction() as conn:
-        consent.revoke(conn, person, authorization_id)
+        consent.revoke(conn, runtime, person, authorization_id)
     flash(request, gettext_for(locale_of(request))("Authorization %(id)s revoked.") % {"id": authorization_id})
     return redirect("/portal/me/authorizations")
 
