@@ -123,7 +123,8 @@ def runtime(db_url, tmp_path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime=runtime)) as c:
+    # A loopback host, as the embedded demo is served: the portal cookie is Secure anywhere else.
+    with TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     analytics_backend: str = "duckdb"  # engine of the supervision analytics: duckdb (embedded) or pyspark (extra)
-    # Send the portal's session cookie over HTTPS only; set it wherever the portal is not on localhost.
-    portal_secure_cookie: bool = False
+    # The portal's session cookie is Secure (HTTPS only) unless a page is asked for over plain HTTP by
+    # a loopback name (None, the default); true or false forces it either way.
+    portal_secure_cookie: bool | None = None
     oversight_epsilon: float = Field(default=1.0, gt=0)  # PIPL-58: privacy budget of one oversight report
 
     @cached_property

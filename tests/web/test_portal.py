@@ -73,12 +73,45 @@ def test_revoking_the_key_ends_the_session_at_once(client, parties, runtime):
     assert client.get("/portal/home", follow_redirects=False).headers["location"].startswith("/portal/signin")
 
 
-def test_signing_out_clears_the_session(client, parties):
-    _, headers = parties.add("overseer")
+def test_signing_out_ends_the_session_on_the_server_for_every_copy_of_the_cookie(client, parties):
+    _, headers = parties.add("lender")
     sign_in(client, headers)
-    response = post_form(client, "/portal/overseer", "/portal/signout", {})
+    saved = client.cookies.get("zx_portal")  # what a thief or a careless browser kept
+    response = post_form(client, "/portal/lender", "/portal/signout", {})
     assert response.headers["location"] == "/portal/signin"
     assert client.get("/portal/home", follow_redirects=False).headers["location"].startswith("/portal/signin")
+    client.cookies.set("zx_portal", saved, path="/portal")
+    replayed = client.get("/portal/lender", follow_redirects=False)
+    assert replayed.status_code in (302, 303) and replayed.headers["location"].startswith("/portal/signin")
+
+
+def test_a_session_expires_on_the_server(client, parties):
+    from datetime import timedelta
+
+    from zhengxin.kit import clock
+    from zhengxin.web.core import SESSION_MAX_AGE
+
+    _, headers = parties.add("lender")
+    sign_in(client, headers)
+    later = clock.now() + timedelta(seconds=SESSION_MAX_AGE + 1)
+    assert client.get("/portal/lender", follow_redirects=False).status_code == 200
+    with clock.frozen_at(later):  # the cookie's own max-age is the browser's business; the server checks
+        assert client.get("/portal/lender", follow_redirects=False).headers["location"].startswith("/portal/signin")
+
+
+def test_the_cookie_is_secure_except_over_plain_http_on_loopback(runtime, parties):
+    from fastapi.testclient import TestClient
+
+    from zhengxin.app import create_app
+
+    _, headers = parties.add("lender")
+    app = create_app(runtime=runtime)
+    for base, secure in (("http://127.0.0.1:8000", False), ("http://localhost", False), ("http://[::1]", False),
+                         ("https://127.0.0.1", True), ("http://portal.bank.example", True),
+                         ("https://zhengxin.example", True), ("http://10.0.0.5", True)):  # fmt: skip
+        with TestClient(app, base_url=base) as other:
+            cookie = other.get("/portal/signin").headers["set-cookie"].lower()
+            assert ("; secure" in cookie) is secure, (base, cookie)
 
 
 def test_next_never_leaves_the_portal(client, parties):

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
@@ -21,7 +22,7 @@ from zhengxin.identity.vault import Vault
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.tables import ROLES, api_keys, parties
+from zhengxin.parties.tables import ROLES, api_keys, parties, portal_sessions
 
 ORGANISATION_ROLES = {"furnisher", "lender"}
 
@@ -141,13 +142,49 @@ def authenticate(conn: Connection, api_key: str) -> Actor | None:
     return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
 
 
-def key_holder(conn: Connection, key_id: str) -> Actor | None:
-    """The party holding this still-active key (a portal session names its key, not the secret,
-    so revoking the key ends the session at once)."""
-    row = conn.execute(_KEY_HOLDER, {"key_id": key_id}).first()
+def open_session(conn: Connection, actor_key_id: str, hours: float) -> str:
+    """A portal session for a signed-in key; returns its id (256 random bits) for the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    now = clock.now()
+    conn.execute(insert(portal_sessions).values(
+        id_sha256=_digest(session_id), key_id=actor_key_id, created_at=now, expires_at=now + timedelta(hours=hours),
+    ))  # fmt: skip
+    return session_id
+
+
+def session_holder(conn: Connection, session_id: str) -> Actor | None:
+    """The party of a live session: not ended, not expired, its key still active."""
+    row = conn.execute(_SESSION_HOLDER, {"id": _digest(session_id), "now": clock.now()}).first()
     if row is None:
         return None
     return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
+
+
+def end_session(conn: Connection, session_id: str) -> None:
+    conn.execute(
+        update(portal_sessions)
+        .where(portal_sessions.c.id_sha256 == _digest(session_id), portal_sessions.c.ended_at.is_(None))
+        .values(ended_at=clock.now())
+    )
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+_SESSION_HOLDER = (
+    select(parties.c.id, parties.c.role, parties.c.name, parties.c.person_token, parties.c.staff)
+    .select_from(portal_sessions)
+    .join(api_keys, api_keys.c.id == portal_sessions.c.key_id)
+    .join(parties, parties.c.id == api_keys.c.party_id)
+    .where(
+        portal_sessions.c.id_sha256 == bindparam("id"),
+        portal_sessions.c.ended_at.is_(None),
+        portal_sessions.c.expires_at > bindparam("now"),
+        api_keys.c.revoked_at.is_(None),
+        parties.c.active.is_(True),
+    )
+)
 
 
 def key_id_of(api_key: str) -> str | None:

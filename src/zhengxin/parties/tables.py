@@ -28,3 +28,16 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+# A portal sign-in: the cookie carries the session's random id; the server keeps its hash, the
+# key it was opened with and when it ends, so signing out or expiry ends it for every copy of
+# the cookie (a cookie saved before sign-out opens nothing).
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("key_id", String(24), ForeignKey("api_keys.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+)

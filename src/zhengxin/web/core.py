@@ -1,8 +1,10 @@
 """What every portal page shares: the signed session, the CSRF check, role gates and rendering.
 
 The session cookie (Starlette's SessionMiddleware: itsdangerous-signed, HttpOnly,
-SameSite=Strict, path /portal) holds the id of the API key that signed in, never the key:
-each request looks the key up again, so revoking it ends the session at once.
+SameSite=Strict, path /portal, Secure unless the page is plain HTTP on loopback) holds the id
+of a session the server keeps (parties.portal_sessions), never the key: each request looks the
+session and its key up again, so signing out, expiry (SESSION_MAX_AGE, on the server) and
+revoking the key each end it at once, for every copy of the cookie.
 
 CSRF: a random token kept in the session goes into every form (and HTMX's header); every
 POST must echo it. Written by hand: the one check is a constant-time compare of two strings.
@@ -23,7 +25,7 @@ from fastapi.routing import APIRoute
 
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import LOCALES, gettext_for
-from zhengxin.parties.service import Actor, key_holder
+from zhengxin.parties.service import Actor, session_holder
 from zhengxin.runtime import Runtime, get_runtime
 from zhengxin.web.i18n import environment
 
@@ -94,12 +96,12 @@ CsrfChecked = Depends(verify_csrf)
 
 
 def portal_actor(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Actor:
-    key_id = request.session.get("key_id")
-    if not key_id:
+    session_id = request.session.get("sid")
+    if not session_id:
         raise SignedOut()
     with runtime.reading() as conn:
-        actor = key_holder(conn, key_id)
-    if actor is None:  # the key was revoked or the party deactivated
+        actor = session_holder(conn, session_id)
+    if actor is None:  # signed out, expired, the key revoked or the party deactivated
         request.session.clear()
         raise SignedOut()
     request.state.actor = actor

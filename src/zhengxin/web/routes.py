@@ -9,9 +9,19 @@ from fastapi import APIRouter, Form, Request
 from zhengxin.identity.resident_id import normalise
 from zhengxin.identity.tokens import person_token
 from zhengxin.kit.i18n import gettext_for
-from zhengxin.parties.service import authenticate, key_id_of
+from zhengxin.parties.service import authenticate, end_session, key_id_of, open_session
 from zhengxin.runtime import RuntimeDep
-from zhengxin.web.core import HOME, LOCALES, CsrfChecked, PortalRoute, PortalUser, flash, redirect, render
+from zhengxin.web.core import (
+    HOME,
+    LOCALES,
+    SESSION_MAX_AGE,
+    CsrfChecked,
+    PortalRoute,
+    PortalUser,
+    flash,
+    redirect,
+    render,
+)
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 
@@ -61,7 +71,9 @@ def signin(
         return render(request, "signin.html", status_code=401, next=next, error=error)
     lang = request.session.get("lang")
     request.session.clear()  # a fresh session (and CSRF token) at every sign-in
-    request.session["key_id"] = key_id_of(api_key.strip())
+    key_id = request.session["key_id"] = key_id_of(api_key.strip())  # public: the agency page marks its own key
+    with runtime.transaction() as conn:
+        request.session["sid"] = open_session(conn, key_id, SESSION_MAX_AGE / 3600)
     if lang:
         request.session["lang"] = lang
     flash(request, _("Signed in as {name}.").format(name=actor.name))
@@ -69,8 +81,12 @@ def signin(
 
 
 @router.post("/signout", dependencies=[CsrfChecked])
-def signout(request: Request):
+def signout(request: Request, runtime: RuntimeDep):
+    """Ends the session on the server: a copy of the cookie kept from before opens nothing."""
     lang = request.session.get("lang")
+    if request.session.get("sid"):
+        with runtime.transaction() as conn:
+            end_session(conn, request.session["sid"])
     request.session.clear()
     if lang:
         request.session["lang"] = lang
