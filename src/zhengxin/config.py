@@ -102,6 +102,7 @@ class NotificationSettings(BaseModel):
     # network would let anyone make the agency call its internal services.
     require_https: bool = True
     allow_private_addresses: bool = False
+    allowed_ports: list[int] = Field(default_factory=lambda: [443, 8443])  # the usual HTTPS ports only
 
 
 class Settings(BaseSettings):

@@ -20,6 +20,7 @@ def test_rotation_reseals_dispute_texts_statements_and_webhooks(client, parties,
     person = bureau.person(1, loan(1))
     runtime.settings.notifications.require_https = False
     runtime.settings.notifications.allow_private_addresses = True
+    runtime.settings.notifications.allowed_ports = [9]
     client.put("/v1/me/webhook", json={"url": "http://127.0.0.1:9/hook"}, headers=person.headers)
     dispute = client.post("/v1/me/disputes", json={"account_id": "ACC-000001", "reason": "not mine"},
                           headers=person.headers).json()  # fmt: skip

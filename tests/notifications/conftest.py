@@ -66,9 +66,10 @@ class Receiver:
 
 @pytest.fixture
 def receiver(runtime) -> Iterator[Receiver]:
-    """A receiver, with the settings that let the agency call plain http on loopback."""
+    """A receiver, with the settings that let the agency call plain http on loopback, on its port."""
     runtime.settings.notifications.require_https = False
     runtime.settings.notifications.allow_private_addresses = True
     r = Receiver()
+    runtime.settings.notifications.allowed_ports = [443, 8443, r.port]
     yield r
     r.stop()

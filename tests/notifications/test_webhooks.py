@@ -180,7 +180,19 @@ def test_urls_must_be_public_https(client, runtime, bureau):
     assert code("https://localhost/hook") == "webhook_url_not_public"
     assert code("https://no-such-host.invalid/hook") == "webhook_host_unresolvable"
     assert code("https://93.184.215.14/hook") is None
+    # Loopback hidden inside IPv6: IPv4-compatible, IPv4-mapped, NAT64 (both prefixes), 6to4, Teredo.
+    for hidden in ("[::127.0.0.1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]", "[64:ff9b:1::7f00:1]",
+                   "[2002:7f00:1::]", "[2002:a00:1::1]", "[2001:0:4136:e378:8000:63bf:80ff:fffe]"):  # fmt: skip
+        assert code(f"https://{hidden}/hook") == "webhook_url_not_public", hidden
+    assert code("https://[2606:4700:4700::1111]/hook") is None  # a public IPv6 address
+    assert code("https://[2002:5db8:d70e::1]/hook") is None  # 6to4 of a public IPv4 address
+    # Only the usual HTTPS ports, unless the deployment allows more.
+    assert code("https://93.184.215.14:8443/hook") is None
+    for port in (22, 80, 6379, 8080):
+        assert code(f"https://93.184.215.14:{port}/hook") == "webhook_port_not_allowed", port
     runtime.settings.notifications.require_https = False
+    assert code("http://93.184.215.14/hook") == "webhook_port_not_allowed"  # port 80
+    runtime.settings.notifications.allowed_ports = [80, 443, 9]
     assert code("http://93.184.215.14/hook") is None
     assert code("http://127.0.0.1:9/hook") == "webhook_url_not_public"
     runtime.settings.notifications.allow_private_addresses = True

@@ -196,8 +196,11 @@ def check_url(url: str, settings: NotificationSettings) -> tuple[httpx.URL, list
         raise Problem(422, "webhook_url_invalid", "the URL has no host")
     if parsed.userinfo:
         raise Problem(422, "webhook_url_invalid", "the URL must not carry a user name or password")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if port not in settings.allowed_ports:
+        ports = ", ".join(map(str, settings.allowed_ports))
+        raise Problem(422, "webhook_port_not_allowed", f"the URL's port must be one of {ports}")
     try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
         infos = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise Problem(422, "webhook_host_unresolvable", "the URL's host does not resolve") from None
@@ -209,9 +212,27 @@ def check_url(url: str, settings: NotificationSettings) -> tuple[httpx.URL, list
     return parsed, addresses
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))  # RFC 6052, RFC 8215
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, still routed to the IPv4 address by some stacks
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
+    """Whether an address is public, and so is every IPv4 address an IPv6 one carries inside
+    it (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo): `[::127.0.0.1]`, `[64:ff9b::7f00:1]`
+    and `[2002:7f00:1::]` all reach loopback."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # a zone index names an interface, not a host
+    if not ip.is_global or ip.is_multicast:
+        return False
+    return all(_public(str(inner)) for inner in _embedded_ipv4(ip))
+
+
+def _embedded_ipv4(ip) -> list:
+    if ip.version == 4:
+        return []
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in IPV4_COMPATIBLE or any(ip in net for net in NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [inner for inner in found if inner is not None]
 
 
 def reseal(conn: Connection, vault) -> int:
