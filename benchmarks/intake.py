@@ -69,7 +69,7 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
     """One measurement in a fresh process, so peak memory belongs to this intake alone."""
     from zhengxin.config import Settings
     from zhengxin.deployment import migrate
-    from zhengxin.furnishing.service import submit_batch
+    from zhengxin.furnishing.service import submit_file
     from zhengxin.parties.service import Actor, add_party
     from zhengxin.runtime import Runtime
 
@@ -83,8 +83,7 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
     actor = Actor(party_id=row["id"], role="furnisher", name="bench")
     rss_before = _status_mb("VmRSS")
     started = time.perf_counter()
-    with runtime.transaction() as conn:
-        result = submit_batch(conn, runtime, actor, Path(path), fmt)
+    result = submit_file(runtime, actor, Path(path), fmt)
     seconds = time.perf_counter() - started
     peak = _status_mb("VmHWM")
     from zhengxin.audit.service import sequence_all

@@ -336,9 +336,8 @@ def furnish_file(
 ) -> dict:
     """Furnish one file through the real intake path, as the named furnisher."""
     from zhengxin.audit.service import sequence_all
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.furnishing import readers
-    from zhengxin.furnishing.service import submit_batch
+    from zhengxin.furnishing.service import submit_file
     from zhengxin.parties.service import Actor, find_party
 
     fmt = fmt or readers.format_for(path=path)
@@ -356,8 +355,7 @@ def furnish_file(
         if progress is not None:
             progress.update(task, completed=bytes_read, records=records)
 
-    with unit_of_work(runtime) as conn:
-        result = submit_batch(conn, runtime, actor, path, fmt, idempotency_key=idempotency_key, progress=tick)
+    result = submit_file(runtime, actor, path, fmt, idempotency_key, progress=tick)
     if progress is not None:
         progress.update(task, description=f"{label} (logging)")
     sequence_all(runtime.engine)  # no server may be running to do it

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHENGXIN_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str | None = None
+    # How long a write waits for SQLite's single writer lock before the request is answered
+    # 503 with Retry-After (reads never wait: they run on their own WAL connections).
+    database_busy_seconds: float = Field(default=10.0, gt=0)
     agency_name: str = "zhengxin Credit Reference"  # the issuer named in signed artefacts
     data_dir: Path = Path("zhengxin-data")
     # Keyed hash for person tokens: HMAC-SHA256(pepper, normalised resident ID).

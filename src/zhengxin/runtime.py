@@ -19,7 +19,7 @@ from zhengxin.kit.db import make_engine, transaction
 class Runtime:
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
-        self.engine = engine or make_engine(settings.url)
+        self.engine = engine or make_engine(settings.url, busy_seconds=settings.database_busy_seconds)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -69,12 +69,13 @@ class Runtime:
     def _reader(self) -> Engine:
         if self.engine.dialect.name == "postgresql":
             return self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        return self.engine
+        return make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for reads: autocommit on PostgreSQL, so a read costs no BEGIN and
-        ROLLBACK round trips (each statement reads its own snapshot)."""
+        """A connection for reads only. On PostgreSQL it is autocommit, so a read costs no BEGIN
+        and ROLLBACK round trips (each statement reads its own snapshot); on SQLite it is one of
+        the readers', which never wait for a writer (a long intake, say)."""
         with self._reader.connect() as conn:
             yield conn
 

@@ -7,8 +7,9 @@ quarantined record commit together or not at all, and received = accepted + reje
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,7 @@ from zhengxin.decisions import service as decisions
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
+from zhengxin.identity.vault import VAULT_FIELDS
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -61,121 +63,206 @@ def find_batch_by_key(conn: Connection, furnisher_id: str, idempotency_key: str)
     return dict(row) if row else None
 
 
-def submit_batch(
-    conn: Connection,
+def submit_file(
     runtime: Runtime,
     furnisher: Actor,
     path: Path,
     fmt: str,
-    *,
-    idempotency_key: str | None = None,
-    content_sha256: str | None = None,
+    key: str | None = None,
+    sha: str | None = None,
     progress: Progress | None = None,
 ) -> BatchResult:
-    """Validate and store a furnisher's file; a resend with the same key changes nothing."""
+    """Validate and store a furnisher's file, as the API, the portal and the CLI take it; a
+    resend with the same key changes nothing, and a concurrent request with the same key that
+    committed first is answered as its replay."""
+    sha = sha or file_sha256(path)
+    key = key or f"sha256:{sha}"
+    try:
+        return _submit(runtime, furnisher, path, fmt, key, sha, progress)
+    except IntegrityError:
+        with runtime.reading() as conn:
+            existing = find_batch_by_key(conn, furnisher.party_id, key)
+        if existing is None:
+            raise
+        return _replay(existing, sha)
+
+
+def _replay(existing: dict, sha: str) -> BatchResult:
+    if existing["content_sha256"] != sha:
+        raise Problem(409, "idempotency_key_reused", "this Idempotency-Key was used for a different file",
+                      batch_id=existing["id"])  # fmt: skip
+    return BatchResult(existing, replayed=True)
+
+
+def _submit(runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, sha: str, progress) -> BatchResult:
+    """A batch is one unit of work: the batch row, every accepted and every quarantined record
+    commit together or not at all.
+
+    On SQLite, whose single writer lock would otherwise be held while a big file is parsed,
+    validated and encrypted (other writers then wait, and fail), that work runs first with no
+    lock, its results spilled to a private directory; the unit of work then only writes them.
+    If a consent withdrawal lands in between, the batch is taken in again under the lock.
+    On PostgreSQL writers do not block each other, and each chunk's writes overlap the
+    parsing of the next."""
     # BDL-1: a platform's records go to the licensed agency, and only there.
     decision = runtime.policy.decide("furnish", decisions.subject(furnisher), ("Agency", "agency"))
-    decisions.enforce(decision, furnisher, None, "furnishing.denied")
-    content_sha256 = content_sha256 or file_sha256(path)
-    key = idempotency_key or f"sha256:{content_sha256}"
-    existing = find_batch_by_key(conn, furnisher.party_id, key)
+    if not decision.allowed:
+        with decisions.unit_of_work(runtime):
+            decisions.enforce(decision, furnisher, None, "furnishing.denied")
+    with runtime.reading() as conn:
+        existing = find_batch_by_key(conn, furnisher.party_id, key)
+        withdrawn = withdrawn_persons(conn)
     if existing:
-        if existing["content_sha256"] != content_sha256:
-            raise Problem(
-                409,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for a different file",
-                batch_id=existing["id"],
-            )
-        return BatchResult(existing, replayed=True)
+        return _replay(existing, sha)
+    intake = _Intake(runtime, furnisher, path, fmt, key, sha, progress)
+    if runtime.engine.dialect.name == "postgresql":
+        with decisions.unit_of_work(runtime) as conn:
+            return intake.run(conn, withdrawn, decision)
+    with tempfile.TemporaryDirectory(prefix="zx-intake-") as spill:
+        prepared = intake.prepare(withdrawn, Path(spill))
+        with decisions.unit_of_work(runtime) as conn:
+            current = withdrawn_persons(conn)
+            if current != withdrawn:
+                return _Intake(runtime, furnisher, path, fmt, key, sha, None).run(conn, current, decision)
+            return intake.write(conn, prepared, decision)
 
-    catalog = runtime.catalog
-    now = clock.now()
-    batch_id = new_id("bat")
-    validator = Validator(catalog, runtime.pepper, clock.today(), withdrawn=withdrawn_persons(conn))
-    vault = runtime.vault
-    received = accepted = 0
-    by_type: Counter[str] = Counter()
-    rejected_total = 0
-    try:
-        chunks = readers.read_chunks(path, fmt, runtime.settings.intake_chunk_rows)
+
+@dataclass
+class _Writes:
+    """What one chunk stores: new vault entries, log leaves, accepted records by type, quarantine."""
+
+    people: list[pl.DataFrame]
+    events: list[str] | None
+    accepted: dict[str, pl.DataFrame]
+    quarantined: pl.DataFrame
+
+    def spill(self, directory: Path) -> Path:
+        """Write to `directory` as Arrow IPC files (the chunk's own subdirectory)."""
+        directory.mkdir(mode=0o700)
+        for i, frame in enumerate(self.people):
+            frame.write_ipc(directory / f"people-{i}.arrow")
+        for rt_name, frame in self.accepted.items():
+            frame.write_ipc(directory / f"records-{rt_name}.arrow")
+        self.quarantined.write_ipc(directory / "quarantine.arrow")
+        pl.DataFrame({"leaf": self.events or []}, schema={"leaf": pl.String}).write_ipc(directory / "events.arrow")
+        return directory
+
+    @classmethod
+    def unspill(cls, directory: Path) -> _Writes:
+        people = sorted(directory.glob("people-*.arrow"))
+        events = pl.read_ipc(directory / "events.arrow")["leaf"].to_list()
+        return cls(
+            people=[pl.read_ipc(p) for p in people],
+            events=events or None,
+            accepted={p.stem.removeprefix("records-"): pl.read_ipc(p) for p in sorted(directory.glob("records-*"))},
+            quarantined=pl.read_ipc(directory / "quarantine.arrow"),
+        )
+
+
+class _Intake:
+    def __init__(self, runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, sha: str, progress):
+        self.runtime, self.furnisher, self.path, self.fmt = runtime, furnisher, path, fmt
+        self.key, self.sha, self.progress = key, sha, progress
+        self.batch_id = new_id("bat")
+        self.now = clock.now()
+        self.received = self.accepted = self.rejected = 0
+        self.by_type: Counter[str] = Counter()
+
+    def _prepared(self, withdrawn: dict[str, list[str]]) -> Iterator[_Writes]:
+        """Parse, validate and encrypt chunk by chunk: everything but the writes."""
+        runtime, vault = self.runtime, self.runtime.vault
+        validator = Validator(runtime.catalog, runtime.pepper, clock.today(), withdrawn=withdrawn)
+        vaulted = _SeenPeople()
+        logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
+        try:
+            for chunk in readers.read_chunks(self.path, self.fmt, runtime.settings.intake_chunk_rows):
+                verdict = validator.check(chunk.frame)
+                writes = _Writes(
+                    people=[vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()],
+                    events=logged.events(verdict.accepted),
+                    # Identifiers go to the vault only (and never to a spill file).
+                    accepted={rt: frame.drop("__line", *VAULT_FIELDS, strict=False)
+                              for rt, frame in verdict.accepted.items()},
+                    quarantined=_quarantine_frame(vault, self.batch_id, chunk, verdict.rejected,
+                                                  runtime.catalog.record_types),
+                )  # fmt: skip
+                for rt_name, frame in verdict.accepted.items():
+                    self.by_type[rt_name] += frame.height
+                    self.accepted += frame.height
+                self.rejected += writes.quarantined.height
+                self.received += chunk.frame.height + len(chunk.malformed)
+                if self.progress:
+                    self.progress(self.received, chunk.bytes_read)
+                yield writes
+        except readers.UnreadableFile as e:
+            raise Problem(422, e.code, str(e)) from None
+
+    def _store(self, conn: Connection, writes: _Writes) -> None:
+        vault, catalog = self.runtime.vault, self.runtime.catalog
+        for person_rows in writes.people:
+            vault.store(conn, person_rows)
+        if writes.events is not None:
+            audit.enqueue_leaves(conn, writes.events)
+        for rt_name, frame in writes.accepted.items():
+            write_records(conn, rt_name, catalog.record_types[rt_name], frame, furnisher_id=self.furnisher.party_id,
+                          batch_id=self.batch_id, now=self.now)  # fmt: skip
+        upsert_frame(conn, "furnishing_quarantine", writes.quarantined, ["batch_id", "line"], casts={"errors": "json"})
+
+    def _open(self, conn: Connection) -> None:
         # The batch row goes first: records and quarantine rows refer to it.
         conn.execute(
             insert(batches).values(
-                id=batch_id,
-                furnisher_id=furnisher.party_id,
-                idempotency_key=key,
-                content_sha256=content_sha256,
-                format=fmt,
-                catalog_version=catalog.version,
-                received=0,
-                accepted=0,
-                rejected=0,
-                accepted_by_type={},
-                created_at=now,
-                completed_at=now,
+                id=self.batch_id, furnisher_id=self.furnisher.party_id, idempotency_key=self.key,
+                content_sha256=self.sha, format=self.fmt, catalog_version=self.runtime.catalog.version,
+                received=0, accepted=0, rejected=0, accepted_by_type={}, created_at=self.now, completed_at=self.now,
             )
-        )
+        )  # fmt: skip
 
-        def store(chunk: readers.Chunk, verdict, people: list[pl.DataFrame], events: list[str] | None) -> int:
-            for person_rows in people:
-                vault.store(conn, person_rows)
-            if events is not None:
-                audit.enqueue_leaves(conn, events)
-            for rt_name, frame in verdict.accepted.items():
-                write_records(
-                    conn,
-                    rt_name,
-                    catalog.record_types[rt_name],
-                    frame.drop("__line"),
-                    furnisher_id=furnisher.party_id,
-                    batch_id=batch_id,
-                    now=now,
-                )
-            return _quarantine(conn, vault, batch_id, chunk, verdict.rejected, catalog.record_types)
-
-        vaulted = _SeenPeople()
-        logged = _LoggedPairs(furnisher, batch_id, now)
-        # The database writes of one chunk overlap the parsing and validation of the next
-        # (the driver releases the GIL while the server works); at most one write is pending.
+    def run(self, conn: Connection, withdrawn: dict[str, list[str]], decision) -> BatchResult:
+        """Take the file in within `conn`'s unit of work, one chunk's writes overlapping the
+        parsing of the next (the driver releases the GIL while the server works)."""
+        self._open(conn)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
             pending: Future | None = None
-            for chunk in chunks:
-                verdict = validator.check(chunk.frame)
+            for writes in self._prepared(withdrawn):
                 if pending is not None:
-                    rejected_total += pending.result()
-                people = [vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()]
-                pending = writer.submit(store, chunk, verdict, people, logged.events(verdict.accepted))
-                for rt_name, frame in verdict.accepted.items():
-                    by_type[rt_name] += frame.height
-                    accepted += frame.height
-                received += chunk.frame.height + len(chunk.malformed)
-                if progress:
-                    progress(received, chunk.bytes_read)
+                    pending.result()
+                pending = writer.submit(self._store, conn, writes)
             if pending is not None:
-                rejected_total += pending.result()
-    except readers.UnreadableFile as e:
-        raise Problem(422, e.code, str(e)) from None
-    assert received == accepted + rejected_total, "every received record is accepted or quarantined"
-    done = {
-        "received": received,
-        "accepted": accepted,
-        "rejected": rejected_total,
-        "accepted_by_type": dict(by_type),
-        "completed_at": clock.now(),
-    }
-    conn.execute(batches.update().where(batches.c.id == batch_id).values(**done))
-    if accepted >= runtime.settings.analyze_after_records:
-        refresh_statistics(conn, {catalog.record_types[t].store for t in by_type})
-    batch = get_batch(conn, furnisher, batch_id)
-    decisions.keep(conn, decision, furnisher, None)
-    summary = audit.event(
-        "furnishing.batch", furnisher, batch=batch["id"], received=batch["received"],
-        accepted=batch["accepted"], rejected=batch["rejected"], content_sha256=batch["content_sha256"],
-        decision=decision.record(),
-    )  # fmt: skip
-    audit.enqueue(conn, [summary])
-    return BatchResult(batch)
+                pending.result()
+        return self._close(conn, decision)
+
+    def prepare(self, withdrawn: dict[str, list[str]], spill: Path) -> list[Path]:
+        return [writes.spill(spill / f"{i:06d}") for i, writes in enumerate(self._prepared(withdrawn))]
+
+    def write(self, conn: Connection, prepared: list[Path], decision) -> BatchResult:
+        self._open(conn)
+        for directory in prepared:
+            self._store(conn, _Writes.unspill(directory))
+        return self._close(conn, decision)
+
+    def _close(self, conn: Connection, decision) -> BatchResult:
+        assert self.received == self.accepted + self.rejected, "every received record is accepted or quarantined"
+        done = {
+            "received": self.received,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "accepted_by_type": dict(self.by_type),
+            "completed_at": clock.now(),
+        }
+        conn.execute(batches.update().where(batches.c.id == self.batch_id).values(**done))
+        catalog = self.runtime.catalog
+        if self.accepted >= self.runtime.settings.analyze_after_records:
+            refresh_statistics(conn, {catalog.record_types[t].store for t in self.by_type})
+        batch = get_batch(conn, self.furnisher, self.batch_id)
+        decisions.keep(conn, decision, self.furnisher, None)
+        summary = audit.event(
+            "furnishing.batch", self.furnisher, batch=batch["id"], received=batch["received"],
+            accepted=batch["accepted"], rejected=batch["rejected"], content_sha256=batch["content_sha256"],
+            decision=decision.record(),
+        )  # fmt: skip
+        audit.enqueue(conn, [summary])
+        return BatchResult(batch)
 
 
 class _LoggedPairs:
@@ -233,10 +320,8 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
     return vault.prepare(accepted.select("person_token", *fields))
 
 
-def _quarantine(
-    conn: Connection, vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame, record_types
-) -> int:
-    """Keep every rejected or unparseable record, its raw text sealed with a vault key. The
+def _quarantine_frame(vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame, record_types) -> pl.DataFrame:
+    """Every rejected or unparseable record for the quarantine, its raw text sealed with a vault key. The
     record type column names a catalog type or nothing: whatever else was sent stays in the
     sealed raw text, like every other value."""
     raw = pl.Series("raw", [chunk.raw(pos) for pos in rejected["__pos"].to_list()], dtype=pl.String)
@@ -248,10 +333,8 @@ def _quarantine(
             for m in chunk.malformed
         ]  # fmt: skip
         records = pl.concat([records, pl.DataFrame(malformed, schema=records.schema, orient="row")])
-    if records.height == 0:
-        return 0
     sealed = [vault.seal(f"{batch_id}|{line}", text) for line, text in records.select("line", "raw").iter_rows()]
-    frame = records.select(
+    return records.select(
         pl.lit(batch_id).alias("batch_id"),
         "line",
         pl.when(pl.col("record_type").is_in(list(record_types))).then(pl.col("record_type")).alias("record_type"),
@@ -263,8 +346,6 @@ def _quarantine(
         pl.lit(vault.active_key_id).alias("key_id"),
         pl.Series("raw_ciphertext", sealed, dtype=pl.Binary),
     )
-    upsert_frame(conn, "furnishing_quarantine", frame, ["batch_id", "line"], casts={"errors": "json"})
-    return frame.height
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -455,19 +536,3 @@ def reseal_quarantine(conn: Connection, vault, page: int = 5000) -> int:
                 .values(key_id=vault.active_key_id, raw_ciphertext=sealed)
             )
         done += len(rows)
-
-
-def submit_file(runtime: Runtime, actor: Actor, path: Path, fmt: str, key: str | None, sha: str) -> BatchResult:
-    """A file through intake in its own unit of work, as the API and the portal take it; a
-    concurrent request with the same key that committed first is answered as its replay."""
-    try:
-        with decisions.unit_of_work(runtime) as conn:
-            return submit_batch(conn, runtime, actor, path, fmt, idempotency_key=key, content_sha256=sha)
-    except IntegrityError:
-        with runtime.reading() as conn:
-            existing = find_batch_by_key(conn, actor.party_id, key or f"sha256:{sha}")
-        if existing is None:
-            raise
-        if existing["content_sha256"] != sha:
-            raise Problem(409, "idempotency_key_reused", "this Idempotency-Key was used for a different file") from None
-        return BatchResult(existing, replayed=True)

@@ -48,10 +48,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_seconds: float = 30.0, read_only: bool = False) -> Engine:
+    """The engine of a deployment's database. On SQLite, `read_only` gives the engine of its
+    readers: in WAL mode they read a snapshot and never wait for the writer, nor it for them,
+    and `query_only` makes sure nothing is ever written through them."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -61,22 +64,54 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk intake touches big indexes
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")
             cur.close()
-
-        # Let SQLAlchemy, not pysqlite, issue BEGIN so a transaction covers every statement.
-        @event.listens_for(engine, "connect")
-        def _no_pysqlite_autobegin(dbapi_conn, _record):
+            # Let SQLAlchemy, not pysqlite, issue BEGIN so a transaction covers every statement.
             dbapi_conn.isolation_level = None
 
+        # A writer takes the lock at BEGIN (IMMEDIATE): upgrading a read snapshot to a write
+        # later fails at once, without waiting, whenever another writer committed meanwhile.
+        # A reader's BEGIN is deferred: it takes a snapshot and no lock.
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):
+            conn.exec_driver_sql(begin)
 
         return engine
     # Enough pooled connections for a worker's concurrent requests: a connection opened for
     # overflow and closed on return costs a PostgreSQL backend start each time. No ping per
     # checkout (two round trips per request); a connection found dead is discarded instead.
     return create_engine(url, pool_size=20, max_overflow=10, pool_recycle=3600)
+
+
+def unavailable(exc: BaseException) -> tuple[int, str, str] | None:
+    """(status, code, detail) when a database error means "not now" rather than "wrong":
+    SQLite's writer lock still held after the busy timeout, a PostgreSQL server restarting or
+    out of connections, the disk full. None for every other error."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError
+
+    if isinstance(exc, TimeoutError):  # no pooled connection came free in time
+        return 503, "database_busy", "the database has no free connection; try again shortly"
+    if not isinstance(exc, DBAPIError):
+        return None
+    message = str(exc.orig).lower()
+    if "database or disk is full" in message or "no space left" in message:
+        return 507, "storage_full", "the database's disk is full; nothing was stored"
+    if "database is locked" in message or "database is busy" in message:
+        return 503, "database_busy", "another write holds the database; nothing was stored, try again shortly"
+    if exc.connection_invalidated or _is_pg_unavailable(exc.orig):
+        return 503, "database_unavailable", "the database is not reachable; nothing was stored, try again shortly"
+    return None
+
+
+def _is_pg_unavailable(orig: BaseException | None) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a core dependency
+        return False
+    return isinstance(orig, psycopg.OperationalError | psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow)
 
 
 @contextmanager
