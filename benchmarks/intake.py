@@ -82,6 +82,7 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
         row, _ = add_party(conn, settings, role="furnisher", name="bench", uscc="91110000600037341L")
     actor = Actor(party_id=row["id"], role="furnisher", name="bench")
     rss_before = _status_mb("VmRSS")
+    held = _time_write_transactions(runtime.engine)
     started = time.perf_counter()
     result = submit_file(runtime, actor, Path(path), fmt)
     seconds = time.perf_counter() - started
@@ -102,10 +103,32 @@ def _intake(url: str, path: str, fmt: str, queue) -> None:
             "rss_before_mb": round(rss_before, 1),
             "peak_rss_mb": round(peak, 1),
             "db_floor_seconds": floor,
+            # The longest write transaction: on SQLite, how long every other writer had to wait.
+            "longest_write_transaction_seconds": round(max(held, default=0.0), 2),
             "log_leaves": leaves,
             "log_sequencing_seconds": round(sequencing, 2),
         }
     )
+
+
+def _time_write_transactions(engine) -> list[float]:
+    """Durations of the engine's transactions, from BEGIN to COMMIT or ROLLBACK."""
+    from sqlalchemy import event
+
+    held: list[float] = []
+    began: dict[int, float] = {}
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        began[id(conn)] = time.perf_counter()
+
+    def _end(conn):
+        if id(conn) in began:
+            held.append(time.perf_counter() - began.pop(id(conn)))
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+    return held
 
 
 def _database_floor(engine) -> float:
@@ -207,6 +230,7 @@ def main() -> None:
                 "ratio_intake_to_db_floor": round(m["seconds"] / m["db_floor_seconds"], 1),
                 "log_leaves": m["log_leaves"],
                 "log_sequencing_seconds": m["log_sequencing_seconds"],
+                "longest_write_transaction_seconds": m["longest_write_transaction_seconds"],
             }
             cases.append(case)
             print(
@@ -214,7 +238,8 @@ def main() -> None:
                 f"{case['records_per_second']:>9,} rec/s  peak {case['peak_rss_mb']:>7.1f} MB  "
                 f"plain read {baseline:.3f} s  ratio 1:{case['ratio_intake_to_plain_read']}  "
                 f"db floor {case['db_floor_seconds']:.2f} s  ratio 1:{case['ratio_intake_to_db_floor']}  "
-                f"then {case['log_leaves']:,} log leaves sequenced in {case['log_sequencing_seconds']:.1f} s",
+                f"then {case['log_leaves']:,} log leaves sequenced in {case['log_sequencing_seconds']:.1f} s  "
+                f"longest write transaction {case['longest_write_transaction_seconds']:.2f} s",
                 flush=True,
             )
     RESULTS.mkdir(exist_ok=True)
