@@ -29,6 +29,7 @@ from zhengxin.decisions.routes import router as policy_router
 from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
+from zhengxin.kit import spool
 from zhengxin.kit.errors import install_handlers
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.notifications.routes import router as notifications_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime(settings or Settings())
     runtime.catalog  # noqa: B018 - load and validate the catalog at start, not on first use
     runtime.policy  # noqa: B018 - and the policies
+    spool.sweep(runtime.settings.spool_dir)  # what a crashed server left in its spool
     log_metrics = CollectorRegistry()
     log_metrics.register(LogCollector(runtime))
 

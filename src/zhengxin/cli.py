@@ -338,6 +338,7 @@ def furnish_file(
     from zhengxin.audit.service import sequence_all
     from zhengxin.furnishing import readers
     from zhengxin.furnishing.service import submit_file
+    from zhengxin.kit import spool
     from zhengxin.parties.service import Actor, find_party
 
     fmt = fmt or readers.format_for(path=path)
@@ -355,6 +356,7 @@ def furnish_file(
         if progress is not None:
             progress.update(task, completed=bytes_read, records=records)
 
+    spool.sweep(runtime.settings.spool_dir)
     result = submit_file(runtime, actor, path, fmt, idempotency_key, progress=tick)
     if progress is not None:
         progress.update(task, description=f"{label} (logging)")

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     intake_chunk_rows: int = 50_000
     analyze_after_records: int = 50_000  # a batch this large refreshes the planner's statistics
     max_batch_bytes: int = 2 * 1024**3
+    # Where uploads and intake's prepared chunks are spooled (private to this user; see kit.spool).
+    spool_dir: Path | None = None
     # Agency document keys (authorizations): key id -> 32-byte Ed25519 seed, hex. Separate
     # from the log's keys, so a signature made for one purpose never serves another.
     artefact_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)

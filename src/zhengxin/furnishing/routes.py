@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from zhengxin.furnishing import readers, service
 from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
+from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.parties.auth import Furnisher, Regulator, require
@@ -57,11 +56,11 @@ async def submit_batch(
             "Content-Type must be text/csv, application/x-ndjson or application/vnd.apache.parquet",
         )
     limit = runtime.settings.max_batch_bytes
-    with tempfile.TemporaryDirectory(prefix="zx-batch-") as tmp:
-        path = Path(tmp) / f"batch.{fmt}"
+    with spool.private_directory("zx-batch-", runtime.settings.spool_dir) as tmp:
+        path = tmp / f"batch.{fmt}"
         digest = hashlib.sha256()
         size = 0
-        with open(path, "wb") as f:
+        with spool.create(path) as f:
             async for block in request.stream():
                 size += len(block)
                 if size > limit:

@@ -7,7 +7,6 @@ quarantined record commit together or not at all, and received = accepted + reje
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,7 +26,7 @@ from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
 from zhengxin.identity.vault import VAULT_FIELDS
-from zhengxin.kit import clock
+from zhengxin.kit import clock, spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
@@ -118,8 +117,8 @@ def _submit(runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, 
     if runtime.engine.dialect.name == "postgresql":
         with decisions.unit_of_work(runtime) as conn:
             return intake.run(conn, withdrawn, decision)
-    with tempfile.TemporaryDirectory(prefix="zx-intake-") as spill:
-        prepared = intake.prepare(withdrawn, Path(spill))
+    with spool.private_directory("zx-intake-", runtime.settings.spool_dir) as spill:
+        prepared = intake.prepare(withdrawn, spill)
         with decisions.unit_of_work(runtime) as conn:
             current = withdrawn_persons(conn)
             if current != withdrawn:

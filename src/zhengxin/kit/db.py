@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, DateTime, Engine, Index, MetaData, String, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Index, MetaData, String, create_engine, event, make_url
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
@@ -54,6 +55,7 @@ def make_engine(url: str, *, busy_seconds: float = 30.0, read_only: bool = False
     and `query_only` makes sure nothing is ever written through them."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        _private_database_file(make_url(url).database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds})
 
         @event.listens_for(engine, "connect")
@@ -86,32 +88,55 @@ def make_engine(url: str, *, busy_seconds: float = 30.0, read_only: bool = False
     return create_engine(url, pool_size=20, max_overflow=10, pool_recycle=3600)
 
 
+def _private_database_file(path: str | None) -> None:
+    """The database file readable by its owner only, like secrets.env: SQLite gives its -wal
+    and -shm files the database file's permissions."""
+    if not path or path == ":memory:":
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except FileNotFoundError:  # its directory does not exist (yet): SQLite will say so
+        return
+    if os.stat(path).st_mode & 0o077 and os.stat(path).st_uid == os.getuid():
+        os.chmod(path, 0o600)
+
+
 def unavailable(exc: BaseException) -> tuple[int, str, str] | None:
-    """(status, code, detail) when a database error means "not now" rather than "wrong":
-    SQLite's writer lock still held after the busy timeout, a PostgreSQL server restarting or
-    out of connections, the disk full. None for every other error."""
+    """(status, code, detail) when an error means "not now" rather than "wrong": SQLite's
+    writer lock still held after the busy timeout, a PostgreSQL server restarting or out of
+    connections, the disk full. None for every other error. Takes SQLAlchemy's wrapped errors
+    and the drivers' own (bulk writes use the driver directly)."""
+    import errno
+    import sqlite3
+
+    import psycopg
     from sqlalchemy.exc import DBAPIError, TimeoutError
 
     if isinstance(exc, TimeoutError):  # no pooled connection came free in time
         return 503, "database_busy", "the database has no free connection; try again shortly"
-    if not isinstance(exc, DBAPIError):
-        return None
-    message = str(exc.orig).lower()
-    if "database or disk is full" in message or "no space left" in message:
-        return 507, "storage_full", "the database's disk is full; nothing was stored"
-    if "database is locked" in message or "database is busy" in message:
-        return 503, "database_busy", "another write holds the database; nothing was stored, try again shortly"
-    if exc.connection_invalidated or _is_pg_unavailable(exc.orig):
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return 507, "storage_full", "the disk is full; nothing was stored"
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    message = str(orig).lower()
+    if isinstance(orig, sqlite3.OperationalError):
+        if "database or disk is full" in message:
+            return 507, "storage_full", "the database's disk is full; nothing was stored"
+        if "database is locked" in message or "database is busy" in message:
+            return 503, "database_busy", "another write holds the database; nothing was stored, try again shortly"
+    if invalidated or isinstance(orig, psycopg.OperationalError):
         return 503, "database_unavailable", "the database is not reachable; nothing was stored, try again shortly"
     return None
 
 
-def _is_pg_unavailable(orig: BaseException | None) -> bool:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a core dependency
-        return False
-    return isinstance(orig, psycopg.OperationalError | psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow)
+# The errors `unavailable` may turn into 503 or 507 (the app's handlers listen for these).
+def unavailable_error_types() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import DBAPIError, TimeoutError
+
+    return DBAPIError, TimeoutError, sqlite3.OperationalError, psycopg.OperationalError, OSError
 
 
 @contextmanager

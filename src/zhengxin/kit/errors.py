@@ -7,11 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from zhengxin.kit.db import unavailable
+from zhengxin.kit.db import unavailable, unavailable_error_types
 
 log = logging.getLogger("zhengxin")
 
@@ -83,8 +81,6 @@ def install_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         return problem_response(Problem(exc.status_code, code, str(exc.detail)), request)
 
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(SQLAlchemyTimeoutError)
     async def _database(request: Request, exc: Exception):
         answer = unavailable(exc)
         if answer is None:
@@ -92,8 +88,12 @@ def install_handlers(app: FastAPI) -> None:
         status, code, detail = answer
         log.warning("%s on %s %s", code, request.method, request.scope.get("route", request.url).path)
         response = problem_response(Problem(status, code, detail), request)
-        response.headers["Retry-After"] = "2" if code == "database_busy" else "10"
+        if status == 503:
+            response.headers["Retry-After"] = "2" if code == "database_busy" else "10"
         return response
+
+    for error_type in unavailable_error_types():
+        app.add_exception_handler(error_type, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -17,6 +15,7 @@ from fastapi.responses import Response
 from zhengxin.billing import service as billing
 from zhengxin.disputes import service as disputes
 from zhengxin.furnishing import readers, service
+from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for
 from zhengxin.kit.metrics import RECORDS
@@ -62,13 +61,15 @@ def upload(request: Request, actor: FurnisherUser, runtime: RuntimeDep, file: An
         if fmt is None:
             raise Problem(415, "unsupported_media_type", "the file must be CSV, JSON lines or Parquet")
         limit = runtime.settings.max_batch_bytes
-        with tempfile.TemporaryDirectory(prefix="zx-batch-") as tmp:
-            path = Path(tmp) / f"batch.{fmt}"
-            with open(path, "wb") as out:
-                shutil.copyfileobj(file.file, out)
-            size = path.stat().st_size
-            if size > limit:
-                raise Problem(413, "batch_too_large", f"a batch is at most {limit} bytes")
+        with spool.private_directory("zx-batch-", runtime.settings.spool_dir) as tmp:
+            path = tmp / f"batch.{fmt}"
+            size = 0
+            with spool.create(path) as out:
+                for block in iter(lambda: file.file.read(1 << 20), b""):
+                    size += len(block)
+                    if size > limit:  # stop copying at the limit, not after the whole file
+                        raise Problem(413, "batch_too_large", f"a batch is at most {limit} bytes")
+                    out.write(block)
             if size == 0:
                 raise Problem(422, "empty_batch", "the file is empty")
             result = service.submit_file(runtime, actor, path, fmt, None, service.file_sha256(path))
