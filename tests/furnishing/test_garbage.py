@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -93,3 +94,49 @@ def test_an_unknown_record_type_is_quarantined_without_repeating_it(client, runt
     assert (r.status_code, r.json()["rejected"]) == (201, 1), r.text
     errors = client.get(f"/v1/furnishing/batches/{r.json()['id']}/errors", headers=h).json()["errors"]
     assert errors[0]["record_type"] is None and errors[0]["raw"] == '"[0, -100000000000000000000000000]"'
+
+
+def _two_row_groups(tmp_path) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.records import loan
+
+    table = pa.Table.from_pylist([loan(i, account_id=f"A{i}") for i in range(400)])
+    path = tmp_path / "two.parquet"
+    pq.write_table(table, path, row_group_size=200, compression="NONE")
+    return path
+
+
+@pytest.mark.parametrize("broken", ["duplicate_columns", "corrupt_later_row_group"])
+def test_a_parquet_file_that_fails_at_any_row_group_is_a_4xx_and_stores_nothing(client, runtime, parties, tmp_path,
+                                                                                  broken):  # fmt: skip
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from zhengxin.furnishing.tables import batches, quarantine
+    from zhengxin.records.tables import account_snapshots
+
+    _, h = parties.add("furnisher")
+    if broken == "duplicate_columns":
+        table = pa.table([pa.array(["a"]), pa.array(["b"])], names=["person_id", "person_id"])
+        path = tmp_path / "dup.parquet"
+        pq.write_table(table, path)
+        body = path.read_bytes()
+    else:
+        path = _two_row_groups(tmp_path)
+        meta = pq.ParquetFile(path).metadata
+        second = meta.row_group(1).column(0)
+        start = second.data_page_offset
+        body = bytearray(path.read_bytes())
+        body[start : start + second.total_compressed_size] = b"\xff" * second.total_compressed_size
+        body = bytes(body)
+        assert pq.ParquetFile(pa.BufferReader(body)).metadata.num_row_groups == 2  # the footer still reads
+    r = client.post("/v1/furnishing/batches", content=body,
+                    headers={**h, "Content-Type": "application/vnd.apache.parquet"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == ("duplicate_columns" if broken == "duplicate_columns" else "unreadable_file")
+    with runtime.reading() as conn:
+        for table in (batches, account_snapshots, quarantine):
+            assert conn.execute(table.select()).first() is None

@@ -254,11 +254,24 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         file = pq.ParquetFile(path)
     except (pa.ArrowException, OSError):
         raise UnreadableFile("unreadable_file", "the body is not a readable Parquet file") from None
+    names = file.schema_arrow.names
+    if len(set(names)) != len(names):
+        raise UnreadableFile("duplicate_columns", "the Parquet file has two or more columns of the same name")
     size = max(path.stat().st_size, 1)
     total = max(file.metadata.num_rows, 1)
     done = 0
-    for batch in file.iter_batches(batch_size=chunk_rows):
-        frame = pl.from_arrow(batch)
+    batches = file.iter_batches(batch_size=chunk_rows)
+    while True:
+        # A valid footer says nothing of the pages: any row group may fail to decode.
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            frame = pl.from_arrow(batch)
+        except (pa.ArrowException, OSError, pl.exceptions.PolarsError, ValueError):
+            raise UnreadableFile(
+                "unreadable_file", f"the Parquet file cannot be read after record {done}: a page is corrupt"
+            ) from None
         frame = frame.with_columns([_parquet_text(frame[c]).alias(c) for c in frame.columns]).with_columns(
             pl.int_range(done + 1, done + frame.height + 1, dtype=pl.Int64).alias("__line")
         )
