@@ -21,7 +21,12 @@ def test_metrics_count_requests_and_furnished_records(client, parties):
         content=ENCODERS["csv"]([loan(1)]),
         headers={**h, "Content-Type": CONTENT_TYPES["csv"]},
     )
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=h).status_code == 403
+    _, regulator = parties.add("regulator")
+    _, agency = parties.add("agency")
+    assert client.get("/metrics", headers=agency).status_code == 200
+    text = client.get("/metrics", headers=regulator).text
     assert 'zhengxin_http_requests_total{method="POST",route="/v1/furnishing/batches",status="201"}' in text
     assert re.search(r'zhengxin_furnished_records_total\{outcome="accepted"\} [1-9]', text)
 

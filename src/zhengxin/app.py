@@ -33,6 +33,7 @@ from zhengxin.kit import spool
 from zhengxin.kit.errors import install_handlers
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.notifications.routes import router as notifications_router
+from zhengxin.parties.auth import require
 from zhengxin.parties.routes import router as parties_router
 from zhengxin.reports.scoring import routes as scoring_routes
 from zhengxin.rights.routes import counter as counter_router
@@ -126,7 +127,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "catalog_version": runtime.catalog.version,
         }
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    # Request counts by route, inquiry outcomes and witness names are the agency's and the
+    # regulator's business, not the public's (issue 15, finding 12).
+    @app.get("/metrics", tags=["operations"], include_in_schema=False,
+             dependencies=[require("agency", "regulator")])  # fmt: skip
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 

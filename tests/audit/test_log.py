@@ -164,7 +164,7 @@ def test_witnesses_cosign_and_their_lag_is_visible(client, runtime, parties, tmp
     client.post("/v1/log/sth", headers=agency)
     status = client.get("/v1/log/witnesses", headers=regulator).json()
     assert status["witnesses"][0]["lag_leaves"] == 2
-    assert 'zhengxin_log_cosign_lag_leaves{witness="regulator-2"} 2.0' in client.get("/metrics").text
+    assert 'zhengxin_log_cosign_lag_leaves{witness="regulator-2"} 2.0' in client.get("/metrics", headers=regulator).text
     second = cosign_latest(client, api_key, key, state)  # checks consistency with the first
     assert second["tree_size"] > first["tree_size"]
     assert client.get("/v1/log/witnesses", headers=regulator).json()["witnesses"][0]["lag_leaves"] == 0
