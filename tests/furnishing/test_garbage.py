@@ -140,3 +140,27 @@ def test_a_parquet_file_that_fails_at_any_row_group_is_a_4xx_and_stores_nothing(
     with runtime.reading() as conn:
         for table in (batches, account_snapshots, quarantine):
             assert conn.execute(table.select()).first() is None
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_giant_record_is_rejected_and_kept_truncated_and_errors_are_paged(client, runtime, parties, fmt):
+    """Finding 4: one line of megabytes is one record too large, not a server's memory."""
+    from tests.records import ENCODERS
+
+    _, h = parties.add("furnisher")
+    good = ENCODERS[fmt]([loan(1, account_id="A1"), loan(2, account_id="A2")]).decode()
+    lines = good.splitlines()
+    giant = ("x" * (5 * 1024 * 1024)) if fmt == "csv" else '{"note": "' + "x" * (5 * 1024 * 1024) + '"}'
+    body = "\n".join([*lines[:-1], giant, lines[-1]]) + "\n"
+    r = client.post("/v1/furnishing/batches", content=body.encode(), headers={**h, "Content-Type": CONTENT_TYPES[fmt]})
+    assert r.status_code == 201, r.text
+    assert (r.json()["received"], r.json()["accepted"], r.json()["rejected"]) == (3, 2, 1)
+    batch = r.json()["batch_id"]
+    errors = client.get(f"/v1/furnishing/batches/{batch}/errors", headers=h).json()
+    assert [e["code"] for e in errors["errors"]] == ["record_too_large"]
+    assert len(errors["errors"][0]["raw"]) < 2048  # its first KiB is kept, not 5 MiB
+    with runtime.reading() as conn:
+        sealed = conn.execute(select(func.max(func.length(quarantine.c.raw_ciphertext)))).scalar_one()
+    assert sealed < 4096
+    r = client.get(f"/v1/furnishing/batches/{batch}/errors", params={"limit": 1001}, headers=h)
+    assert r.status_code == 422  # one page holds at most 1,000

@@ -60,14 +60,56 @@ def format_for(content_type: str | None = None, path: Path | None = None) -> str
     return None
 
 
-def read_chunks(path: Path, fmt: str, chunk_rows: int) -> Iterator[Chunk]:
+def read_chunks(path: Path, fmt: str, chunk_rows: int, max_record_bytes: int = 64 * 1024) -> Iterator[Chunk]:
     if fmt == "csv":
-        return _csv_chunks(path, chunk_rows)
+        return _csv_chunks(path, chunk_rows, max_record_bytes)
     if fmt == "jsonl":
-        return _jsonl_chunks(path, chunk_rows)
+        return _jsonl_chunks(path, chunk_rows, max_record_bytes)
     if fmt == "parquet":
         return _parquet_chunks(path, chunk_rows)
     raise ValueError(f"unknown format {fmt}")
+
+
+KEPT_OF_OVERSIZED = 1024  # bytes of an oversized record kept (sealed) in the quarantine
+
+
+@dataclass
+class _Oversized:
+    head: bytes  # its first bytes
+    length: int
+
+
+def _bounded_lines(f, max_bytes: int) -> Iterator[bytes | _Oversized]:
+    """The file's lines, none ever held whole in memory beyond `max_bytes`: a longer one is
+    read past in pieces and stands as an `_Oversized` with its first bytes."""
+    while True:
+        line = f.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) <= max_bytes or line.endswith(b"\n"):  # at most max_bytes before its newline
+            yield line
+            continue
+        head, length = line[:KEPT_OF_OVERSIZED], len(line)
+        while not line.endswith(b"\n"):
+            line = f.readline(1 << 20)
+            if not line:
+                break
+            length += len(line)
+        yield _Oversized(head, length)
+
+
+def _take(lines: Iterator[bytes | _Oversized], first: int, count: int, limit: str):
+    """The next `count` lines from line number `first`: records as bytes (an oversized one as a
+    blank line, so numbering holds) and the oversized ones as malformed records."""
+    taken, oversized = [], []
+    for offset, line in enumerate(itertools.islice(lines, count)):
+        if isinstance(line, _Oversized):
+            oversized.append(Malformed(first + offset, _decode(line.head) + "…", "record_too_large",
+                                       f"the record is {line.length} bytes; at most {limit}"))  # fmt: skip
+            taken.append(b"\n")
+        else:
+            taken.append(line)
+    return taken, oversized
 
 
 def _decode(line: bytes) -> str:
@@ -85,10 +127,11 @@ def _frame(columns: list[str], data: dict[str, list], lines: list[int]) -> pl.Da
 # CSV ------------------------------------------------------------------------------------
 
 
-def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _csv_chunks(path: Path, chunk_rows: int, max_record_bytes: int) -> Iterator[Chunk]:
     with open(path, "rb") as f:
-        header_line = f.readline()
-        consumed = len(header_line)
+        header_line = f.readline(max_record_bytes + 1)
+        if len(header_line) > max_record_bytes:
+            raise UnreadableFile("malformed_header", f"the CSV header is longer than {max_record_bytes} bytes")
         try:
             header_text = header_line.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -100,15 +143,16 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         if not header or any(not h for h in header) or len(set(header)) != len(header):
             raise UnreadableFile("malformed_header", "the CSV header must name each column once")
         line_no = 1
+        source = _bounded_lines(f, max_record_bytes)
         while True:
-            lines = list(itertools.islice(f, chunk_rows))
+            first = line_no + 1
+            lines, oversized = _take(source, first, chunk_rows, f"{max_record_bytes} bytes")
             if not lines:
                 return
-            consumed += sum(len(x) for x in lines)
-            first = line_no + 1
             line_no += len(lines)
             chunk = _csv_fast(header, lines, first) or _csv_slow(header, lines, first)
-            chunk.bytes_read = consumed
+            chunk.malformed += oversized
+            chunk.bytes_read = f.tell()
             yield chunk
 
 
@@ -198,20 +242,19 @@ class UnreadableFile(ValueError):
 # JSONL ----------------------------------------------------------------------------------
 
 
-def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _jsonl_chunks(path: Path, chunk_rows: int, max_record_bytes: int) -> Iterator[Chunk]:
     with open(path, "rb") as f:
         line_no = 0
-        consumed = 0
+        source = _bounded_lines(f, max_record_bytes)
         while True:
-            lines = list(itertools.islice(f, chunk_rows))
+            lines, malformed = _take(source, line_no + 1, chunk_rows, f"{max_record_bytes} bytes")
             if not lines:
                 return
-            consumed += sum(len(x) for x in lines)
+            consumed = f.tell()
             columns: dict[str, None] = {}
             rows: list[dict] = []
             numbers: list[int] = []
             raws: list[str] = []
-            malformed: list[Malformed] = []
             for line in lines:
                 line_no += 1
                 if not line.strip():

@@ -103,7 +103,7 @@ def batch_errors(
     actor: Reader,
     runtime: RuntimeDep,
     offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,  # records are up to max_record_bytes each
     code: str | None = None,
 ):
     """The quarantined records of a batch: line, field, code, rule, message and raw text."""

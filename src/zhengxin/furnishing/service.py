@@ -174,7 +174,9 @@ class _Intake:
         vaulted = _SeenPeople()
         logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
         try:
-            for chunk in readers.read_chunks(self.path, self.fmt, runtime.settings.intake_chunk_rows):
+            for chunk in readers.read_chunks(
+                self.path, self.fmt, runtime.settings.intake_chunk_rows, runtime.settings.max_record_bytes
+            ):
                 verdict = validator.check(chunk.frame)
                 writes = _Writes(
                     people=[vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()],
