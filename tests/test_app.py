@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.records import CONTENT_TYPES, ENCODERS, loan
+from tests.records import CONTENT_TYPES, ENCODERS, loan, resident_id
 
 
 def test_healthz_reports_the_database(client, runtime):
@@ -77,3 +77,25 @@ def test_public_routes_are_pinned(client):
         "/v1/corrections",
         "/healthz",
     } <= paths
+
+
+def test_bodies_over_their_cap_are_413_before_they_are_read(client, runtime, parties):
+    """Issue 15, finding 11: a 100 MB JSON body was read and parsed before its 422."""
+    _, person = parties.add("individual", person_id=resident_id(11))
+    _, furnisher = parties.add("furnisher")
+    big = b'{"lender": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    r = client.post("/v1/authorizations", content=big, headers={**person, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    assert r.headers["content-type"] == "application/problem+json"
+
+    def chunks():  # no Content-Length: the cap holds as the body streams
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = client.post("/v1/authorizations", content=chunks(), headers={**person, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    runtime.settings.max_batch_bytes = 4096
+    r = client.post("/v1/furnishing/batches", content=b"x" * 5000, headers={**furnisher, "Content-Type": "text/csv"})
+    assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
+    # Under the caps, requests go on as before.
+    assert client.post("/v1/authorizations", json={}, headers=person).status_code == 422

@@ -30,7 +30,7 @@ from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit import spool
-from zhengxin.kit.errors import install_handlers
+from zhengxin.kit.errors import Problem, install_handlers, problem_response
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.auth import require
@@ -134,11 +134,60 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(BodyLimit, settings=runtime.settings)
     app.add_middleware(RequestMetrics, access_log=runtime.settings.access_log)
     return app
 
 
 access = logging.getLogger("zhengxin.access")
+
+
+UPLOADS = {("POST", "/v1/furnishing/batches"), ("POST", "/portal/furnisher/batches")}
+
+
+class BodyLimit:
+    """Caps request bodies: an upload at `max_batch_bytes`, anything else at `max_body_bytes`.
+    A declared Content-Length over the cap is refused before a byte is read; a body that
+    streams past it (chunked, or lying about its length) is cut off where it crosses. Either
+    way the answer is 413 problem+json."""
+
+    def __init__(self, app, settings):
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        upload = (scope["method"], scope["path"]) in UPLOADS
+        cap = self.settings.max_batch_bytes if upload else self.settings.max_body_bytes
+        code = "batch_too_large" if upload else "body_too_large"
+        too_large = Problem(413, code, f"the request body may be at most {cap} bytes")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            response = problem_response(too_large)
+            response.headers["Connection"] = "close"
+            return await response(scope, receive, send)
+        seen, answered = 0, False
+
+        async def counted():
+            # Past the cap, answer 413 here and tell the app the client is gone: whatever
+            # it answers to that is dropped (FastAPI would turn an error here into a 400).
+            nonlocal seen, answered
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    if not answered:
+                        answered = True
+                        await problem_response(too_large)(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_answered(message):
+            if not answered:
+                await send(message)
+
+        await self.app(scope, counted, send_unless_answered)
 
 
 class RequestMetrics:

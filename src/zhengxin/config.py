@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     intake_chunk_rows: int = 50_000
     analyze_after_records: int = 50_000  # a batch this large refreshes the planner's statistics
     max_batch_bytes: int = 2 * 1024**3
+    # Any other request body (JSON, forms): larger is 413 before it is read (issue 15, finding 11).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A longer record (one CSV or JSON line) is quarantined as record_too_large, its first KiB kept.
     max_record_bytes: int = Field(default=64 * 1024, ge=1024)
     # Where uploads and intake's prepared chunks are spooled (private to this user; see kit.spool).
