@@ -30,6 +30,9 @@ BACKENDS = os.environ.get("ZHENGXIN_TEST_BACKENDS", "sqlite,postgresql").split("
 
 
 def make_settings(url: str, **extra) -> Settings:
+    # Every test client is one address: limits are on where a test asks for them (and in the
+    # browser and fault tests, which run deployments as configured by default).
+    extra.setdefault("rate_limits", {"enabled": False})
     return Settings(
         database_url=url,
         pepper=secrets.token_hex(32),

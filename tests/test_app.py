@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.records import CONTENT_TYPES, ENCODERS, loan, resident_id
 
 
@@ -99,3 +101,37 @@ def test_bodies_over_their_cap_are_413_before_they_are_read(client, runtime, par
     assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
     # Under the caps, requests go on as before.
     assert client.post("/v1/authorizations", json={}, headers=person).status_code == 422
+
+
+@pytest.mark.parametrize("store", ["process", "redis"])
+def test_rate_limits_answer_429_with_retry_after_and_show_in_metrics(runtime, parties, store):
+    """Issue 15, finding 11: per key and per address, in Redis when configured."""
+    import uuid
+
+    from fastapi.testclient import TestClient
+
+    from zhengxin.app import create_app
+
+    limits = {"enabled": True, "per_key_per_second": 0.5, "per_key_burst": 3,
+              "per_address_per_second": 1000, "per_address_burst": 1000}  # fmt: skip
+    if store == "redis":
+        limits["redis_url"] = "redis://127.0.0.1:6379/15"
+    runtime.settings.rate_limits = type(runtime.settings.rate_limits)(**limits)
+    _, lender = parties.add("lender", f"bank-{uuid.uuid4().hex[:6]}")  # a fresh key: a fresh bucket in Redis
+    _, other = parties.add("lender", f"bank-{uuid.uuid4().hex[:6]}")
+    _, regulator = parties.add("regulator")
+    with TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1") as client:
+        assert [client.get("/v1/parties/me", headers=lender).status_code for _ in range(3)] == [200] * 3
+        r = client.get("/v1/parties/me", headers=lender)
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+        assert r.headers["content-type"] == "application/problem+json"
+        assert int(r.headers["Retry-After"]) >= 1
+        assert client.get("/v1/parties/me", headers=other).status_code == 200  # another key has its own
+        runtime.settings.rate_limits.per_key_burst = 100  # (the regulator's own bucket)
+        text = client.get("/metrics", headers=regulator).text
+    assert 'zhengxin_rate_limited_total{scope="key"}' in text
+    assert 'zhengxin_rate_limit{parameter="burst",scope="key"} 3.0' in text
+    if store == "redis":  # the buckets were kept there, for every API node to share
+        import redis
+
+        assert redis.Redis.from_url(limits["redis_url"]).keys("zhengxin:rl:k:*")

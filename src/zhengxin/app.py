@@ -32,6 +32,7 @@ from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem, install_handlers, problem_response
 from zhengxin.kit.metrics import LATENCY, REQUESTS
+from zhengxin.kit.ratelimit import RateLimit
 from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.auth import require
 from zhengxin.parties.routes import router as parties_router
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimit, settings=runtime.settings)
+    app.add_middleware(RateLimit, settings=runtime.settings)
     app.add_middleware(RequestMetrics, access_log=runtime.settings.access_log)
     return app
 

@@ -90,6 +90,17 @@ class DisputeSettings(BaseModel):
     escalation_interval_seconds: float = 60.0
 
 
+class RateLimitSettings(BaseModel):
+    """Token buckets per API key and per client address (429 with Retry-After when empty)."""
+
+    enabled: bool = True
+    per_key_per_second: float = Field(default=100.0, gt=0)
+    per_key_burst: int = Field(default=500, ge=1)
+    per_address_per_second: float = Field(default=200.0, gt=0)
+    per_address_burst: int = Field(default=1000, ge=1)
+    redis_url: str | None = None  # shared by every API node; in each process otherwise
+
+
 class NotificationSettings(BaseModel):
     """Pushing a person's alerts to the webhook they registered."""
 
@@ -150,6 +161,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     analytics_backend: str = "duckdb"  # engine of the supervision analytics: duckdb (embedded) or pyspark (extra)
     # The portal's session cookie is Secure (HTTPS only) unless a page is asked for over plain HTTP by
     # a loopback name (None, the default); true or false forces it either way.
