@@ -135,3 +135,10 @@ def test_rate_limits_answer_429_with_retry_after_and_show_in_metrics(runtime, pa
         import redis
 
         assert redis.Redis.from_url(limits["redis_url"]).keys("zhengxin:rl:k:*")
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(client):
+    r = client.delete("/v1/furnishing/batches")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}

@@ -164,3 +164,16 @@ def test_a_giant_record_is_rejected_and_kept_truncated_and_errors_are_paged(clie
     assert sealed < 4096
     r = client.get(f"/v1/furnishing/batches/{batch}/errors", params={"limit": 1001}, headers=h)
     assert r.status_code == 422  # one page holds at most 1,000
+
+
+@pytest.mark.parametrize("body", [b"[false]", b"[false]\n", b"a,b,c\n1,2,3\n"])
+def test_a_csv_without_a_header_of_catalog_fields_is_refused_not_an_empty_batch(client, runtime, parties, body):
+    """Issue 15, finding 13: `[false]` was accepted as a batch of 0 records."""
+    from zhengxin.furnishing.tables import batches
+
+    _, h = parties.add("furnisher")
+    r = client.post("/v1/furnishing/batches", content=body, headers={**h, "Content-Type": "text/csv"})
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "unknown_header"
+    with runtime.reading() as conn:
+        assert conn.execute(batches.select()).first() is None

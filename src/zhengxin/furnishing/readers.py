@@ -60,9 +60,11 @@ def format_for(content_type: str | None = None, path: Path | None = None) -> str
     return None
 
 
-def read_chunks(path: Path, fmt: str, chunk_rows: int, max_record_bytes: int = 64 * 1024) -> Iterator[Chunk]:
+def read_chunks(
+    path: Path, fmt: str, chunk_rows: int, max_record_bytes: int = 64 * 1024, known_fields: frozenset[str] = frozenset()
+) -> Iterator[Chunk]:
     if fmt == "csv":
-        return _csv_chunks(path, chunk_rows, max_record_bytes)
+        return _csv_chunks(path, chunk_rows, max_record_bytes, known_fields)
     if fmt == "jsonl":
         return _jsonl_chunks(path, chunk_rows, max_record_bytes)
     if fmt == "parquet":
@@ -127,7 +129,7 @@ def _frame(columns: list[str], data: dict[str, list], lines: list[int]) -> pl.Da
 # CSV ------------------------------------------------------------------------------------
 
 
-def _csv_chunks(path: Path, chunk_rows: int, max_record_bytes: int) -> Iterator[Chunk]:
+def _csv_chunks(path: Path, chunk_rows: int, max_record_bytes: int, known_fields: frozenset[str]) -> Iterator[Chunk]:
     with open(path, "rb") as f:
         header_line = f.readline(max_record_bytes + 1)
         if len(header_line) > max_record_bytes:
@@ -142,6 +144,9 @@ def _csv_chunks(path: Path, chunk_rows: int, max_record_bytes: int) -> Iterator[
             raise UnreadableFile("malformed_header", "the CSV header is not one CSV line") from None
         if not header or any(not h for h in header) or len(set(header)) != len(header):
             raise UnreadableFile("malformed_header", "the CSV header must name each column once")
+        if known_fields and not known_fields.intersection(header):
+            # `[false]` or a headerless file would otherwise pass as an empty batch.
+            raise UnreadableFile("unknown_header", "the first line must be a header naming fields of the catalog")
         line_no = 1
         source = _bounded_lines(f, max_record_bytes)
         while True:

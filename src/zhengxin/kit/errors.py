@@ -79,7 +79,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
-        return problem_response(Problem(exc.status_code, code, str(exc.detail)), request)
+        response = problem_response(Problem(exc.status_code, code, str(exc.detail)), request)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:  # Starlette names the first route's methods; every route of the path counts
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
 
     async def _database(request: Request, exc: Exception):
         answer = unavailable(exc)
@@ -99,3 +104,23 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(Problem(500, "internal_error", "An internal error occurred"), request)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    methods: set[str] = set()
+    for route in _flat(request.app.routes):
+        regex, allowed = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and allowed and regex.match(path):
+            methods |= allowed
+    return sorted(methods)
+
+
+def _flat(routes):
+    """Every route, including those of the routers FastAPI keeps wrapped."""
+    for route in routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            yield from _flat(inner)
+        else:
+            yield route
