@@ -42,6 +42,7 @@ def require(*roles: str):
             )
         return actor
 
+    check.roles = roles  # machine-readable: the role x route matrix test reads it
     return Depends(check)
 
 
