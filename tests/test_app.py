@@ -142,3 +142,18 @@ def test_a_method_not_allowed_names_the_allowed_ones(client):
     assert r.status_code == 405
     assert r.headers["content-type"] == "application/problem+json"
     assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_the_openapi_document_lists_every_problem_answer(client):
+    """Issue 15, finding 13: most routes did not document their 4xx or problem+json."""
+    doc = client.get("/openapi.json").json()
+    assert doc["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "code", "detail"]
+    operations = [(p, m, op) for p, ops in doc["paths"].items() for m, op in ops.items() if p.startswith("/v1/")]
+    assert len(operations) > 80
+    for path, method, op in operations:
+        needed = {"401", "403", "422", "429", "503"} | ({"404"} if "{" in path else set())
+        needed |= {"413"} if method == "post" else set()
+        assert needed <= set(op["responses"]), (method, path)
+        for status in needed:
+            schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Problem"}

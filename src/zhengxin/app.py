@@ -29,7 +29,7 @@ from zhengxin.decisions.routes import router as policy_router
 from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
-from zhengxin.kit import spool
+from zhengxin.kit import openapi, spool
 from zhengxin.kit.errors import Problem, install_handlers, problem_response
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.kit.ratelimit import RateLimit
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_handlers(app)
+    openapi.install(app)
     app.include_router(parties_router)
     app.include_router(furnishing_router)
     app.include_router(consent_router)

@@ -1,0 +1,63 @@
+"""The OpenAPI document as the API answers: every operation lists the problem+json answers it
+can give, with one `Problem` schema, so a bank's engineer can integrate from /docs alone."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from zhengxin.kit.errors import PROBLEM_JSON
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details with a stable `code` (and the `rule` id where a rule decided).",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string", "description": "stable, machine-readable"},
+        "detail": {"type": "string"},
+        "rule": {"type": "string", "description": "the RULES.md id of the rule that decided"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+WHY = {
+    "400": "The request cannot be read",
+    "401": "No API key, or an unknown or revoked one",
+    "403": "This role may not do this, or a rule forbids it (`rule` names it)",
+    "404": "No such object, or not one you may see",
+    "409": "In conflict with the current state (a reused Idempotency-Key, say)",
+    "413": "The body is larger than allowed",
+    "422": "The request does not match the schema, or a value is refused (`code` says which)",
+    "429": "Too many requests: wait `Retry-After` seconds",
+    "503": "The database is busy or unreachable: nothing was stored; retry after `Retry-After` seconds",
+}
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for path, operations in doc.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                # FastAPI's own 422 names its HTTPValidationError; ours are problem+json.
+                statuses = ["400", "422", "429", "503"]
+                if operation.get("security") or path.startswith("/v1/"):
+                    statuses += ["401", "403"]
+                if "{" in path:
+                    statuses.append("404")
+                if method in ("post", "put", "patch"):
+                    statuses += ["409", "413"]
+                for status in statuses:
+                    responses[status] = {"description": WHY[status], "content": {PROBLEM_JSON: {"schema": ref}}}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi
