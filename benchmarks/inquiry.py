@@ -250,10 +250,9 @@ def in_process(runtime, grants: list[tuple[str, str]], lender_key: str, lender_i
 def serve(url: str, env: dict, port: int, workers: int) -> subprocess.Popen:
     cmd = [sys.executable, "-c", "from zhengxin.cli import main; main()", "serve", "--db", url, "--port", str(port),
            "--workers", str(workers), "--no-access-log"]  # fmt: skip
-    proc = subprocess.Popen(
-        # One address and one key at thousands of requests a second: the rate limits would measure themselves.
-        cmd, env={**os.environ, **env, "ZHENGXIN_RATE_LIMITS__ENABLED": "false"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    # One address and one key at thousands of requests a second: the rate limits would measure themselves.
+    env = {**os.environ, **env, "ZHENGXIN_RATE_LIMITS__ENABLED": "false"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     for _ in range(120):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
