@@ -456,3 +456,14 @@ def test_many_proofs_at_once_match_single_proofs_whatever_the_fetch_chunk(runtim
         assert service.inclusion_proofs(conn, indices, 300) == one_by_one
         with pytest.raises(Problem, match="index"):
             service.inclusion_proofs(conn, [5, 300], 300)
+
+
+def test_an_empty_or_reversed_range_of_entries_is_refused_and_the_schema_says_so(client, parties):
+    """Issue 15, finding 13: `start=0&end=0` was accepted by the schema."""
+    _, h = parties.add("regulator")
+    r = client.get("/v1/log/entries", params={"start": 0, "end": 0}, headers=h)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = client.get("/v1/log/entries", params={"start": 5, "end": 3}, headers=h)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_range"
+    params = client.get("/openapi.json").json()["paths"]["/v1/log/entries"]["get"]["parameters"]
+    assert {p["name"]: p["schema"].get("minimum") for p in params} == {"start": 0, "end": 1}

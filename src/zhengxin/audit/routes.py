@@ -63,7 +63,9 @@ def get_keys(actor: AnyParty, runtime: RuntimeDep):
 
 
 @router.get("/entries", response_model=Entries)
-def get_entries(actor: AnyParty, runtime: RuntimeDep, start: Annotated[int, Query(ge=0)], end: int):
+def get_entries(
+    actor: AnyParty, runtime: RuntimeDep, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]
+):
     """Leaves [start, end), at most 1,000 per call, each the exact canonical JSON that was hashed."""
     with runtime.reading() as conn:
         return service.entries(conn, actor, start, end)
