@@ -63,8 +63,13 @@ class Server:
 
     def __init__(self, url: str, settings, tmp: Path):
         self.url, self.tmp = url, tmp
-        self.env = {**os.environ, **_secrets_env(settings), "TMPDIR": str(tmp), "ZHENGXIN_DATA_DIR": str(tmp),
-                    "ZHENGXIN_RATE_LIMITS__ENABLED": "false"}  # the load here is one address, on purpose
+        self.env = {
+            **os.environ,
+            **_secrets_env(settings),
+            "TMPDIR": str(tmp),
+            "ZHENGXIN_DATA_DIR": str(tmp),
+            "ZHENGXIN_RATE_LIMITS__ENABLED": "false",
+        }  # the load here is one address, on purpose
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None

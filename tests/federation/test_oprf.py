@@ -43,9 +43,11 @@ def test_expand_message_xmd_matches_rfc_9380():
     """RFC 9380 Appendix K.3, expand_message_xmd(SHA-512), DST QUUX-V01-CS02-with-expander-SHA512-256."""
     dst = b"QUUX-V01-CS02-with-expander-SHA512-256"
     assert oprf.expand_message_xmd(b"", dst, 0x20).hex() == (
-        "6b9a7312411d92f921c6f68ca0b6380730a1a4d982c507211a90964c394179ba")
+        "6b9a7312411d92f921c6f68ca0b6380730a1a4d982c507211a90964c394179ba"
+    )
     assert oprf.expand_message_xmd(b"abc", dst, 0x20).hex() == (
-        "0da749f12fbe5483eb066a5f595055679b976e93abe9be6f0f6318bce7aca8dc")
+        "0da749f12fbe5483eb066a5f595055679b976e93abe9be6f0f6318bce7aca8dc"
+    )
 
 
 def test_the_same_person_gets_the_same_pseudonym_through_fresh_blinds_and_only_with_the_key():

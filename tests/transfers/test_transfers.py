@@ -330,7 +330,9 @@ def test_an_approved_export_holds_only_what_was_approved(client, parties, regula
     assert decide(client, regulator, transfer["id"]).json()["status"] == "approved"
 
     stranger = client.post(f"/v1/transfers/{transfer['id']}/export", headers=elsewhere)
-    assert stranger.status_code == 403 and stranger.json()["code"] == "not_requester"
+    assert stranger.status_code == 404 and stranger.json()["code"] == "transfer_not_found"  # not told it exists
+    watcher = client.post(f"/v1/transfers/{transfer['id']}/export", headers=bureau.agency)
+    assert watcher.status_code == 403 and watcher.json()["code"] == "not_requester"  # sees it, may not export it
     r = client.post(f"/v1/transfers/{transfer['id']}/export", headers=bureau.platform)
     assert r.status_code == 201, r.text
     made = r.json()
@@ -338,7 +340,7 @@ def test_an_approved_export_holds_only_what_was_approved(client, parties, regula
 
     again = client.post(f"/v1/transfers/{transfer['id']}/export", headers=bureau.platform)
     assert again.status_code == 409 and again.json()["code"] == "already_exported"
-    assert client.get(f"/v1/transfers/{transfer['id']}/export", headers=elsewhere).status_code == 403
+    assert client.get(f"/v1/transfers/{transfer['id']}/export", headers=elsewhere).status_code == 404
 
     got = client.get(f"/v1/transfers/{transfer['id']}/export", headers=bureau.platform)
     assert got.status_code == 200

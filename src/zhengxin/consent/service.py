@@ -105,8 +105,9 @@ def grant(
         "id": authorization_id,
         "issuer": settings.agency_name,
         "lender": {"id": party["id"], "name": party["name"], "uscc": party["uscc"]},
-        "person": artefact.person_binding(authorization_id, resident_id, artefact.person_secret(runtime.pepper,
-                                                                                               authorization_id)),
+        "person": artefact.person_binding(
+            authorization_id, resident_id, artefact.person_secret(runtime.pepper, authorization_id)
+        ),
         "purpose": purpose,
         "products": products,
         "scopes": scopes,

@@ -175,7 +175,10 @@ class _Intake:
         logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
         try:
             for chunk in readers.read_chunks(
-                self.path, self.fmt, runtime.settings.intake_chunk_rows, runtime.settings.max_record_bytes,
+                self.path,
+                self.fmt,
+                runtime.settings.intake_chunk_rows,
+                runtime.settings.max_record_bytes,
                 frozenset(validator.known),
             ):
                 verdict = validator.check(chunk.frame)

@@ -85,8 +85,10 @@ class RateLimit:
         self.app = app
         self.limits = settings.rate_limits
         self.buckets = RedisBuckets(self.limits.redis_url) if self.limits.redis_url else LocalBuckets()
-        for scope, rate, burst in (("key", self.limits.per_key_per_second, self.limits.per_key_burst),
-                                   ("address", self.limits.per_address_per_second, self.limits.per_address_burst)):
+        for scope, rate, burst in (
+            ("key", self.limits.per_key_per_second, self.limits.per_key_burst),
+            ("address", self.limits.per_address_per_second, self.limits.per_address_burst),
+        ):
             CONFIGURED.labels(scope, "per_second").set(rate)
             CONFIGURED.labels(scope, "burst").set(burst)  # fmt: skip
 

@@ -102,8 +102,10 @@ def html(report: dict, locale: str = LOCALES[0]) -> str:
         f["key"]: chart([(label(c["label"]), c["value"]) for c in f["cells"]], f.get("error_bound_95", 0))
         for f in figures
     }
-    return _environment(locale).get_template("report.html").render(
-        report=report, charts=charts, label=label, unit=lambda u: _(UNITS.get(u, u))
+    return (
+        _environment(locale)
+        .get_template("report.html")
+        .render(report=report, charts=charts, label=label, unit=lambda u: _(UNITS.get(u, u)))
     )
 
 

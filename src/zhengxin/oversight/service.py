@@ -464,8 +464,13 @@ def report(conn: Connection, runtime, period: Period, epsilon: float | None = No
         "generated_at": _iso(clock.now()),
         "privacy": privacy,
         "exact": [
-            {"key": f.key, "title": f.title, "unit": f.unit, "why": f.why,
-             "cells": [{"label": label, "value": int(v)} for label, v in f.cells.items()]}
+            {
+                "key": f.key,
+                "title": f.title,
+                "unit": f.unit,
+                "why": f.why,
+                "cells": [{"label": label, "value": int(v)} for label, v in f.cells.items()],
+            }
             for f in true.exact
         ],  # fmt: skip
         "notes": true.notes,

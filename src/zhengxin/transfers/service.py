@@ -234,9 +234,7 @@ def export(conn: Connection, runtime, actor: Actor, transfer_id: str) -> dict:
     """Produce the approved dataset, once: the approved record types for at most the approved
     number of persons, tokens only, as the requester may see them (its own furnished records;
     all of them for the agency). The policy engine checks the approval still holds (XB-VALID)."""
-    row = get(conn, transfer_id, lock=True)
-    if row["requester_id"] != actor.party_id:
-        raise Problem(403, "not_requester", "only the party that requested this transfer exports it")
+    row = _requested_by(conn, actor, transfer_id, lock=True)
     if row["status"] != "approved":
         raise Problem(409, "transfer_not_approved", f"this transfer is {row['status']}; only an approved one leaves")
     if _export_row(conn, transfer_id) is not None:
@@ -267,9 +265,7 @@ def export(conn: Connection, runtime, actor: Actor, transfer_id: str) -> dict:
 
 def export_for_download(conn: Connection, runtime, actor: Actor, transfer_id: str) -> tuple[dict, object]:
     """The export's row and file, for its requester; the download is logged."""
-    row = get(conn, transfer_id)
-    if row["requester_id"] != actor.party_id:
-        raise Problem(403, "not_requester", "only the party that requested this transfer downloads its export")
+    _requested_by(conn, actor, transfer_id)
     done = _export_row(conn, transfer_id)
     if done is None:
         raise Problem(404, "export_not_found", "this transfer has not been exported")
@@ -278,6 +274,17 @@ def export_for_download(conn: Connection, runtime, actor: Actor, transfer_id: st
         raise Problem(410, "export_file_missing", "the export file is no longer held")
     audit.enqueue(conn, [audit.event("transfer.downloaded", actor, None, transfer=transfer_id, sha256=done["sha256"])])
     return _export_view(dict(done)), path
+
+
+def _requested_by(conn: Connection, actor: Actor, transfer_id: str, lock: bool = False) -> dict:
+    """The transfer, for its requester. A watcher that is not the requester is told why; any
+    other party is not told the transfer exists."""
+    row = get(conn, transfer_id, lock=lock)
+    if row["requester_id"] != actor.party_id:
+        if actor.role not in WATCHERS:
+            raise Problem(404, "transfer_not_found", "no such transfer you may see")
+        raise Problem(403, "not_requester", "only the party that requested this transfer exports it")
+    return row
 
 
 def export_path(runtime, transfer_id: str):
