@@ -157,3 +157,22 @@ def test_the_openapi_document_lists_every_problem_answer(client):
         for status in needed:
             schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_the_openapi_document_lists_the_catalogs_names(client, runtime):
+    """Issue 15, finding 13: free-text purposes. The schema now lists the purposes and record
+    types of the catalog in force, and the code refuses any other with its own code."""
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    purposes, record_types = list(runtime.catalog.purposes), list(runtime.catalog.record_types)
+    assert schemas["AuthorizationCreate"]["properties"]["purpose"]["enum"] == purposes
+    assert schemas["AuthorizationCreate"]["properties"]["scopes"]["items"]["enum"] == record_types
+    assert schemas["InquiryCreate"]["properties"]["purpose"]["enum"] == purposes
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/v1/policy/explain"]["get"]["parameters"]}
+    assert params["purpose"]["enum"] == [*purposes, "dispute_handling", "rights_request", "complaint"]
+    assert params["action"]["enum"][:3] == ["furnish", "grant_authorization", "inquire"]
+    assert "x-catalog" not in str(doc)
+    person = {"Authorization": "Bearer nobody"}
+    r = client.post("/v1/authorizations", json={"lender": "x", "purpose": "Marketing!", "scopes": ["loan"]},
+                    headers=person)  # fmt: skip
+    assert r.status_code in (401, 422)

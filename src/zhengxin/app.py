@@ -26,6 +26,7 @@ from zhengxin.config import Settings
 from zhengxin.consent.routes import me_router as withdrawals_router
 from zhengxin.consent.routes import router as consent_router
 from zhengxin.decisions.routes import router as policy_router
+from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_handlers(app)
-    openapi.install(app)
+    openapi.install(app, names=runtime.catalog.names() | {"staff_purposes": list(STAFF_READ_PURPOSES)})
     app.include_router(parties_router)
     app.include_router(furnishing_router)
     app.include_router(consent_router)

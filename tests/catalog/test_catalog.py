@@ -85,6 +85,9 @@ def test_a_new_sector_is_onboarded_by_catalog_entries_alone(tmp_path: Path, db_u
     }
     bad = {**bill, "person_id": resident_id(6), "paid_on_time": "maybe"}
     with TestClient(create_app(runtime=runtime)) as client:
+        # The API document of this deployment names the new record type wherever one is asked for.
+        scopes = client.get("/openapi.json").json()["components"]["schemas"]["AuthorizationCreate"]["properties"]
+        assert "telecom_bill" in scopes["scopes"]["items"]["enum"]
         r = client.post(
             "/v1/furnishing/batches",
             content=ENCODERS["jsonl"]([bill, bad]),

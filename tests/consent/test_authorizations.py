@@ -135,7 +135,9 @@ def test_defaults_expiry_and_fair_use_per_purpose(client, bureau, runtime):
     [
         ({"lender": "No Such Bank"}, 404, "lender_not_found", None),
         ({"lender": "Platform One"}, 404, "lender_not_found", None),  # a platform is no lender (BDL-1)
-        ({"purpose": "marketing"}, 422, "invalid_request", None),
+        ({"purpose": "marketing"}, 422, "invalid_purpose", None),  # not a purpose of the catalog in force
+        ({"purpose": "Marketing; x"}, 422, "invalid_request", None),  # not a catalog name at all
+        ({"scopes": ["loan"] * 33}, 422, "invalid_request", None),
         ({"scopes": ["loan", "payroll"]}, 422, "invalid_scope", None),
         ({"purpose": "post_loan_management", "scopes": ["consumption"]}, 422, "scope_not_for_purpose", "CM-7"),
         ({"expires_on": "2020-01-01"}, 422, "invalid_expiry", None),

@@ -72,7 +72,11 @@ def test_explain_decides_a_described_inquiry_without_naming_or_reading_anyone(cl
     assert tokens and not any(t in str(r) for t in tokens for r in (allowed, own, other, monitored))
     assert client.get("/v1/policy/explain", params=query, headers=bank.headers).status_code == 403
     r = client.get("/v1/policy/explain", params={**query, "action": "fly"}, headers=regulator)
-    assert (r.status_code, r.json()["code"]) == (422, "invalid_action")
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request") and "action" in r.text
+    r = client.get("/v1/policy/explain", params={**query, "purpose": "marketing"}, headers=regulator)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_purpose")
+    r = client.get("/v1/policy/explain", params={**query, "purpose": "Loan Application; drop"}, headers=regulator)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
 
 
 def test_no_route_takes_a_personal_identifier_in_its_path_or_query_string(client):

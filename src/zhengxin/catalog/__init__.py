@@ -4,6 +4,26 @@ Pure: loaded from a versioned TOML file in the package (or one named by
 ZHENGXIN_CATALOG_PATH) and validated at start. Intake reads it to decide what to accept.
 """
 
-from zhengxin.catalog.model import Catalog, Constraint, FieldSpec, RecordType, load_catalog
+from zhengxin.catalog.model import (
+    CATALOG_NAME,
+    Catalog,
+    Constraint,
+    FieldSpec,
+    Purpose,
+    RecordType,
+    RecordTypeName,
+    catalog_name,
+    load_catalog,
+)
 
-__all__ = ["Catalog", "Constraint", "FieldSpec", "RecordType", "load_catalog"]
+__all__ = [
+    "CATALOG_NAME",
+    "Catalog",
+    "Constraint",
+    "FieldSpec",
+    "Purpose",
+    "RecordType",
+    "RecordTypeName",
+    "catalog_name",
+    "load_catalog",
+]

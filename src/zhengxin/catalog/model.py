@@ -7,9 +7,10 @@ import hashlib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 DEFAULT_PATH = Path(__file__).with_name("catalog.toml")
 
@@ -30,6 +31,20 @@ FieldType = Literal[
 ]
 Grade = Literal["general", "important", "core"]
 Store = Literal["accounts", "consumption", "travel", "generic"]
+
+
+# Names a catalog defines, as request fields: the schema bounds the text, the OpenAPI document
+# lists the values of the catalog in force (`x-catalog`, filled in by kit/openapi.py), and the
+# service refuses any other with its own code. A deployment's catalog may name other purposes.
+CATALOG_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def catalog_name(kind: Literal["purposes", "record_types"], description: str = "") -> FieldInfo:
+    return Field(pattern=CATALOG_NAME, description=description or None, json_schema_extra={"x-catalog": kind})
+
+
+Purpose = Annotated[str, catalog_name("purposes", "The purpose of the query, as the catalog names it")]
+RecordTypeName = Annotated[str, catalog_name("record_types")]
 
 
 class _Strict(BaseModel):
@@ -129,6 +144,10 @@ class Catalog(_Strict):
             if rt.separate_consent and "separate_consent_ref" not in rt.fields:
                 raise ValueError(f"{rt_name}: separate consent needs a separate_consent_ref field")
         return self
+
+    def names(self) -> dict[str, list[str]]:
+        """What `x-catalog` fields may hold, by kind."""
+        return {"purposes": list(self.purposes), "record_types": list(self.record_types)}
 
     def fields_of(self, record_type: str) -> dict[str, FieldSpec]:
         common = dict(self.common.fields)

@@ -3,16 +3,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Purpose = Literal[
-    "loan_application", "credit_card_application", "post_loan_management", "guarantee_review", "account_opening"
-]
+from zhengxin.catalog import Purpose, RecordTypeName
+
 Product = Literal["report", "score"]
 
 
 class AuthorizationCreate(BaseModel):
     lender: str = Field(description="The lender's party name (or id)")
     purpose: Purpose
-    scopes: list[str] = Field(min_length=1, description="Record types the lender may see, e.g. loan, consumption")
+    scopes: list[RecordTypeName] = Field(
+        min_length=1, max_length=32, description="Record types the lender may see, e.g. loan, consumption"
+    )
     products: list[Product] = Field(default=["report", "score"], min_length=1)
     separate_consent: bool = Field(
         default=False, description="Separate consent for sensitive record types such as travel (PIPL-29)"

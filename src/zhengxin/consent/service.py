@@ -37,6 +37,12 @@ def find_lender(conn: Connection, ref: str) -> dict:
     return party
 
 
+def check_purpose(catalog, purpose: str) -> None:
+    """A purpose the catalog in force names (CM-7), or 422 invalid_purpose."""
+    if purpose not in catalog.purposes:
+        raise Problem(422, "invalid_purpose", f"purpose must be one of {', '.join(catalog.purposes)}")
+
+
 def grant_context(catalog, purpose: str, scopes: list[str], separate_consent: bool) -> dict:
     return {
         "purpose": purpose,
@@ -62,8 +68,7 @@ def grant(
     catalog, settings = runtime.catalog, runtime.settings
     if individual.person_token is None:
         raise Problem(403, "forbidden_role", "only an individual grants authorizations")
-    if purpose not in catalog.purposes:
-        raise Problem(422, "invalid_purpose", f"purpose must be one of {', '.join(catalog.purposes)}")
+    check_purpose(catalog, purpose)
     products = sorted(set(products or PRODUCTS))
     if not set(products) <= set(PRODUCTS):
         raise Problem(422, "invalid_product", f"products are {', '.join(PRODUCTS)}")

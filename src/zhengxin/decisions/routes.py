@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from zhengxin.catalog import CATALOG_NAME
 from zhengxin.consent import service as consent
+from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.inquiries.flows import decision_context
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
@@ -33,45 +35,67 @@ def policies(actor: AnyParty, runtime: RuntimeDep):
 
 DESCRIBED = "described"  # the one person a dry run is about: nobody
 AUTHORIZATION_STATES = Literal["active", "revoked", "expired", "none"]
+NAME = Annotated[str, Query(max_length=200)]  # a party's name or id
+LISTED = Annotated[str | None, Query(max_length=2000, description="Comma-separated record types")]
 
 
 @router.get("/explain")
 def explain(
     actor: Explainer,
     runtime: RuntimeDep,
-    action: Annotated[str, Query(description=f"One of {', '.join(ACTIONS)}")],
-    principal: Annotated[str, Query(description="The acting party's name or id (an organisation, or a staff account)")],
-    purpose: str = "loan_application",
-    product: str = "report",
-    scopes: Annotated[str | None, Query(description="Comma-separated record types asked for")] = None,
+    action: Literal[ACTIONS],
+    principal: Annotated[
+        str, Query(max_length=200, description="The acting party's name or id (an organisation, or a staff account)")
+    ],
+    purpose: Annotated[
+        str,
+        Query(
+            pattern=CATALOG_NAME,
+            description="inquire: a catalog purpose; staff_read: a staff purpose",
+            json_schema_extra={"x-catalog": ["purposes", "staff_purposes"]},
+        ),
+    ] = ("loan_application"),
+    product: Literal[consent.PRODUCTS] = "report",
+    scopes: LISTED = None,
     separate_consent: bool = False,
     authorization: Annotated[AUTHORIZATION_STATES, Query(description="inquire: its state")] = "active",
     authorized_lender: Annotated[Literal["principal", "another"], Query(description="inquire: whom it names")] = (
         "principal"
     ),
-    authorized_purpose: Annotated[str | None, Query(description="inquire: its purpose (default `purpose`)")] = None,
-    authorized_products: Annotated[str | None, Query(description="inquire: comma-separated (default `product`)")] = (
-        None
-    ),
-    authorized_scopes: Annotated[str | None, Query(description="inquire: comma-separated (default loan)")] = None,
-    uses: Annotated[int, Query(ge=0, description="inquire: earlier uses within the fair-use window")] = 0,
+    authorized_purpose: Annotated[
+        str | None,
+        Query(
+            pattern=CATALOG_NAME,
+            description="inquire: its purpose (default `purpose`)",
+            json_schema_extra={"x-catalog": "purposes"},
+        ),
+    ] = None,
+    authorized_products: Annotated[
+        str | None, Query(max_length=100, description="inquire: comma-separated (default `product`)")
+    ] = None,
+    authorized_scopes: Annotated[
+        str | None, Query(max_length=2000, description="inquire: comma-separated record types (default loan)")
+    ] = None,
+    uses: Annotated[int, Query(ge=0, le=1_000_000, description="inquire: earlier uses within the fair-use window")] = 0,
     open_account: Annotated[bool, Query(description="post-loan: the lender has an open account")] = False,
     own_data: Annotated[bool, Query(description="self_query, object: the person asks about themself")] = True,
-    recipient: Annotated[str | None, Query(description="furnish: the receiving party's name or id")] = None,
+    recipient: Annotated[str | None, Query(max_length=200, description="furnish: the receiving party's name or id")] = (
+        None
+    ),
     identifiers: bool = False,
     data_grade: Literal["general", "important", "core"] = "general",
     credit_data: bool = True,
     route: Literal["exempt", "standard_contract", "security_assessment"] = "exempt",
     approved: bool = False,
-    approval_age_days: int = 0,
+    approval_age_days: Annotated[int, Query(ge=0, le=36_500)] = 0,
     foreign_authority: bool = False,
 ):
     """A dry run (agency, regulator): the decision the policies would make on a *described*
     request, the rules that decide it and the context they were given. It names no person and
     reads no one's data: the authorization, past uses and open accounts are described by the
     parameters, and the person is always `described`. Nothing is granted, charged or logged."""
-    if action not in ACTIONS:
-        raise Problem(422, "invalid_action", f"action must be one of {', '.join(ACTIONS)}")
+    if purpose not in runtime.catalog.purposes and purpose not in STAFF_READ_PURPOSES:
+        raise Problem(422, "invalid_purpose", f"purpose must be a catalog or staff purpose, not {purpose}")
     scope_list = _listed(scopes)
     with runtime.reading() as conn:
         party = get_party(conn, principal) or find_party(conn, principal)

@@ -15,6 +15,9 @@ from zhengxin.kit import clock
 from zhengxin.parties.service import Actor
 from zhengxin.policy import Decision, Subject
 
+# The purposes for which agency staff may read a person's data (CR-22; the staff_read policy).
+STAFF_READ_PURPOSES = ("dispute_handling", "rights_request", "complaint")
+
 
 class Denied(Exception):
     """A policy deny, carried out of the unit of work it ends."""

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from zhengxin.catalog import CATALOG_NAME
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes import service
 from zhengxin.disputes.schemas import DisputeAnswer, DisputeCreate, DisputeDecision, DisputeOut, StatementCreate
@@ -110,7 +111,8 @@ def read_dispute(
     dispute_id: str,
     actor: Agency,
     runtime: RuntimeDep,
-    purpose: Annotated[str, Query(description="Why you read it: dispute_handling, rights_request or complaint")],
+    purpose: Annotated[str, Query(pattern=CATALOG_NAME, description="Why you read it: dispute_handling, "
+                                  "rights_request or complaint; any other is refused (403) and the attempt logged")],
 ):
     """A dispute in full, with the disputed record's history: for a member of staff under their
     own account, stating the purpose; the read is logged with both (CR-22)."""

@@ -116,6 +116,7 @@ def inquire(
 ) -> InquiryResult:
     """A lender's inquiry: allowed only under the person's authorization (CR-18), then recorded
     (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing."""
+    consent.check_purpose(runtime.catalog, purpose)
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
     model = None

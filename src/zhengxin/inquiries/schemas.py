@@ -3,11 +3,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from zhengxin.catalog import Purpose, RecordTypeName
 from zhengxin.reports.model import CreditReport, ScoreReport
-
-Purpose = Literal[
-    "loan_application", "credit_card_application", "post_loan_management", "guarantee_review", "account_opening"
-]
 
 
 class InquiryCreate(BaseModel):
@@ -15,8 +12,8 @@ class InquiryCreate(BaseModel):
     authorization_id: str
     purpose: Purpose
     product: Literal["report", "score"]
-    scopes: list[str] | None = Field(
-        default=None, description="Record types to include; default: all the authorization allows"
+    scopes: list[RecordTypeName] | None = Field(
+        max_length=32, default=None, description="Record types to include; default: all the authorization allows"
     )
 
 

@@ -37,7 +37,9 @@ WHY = {
 }
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, names: dict[str, list[str]] | None = None) -> None:
+    """`names`: the values of each kind of catalog name (`x-catalog` in a schema) in force."""
+
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
@@ -57,7 +59,21 @@ def install(app: FastAPI) -> None:
                     statuses += ["409", "413"]
                 for status in statuses:
                     responses[status] = {"description": WHY[status], "content": {PROBLEM_JSON: {"schema": ref}}}
+        _enumerate(doc, names or {})
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi
+
+
+def _enumerate(node, names: dict[str, list[str]]) -> None:
+    """Give every schema that holds a catalog name the values of the catalog in force."""
+    if isinstance(node, dict):
+        kinds = node.pop("x-catalog", None)
+        if kinds is not None:
+            node["enum"] = [v for kind in ([kinds] if isinstance(kinds, str) else kinds) for v in names[kind]]
+        for value in node.values():
+            _enumerate(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _enumerate(value, names)

@@ -51,6 +51,7 @@ from zhengxin.audit import service as audit
 from zhengxin.audit.tables import log_leaves
 from zhengxin.complaints.service import SUBJECTS
 from zhengxin.complaints.tables import complaints
+from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.decisions.tables import policy_decisions
 from zhengxin.disputes.tables import disputes
 from zhengxin.inquiries.tables import inquiries
@@ -72,7 +73,6 @@ RULE = "PIPL-58"
 CONTRIBUTION_CAP = 3
 CONFIDENCE = 0.95
 DISPUTE_EVENTS = ("opened", "escalated", "corrected", "verified", "unconfirmable", "withdrawn")
-STAFF_READ_PURPOSES = ("dispute_handling", "rights_request", "complaint")  # the staff_read policy's purposes
 TRANSFER_ROUTES = ("denied", "security_assessment", "standard_contract", "exempt")
 TRANSFER_STATUSES = ("pending", "approved", "rejected", "denied")
 OTHER_RULE = "other"  # denials naming a rule the current policy files no longer hold

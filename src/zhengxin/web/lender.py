@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, get_args
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
@@ -10,7 +10,6 @@ from zhengxin.billing import service as billing
 from zhengxin.consent.service import PRODUCTS
 from zhengxin.decisions.service import unit_of_work
 from zhengxin.inquiries import flows, repository
-from zhengxin.inquiries.schemas import Purpose
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import INQUIRIES
@@ -20,7 +19,6 @@ from zhengxin.web.core import CsrfChecked, LenderUser, PortalRoute, problem_mess
 from zhengxin.web.labels import LABELS, STATUSES
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
-PURPOSES = get_args(Purpose)
 
 
 def _form(request: Request, runtime, actor, status_code: int = 200, error: str | None = None, **values):
@@ -29,8 +27,8 @@ def _form(request: Request, runtime, actor, status_code: int = 200, error: str |
     with runtime.reading() as conn:
         fees = {p: billing.tier_and_price(conn, runtime.settings, actor.party_id, p, today)[1] for p in PRODUCTS}
     return render(
-        request, "lender/inquire.html", status_code=status_code, purposes=PURPOSES, products=PRODUCTS, fees=fees,
-        error=error, values=values, labels=LABELS,
+        request, "lender/inquire.html", status_code=status_code, purposes=list(runtime.catalog.purposes),
+        products=PRODUCTS, fees=fees, error=error, values=values, labels=LABELS,
     )  # fmt: skip
 
 
@@ -52,9 +50,6 @@ def run_inquiry(
     """The same flow as POST /v1/inquiries. The result is rendered at once (not redirected to):
     the report went to the lender once and is not kept, and the page is never cached."""
     values = {"person_id": person_id, "authorization_id": authorization_id, "purpose": purpose, "product": product}
-    if purpose not in PURPOSES:
-        problem = Problem(422, "invalid_purpose", f"purpose must be one of {', '.join(PURPOSES)}")
-        return _form(request, runtime, actor, 422, problem_message(request, problem), **values)
     try:
         with unit_of_work(runtime) as conn:
             result = flows.inquire(
