@@ -176,3 +176,18 @@ def test_the_openapi_document_lists_the_catalogs_names(client, runtime):
     r = client.post("/v1/authorizations", json={"lender": "x", "purpose": "Marketing!", "scopes": ["loan"]},
                     headers=person)  # fmt: skip
     assert r.status_code in (401, 422)
+
+
+def test_integers_beyond_what_the_databases_hold_are_refused_not_500(client, parties):
+    """Found by scripts/fuzz.py: an error-page offset of 10^23 reached SQLite and overflowed."""
+    _, furnisher = parties.add("furnisher")
+    _, person = parties.add("individual", person_id=resident_id(901))
+    huge = 163117645769600749535232
+    r = client.get("/v1/furnishing/batches/bat_x/errors", params={"offset": huge}, headers=furnisher)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
+    r = client.get("/v1/log/proof/inclusion", params={"index": huge, "size": huge}, headers=furnisher)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")
+    assert client.get(f"/v1/me/receipts/{huge}", headers=person).status_code == 404
+    r = client.post("/v1/transfers", headers=furnisher, json={"destination": "SG", "recipient": "x", "record_types":
+                    ["loan"], "persons": huge, "sensitive_persons": huge, "data_grade": "general"})  # fmt: skip
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")

@@ -186,7 +186,7 @@ def test_a_foreign_authority_waits_for_the_regulator_even_when_exempt(plain_clie
         ({"destination": "CN"}, "not_cross_border"),
         ({"destination": "cn"}, "not_cross_border"),
         ({"destination": "XX"}, "invalid_destination"),
-        ({"destination": "SGP"}, "invalid_destination"),
+        ({"destination": "SGP"}, "invalid_request"),
         ({"record_types": ["loan", "horoscope"]}, "unknown_record_type"),
         ({"record_types": []}, "invalid_request"),
         ({"persons": 10, "sensitive_persons": 11}, "sensitive_exceeds_persons"),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from zhengxin.audit import service
 from zhengxin.audit.schemas import (
+    MAX_TREE_SIZE,
     ConsistencyProof,
     CosignRequest,
     Entries,
@@ -26,6 +27,7 @@ from zhengxin.runtime import RuntimeDep
 router = APIRouter(prefix="/v1/log", tags=["transparency log"])
 me_router = APIRouter(prefix="/v1/me", tags=["transparency log"])
 Witness = Annotated[Actor, require("regulator", "overseer")]
+LogIndex = Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)]
 
 
 @router.get("/sth", response_model=SignedTreeHead)
@@ -64,7 +66,10 @@ def get_keys(actor: AnyParty, runtime: RuntimeDep):
 
 @router.get("/entries", response_model=Entries)
 def get_entries(
-    actor: AnyParty, runtime: RuntimeDep, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]
+    actor: AnyParty,
+    runtime: RuntimeDep,
+    start: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
+    end: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ):
     """Leaves [start, end), at most 1,000 per call, each the exact canonical JSON that was hashed."""
     with runtime.reading() as conn:
@@ -72,14 +77,14 @@ def get_entries(
 
 
 @router.get("/proof/inclusion", response_model=InclusionProof)
-def get_inclusion(actor: AnyParty, runtime: RuntimeDep, index: int, size: int):
+def get_inclusion(actor: AnyParty, runtime: RuntimeDep, index: LogIndex, size: LogIndex):
     """Audit path for leaf `index` in the tree of `size` leaves (RFC 6962 §2.1.1)."""
     with runtime.reading() as conn:
         return service.inclusion_proof(conn, index, size)
 
 
 @router.get("/proof/consistency", response_model=ConsistencyProof)
-def get_consistency(actor: AnyParty, runtime: RuntimeDep, first: int, second: int):
+def get_consistency(actor: AnyParty, runtime: RuntimeDep, first: LogIndex, second: LogIndex):
     """Consistency proof between two tree sizes (RFC 6962 §2.1.2)."""
     with runtime.reading() as conn:
         return service.consistency_proof(conn, first, second)
@@ -119,7 +124,7 @@ def my_receipts(actor: Individual, runtime: RuntimeDep):
 def my_receipt(leaf_index: int, actor: Individual, runtime: RuntimeDep):
     """One event about you with its inclusion proof and signed tree head, checkable offline
     (`zhengxin log check-receipt`)."""
-    if leaf_index < 0:
+    if not 0 <= leaf_index <= MAX_TREE_SIZE:
         raise Problem(404, "receipt_not_found", "no such event about you")
     service.sequence_all(runtime.engine)
     with runtime.transaction() as conn:

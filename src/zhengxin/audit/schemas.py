@@ -1,5 +1,9 @@
 from pydantic import BaseModel, Field
 
+# Indices and sizes of the log are bounded by JSON's safe integers (2^53 - 1): far beyond any log
+# the agency keeps, and within what every client and both databases hold exactly.
+MAX_TREE_SIZE = 2**53 - 1
+
 
 class Cosignature(BaseModel):
     witness: str
@@ -54,8 +58,8 @@ class WitnessKey(BaseModel):
 
 
 class CosignRequest(BaseModel):
-    tree_size: int
-    timestamp: int
+    tree_size: int = Field(ge=0, le=MAX_TREE_SIZE)
+    timestamp: int = Field(ge=0, le=MAX_TREE_SIZE, description="Milliseconds since the epoch, UTC")
     root_hash: str
     signature: str = Field(description="Ed25519 over 'zhengxin-cosignature/v1\\n' + the head's canonical JSON; hex")
 

@@ -102,7 +102,7 @@ def batch_errors(
     batch_id: str,
     actor: Reader,
     runtime: RuntimeDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,  # records are up to max_record_bytes each
     code: str | None = None,
 ):

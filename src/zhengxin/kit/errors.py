@@ -107,13 +107,16 @@ def install_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the path as the OpenAPI document lists it: a literal path
+    (/v1/authorizations/keys) is its own resource, not an instance of a templated one."""
     path = request.url.path
-    methods: set[str] = set()
-    for route in _flat(request.app.routes):
-        regex, allowed = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and allowed and regex.match(path):
-            methods |= allowed
-    return sorted(methods)
+    matching = [
+        route for route in _flat(request.app.routes)
+        if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None)
+        and route.path_regex.match(path)
+    ]  # fmt: skip
+    literal = [route for route in matching if route.path == path]
+    return sorted({method for route in literal or matching for method in route.methods})
 
 
 def _flat(routes):

@@ -28,7 +28,7 @@ WHY = {
     "400": "The request cannot be read",
     "401": "No API key, or an unknown or revoked one",
     "403": "This role may not do this, or a rule forbids it (`rule` names it)",
-    "404": "No such object, or not one you may see",
+    "404": "No such object (named in the path, query or body), or not one you may see",
     "409": "In conflict with the current state (a reused Idempotency-Key, say)",
     "413": "The body is larger than allowed",
     "422": "The request does not match the schema, or a value is refused (`code` says which)",
@@ -52,8 +52,10 @@ def install(app: FastAPI, names: dict[str, list[str]] | None = None) -> None:
                 # FastAPI's own 422 names its HTTPValidationError; ours are problem+json.
                 statuses = ["400", "422", "429", "503"]
                 if operation.get("security") or path.startswith("/v1/"):
-                    statuses += ["401", "403"]
-                if "{" in path:
+                    # Any API operation may name a party or an object that does not exist (a lender
+                    # in a query, a furnisher in a body), so 404 is one of its answers.
+                    statuses += ["401", "403", "404"]
+                elif "{" in path:
                     statuses.append("404")
                 if method in ("post", "put", "patch"):
                     statuses += ["409", "413"]

@@ -178,7 +178,7 @@ def neutrality(
 def risk_assessment(
     actor: Assessor,
     runtime: RuntimeDep,
-    year: Annotated[int | None, Query(description="The year assessed (default: this year)")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="The year assessed (default: this year)")] = None,
 ):
     """The data-security risk assessment for the year (DSL-30): the data held with its grades,
     the processing activities and their volumes, and the risks with the countermeasures in place."""

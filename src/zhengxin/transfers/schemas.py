@@ -7,14 +7,20 @@ from zhengxin.catalog import RecordTypeName
 
 
 class TransferCreate(BaseModel):
-    destination: str = Field(description="ISO 3166-1 alpha-2 code of the receiving country or region (not CN)")
+    destination: str = Field(
+        pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code of the receiving country or region (not CN)"
+    )
     recipient: str = Field(min_length=1, max_length=200, description="The receiving organisation abroad")
     record_types: list[RecordTypeName] = Field(
         min_length=1, max_length=32, description="Catalog record types the dataset holds"
     )
-    persons: int = Field(ge=0, description="Persons whose personal information the dataset holds")
-    sensitive_persons: int = Field(ge=0, description="Of them, persons whose sensitive personal information it holds")
-    data_grade: str = Field(description="DSL-21 grade of the dataset: general, important or core")
+    persons: int = Field(ge=0, le=2_000_000_000, description="Persons whose personal information the dataset holds")
+    sensitive_persons: int = Field(
+        ge=0, le=2_000_000_000, description="Of them, persons whose sensitive personal information it holds"
+    )
+    data_grade: str = Field(
+        description="DSL-21 grade of the dataset", json_schema_extra={"enum": ["general", "important", "core"]}
+    )
     separate_consent: bool = Field(
         default=False, description="You hold each person's separate consent to this transfer after notice (PIPL-39)"
     )
