@@ -157,6 +157,7 @@ def test_the_openapi_document_lists_every_problem_answer(client):
         for status in needed:
             schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Problem"}
+    assert "415" in doc["paths"]["/v1/furnishing/batches"]["post"]["responses"]  # uploads check their media type
 
 
 def test_the_openapi_document_lists_the_catalogs_names(client, runtime):

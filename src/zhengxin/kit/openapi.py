@@ -31,6 +31,7 @@ WHY = {
     "404": "No such object (named in the path, query or body), or not one you may see",
     "409": "In conflict with the current state (a reused Idempotency-Key, say)",
     "413": "The body is larger than allowed",
+    "415": "The body is not of a media type this operation takes (`Content-Type`)",
     "422": "The request does not match the schema, or a value is refused (`code` says which)",
     "429": "Too many requests: wait `Retry-After` seconds",
     "503": "The database is busy or unreachable: nothing was stored; retry after `Retry-After` seconds",
@@ -59,6 +60,8 @@ def install(app: FastAPI, names: dict[str, list[str]] | None = None) -> None:
                     statuses.append("404")
                 if method in ("post", "put", "patch"):
                     statuses += ["409", "413"]
+                if set(operation.get("requestBody", {}).get("content", {})) - {"application/json"}:
+                    statuses.append("415")  # a file upload checks its media type itself
                 for status in statuses:
                     responses[status] = {"description": WHY[status], "content": {PROBLEM_JSON: {"schema": ref}}}
         _enumerate(doc, names or {})
