@@ -33,8 +33,7 @@ from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.signing import SigningKeys
 from zhengxin.kit.staging import insert_if_all_new
-from zhengxin.parties.service import Actor
-from zhengxin.parties.tables import parties
+from zhengxin.parties.service import Actor, profiles
 
 LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
@@ -328,14 +327,15 @@ def latest_head(conn: Connection) -> dict | None:
         return None
     head = _head_row(row)
     cosigs = conn.execute(
-        select(parties.c.name, parties.c.role, log_cosignatures.c.public_key, log_cosignatures.c.signature)
-        .join(parties, parties.c.id == log_cosignatures.c.party_id)
+        select(log_cosignatures.c.party_id, log_cosignatures.c.public_key, log_cosignatures.c.signature)
         .where(log_cosignatures.c.tree_size == head["tree_size"])
-        .order_by(parties.c.name)
-    ).all()
-    head["cosignatures"] = [
-        {"witness": c.name, "role": c.role, "public_key": c.public_key, "signature": c.signature} for c in cosigs
-    ]
+    ).all()  # fmt: skip
+    witnesses = profiles(conn, {c.party_id for c in cosigs})
+    head["cosignatures"] = sorted(
+        ({"witness": witnesses[c.party_id]["name"], "role": witnesses[c.party_id]["role"],
+          "public_key": c.public_key, "signature": c.signature} for c in cosigs),
+        key=lambda c: c["witness"],
+    )  # fmt: skip
     return head
 
 
@@ -418,19 +418,18 @@ def witness_status(conn: Connection) -> dict:
         .subquery()
     )
     rows = conn.execute(
-        select(parties.c.id, parties.c.name, parties.c.role, last.c.size)
-        .join(log_witness_keys, log_witness_keys.c.party_id == parties.c.id)
-        .outerjoin(last, last.c.party_id == parties.c.id)
-        .order_by(parties.c.name)
-    ).all()
+        select(log_witness_keys.c.party_id, last.c.size)
+        .outerjoin(last, last.c.party_id == log_witness_keys.c.party_id)
+    ).all()  # fmt: skip
+    witnesses = profiles(conn, {r.party_id for r in rows})
     return {
         "tree_size": size,
         "signed_tree_size": head["tree_size"] if head else 0,
-        "witnesses": [
-            {"party_id": r.id, "name": r.name, "role": r.role, "cosigned_tree_size": r.size or 0,
-             "lag_leaves": size - (r.size or 0)}
-            for r in rows
-        ],
+        "witnesses": sorted(
+            ({"party_id": r.party_id, "name": witnesses[r.party_id]["name"], "role": witnesses[r.party_id]["role"],
+              "cosigned_tree_size": r.size or 0, "lag_leaves": size - (r.size or 0)} for r in rows),
+            key=lambda w: w["name"],
+        ),
     }  # fmt: skip
 
 

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
 from zhengxin.disputes import repository
 from zhengxin.disputes.repository import UNRESOLVED, statement_view
 from zhengxin.disputes.tables import correction_notices, dispute_steps, disputes, statements
-from zhengxin.furnishing.tables import batches
-from zhengxin.inquiries.tables import inquiries, inquiry_sources
+from zhengxin.furnishing import service as furnishing
+from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
-from zhengxin.parties.tables import parties
-from zhengxin.records.tables import account_snapshots
+from zhengxin.records import repository as records
 from zhengxin.reports.service import months_back
 
 OUTCOMES = ("corrected", "verified", "unconfirmable")
@@ -192,19 +191,8 @@ def answer(
 
 def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: str) -> datetime:
     """When the corrected record was furnished, if `batch_id` is the furnisher's and holds it."""
-    owned = conn.execute(
-        select(batches.c.created_at).where(batches.c.id == batch_id, batches.c.furnisher_id == furnisher.party_id)
-    ).scalar()
-    if owned is None:
-        raise Problem(404, "batch_not_found", "no such batch of yours")
-    corrected = conn.execute(
-        select(func.count()).where(
-            account_snapshots.c.furnisher_id == furnisher.party_id,
-            account_snapshots.c.account_id == row["record_key"],
-            account_snapshots.c.batch_id == batch_id,
-        )
-    ).scalar_one()
-    if not corrected:
+    owned = furnishing.get_batch(conn, furnisher, batch_id)["created_at"]  # 404 unless the furnisher's
+    if not records.account_history(conn, furnisher.party_id, row["record_key"], batch_id=batch_id):
         raise Problem(
             422, "correction_not_in_batch",
             "the batch holds no record of the disputed account that stands in the store (an older as_of never "
@@ -219,30 +207,19 @@ def _notify_lenders(conn: Connection, runtime, row: dict, corrected_at: datetime
     since = datetime.combine(
         months_back(now.date(), runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
     )
-    received = conn.execute(
-        select(inquiries.c.id, inquiries.c.lender_id, inquiries.c.created_at, parties.c.name)
-        .join(inquiry_sources, inquiry_sources.c.inquiry_id == inquiries.c.id)
-        .join(parties, parties.c.id == inquiries.c.lender_id)
-        .where(
-            inquiry_sources.c.furnisher_id == row["furnisher_id"],
-            inquiry_sources.c.record_type == row["record_type"],
-            inquiry_sources.c.record_key == row["record_key"],
-            inquiries.c.person_token == row["person_token"],
-            inquiries.c.created_at >= since,
-            inquiries.c.created_at < corrected_at,
-        )
-        .order_by(inquiries.c.created_at)
-    ).all()
+    received = inquiry_records.inquiries_that_carried(conn, row["person_token"], row, since, corrected_at)
     if received:
         conn.execute(
             insert(correction_notices),
-            [{"dispute_id": row["id"], "inquiry_id": r.id, "lender_id": r.lender_id, "inquired_at": r.created_at,
-              "created_at": now} for r in received],
+            [{"dispute_id": row["id"], "inquiry_id": r["id"], "lender_id": r["lender_id"],
+              "inquired_at": r["created_at"], "created_at": now} for r in received],
         )  # fmt: skip
+    lenders = names(conn, {r["lender_id"] for r in received})
     return [
-        {"lender": {"id": r.lender_id, "name": r.name}, "inquiry_id": r.id, "inquired_at": r.created_at}
+        {"lender": {"id": r["lender_id"], "name": lenders[r["lender_id"]]}, "inquiry_id": r["id"],
+         "inquired_at": r["created_at"]}
         for r in received
-    ]
+    ]  # fmt: skip
 
 
 # Staff: reading and deciding ---------------------------------------------------------------------
@@ -254,17 +231,10 @@ def read(conn: Connection, runtime, staff: Actor, dispute_id: str, purpose: str)
     row = _dispute(conn, dispute_id)
     decisions.staff_read(conn, runtime, staff, row["person_token"], purpose, dispute=dispute_id)
     _step(conn, runtime, dispute_id, "read", staff, {"purpose": purpose})
-    snapshots = conn.execute(
-        select(account_snapshots)
-        .where(account_snapshots.c.furnisher_id == row["furnisher_id"],
-               account_snapshots.c.account_id == row["record_key"],
-               account_snapshots.c.person_token == row["person_token"])
-        .order_by(account_snapshots.c.month.desc())
-    ).mappings().all()  # fmt: skip
+    snapshots = records.account_history(conn, row["furnisher_id"], row["record_key"], person_token=row["person_token"])
     out = _full(conn, runtime, row)
     out["record_history"] = [
-        {k: v for k, v in dict(s).items() if k not in ("person_token", "furnisher_id", "consent_ref")}
-        for s in snapshots
+        {k: v for k, v in s.items() if k not in ("person_token", "furnisher_id", "consent_ref")} for s in snapshots
     ]
     return out
 
@@ -392,23 +362,16 @@ def acknowledge(conn: Connection, lender: Actor, dispute_id: str, inquiry_id: st
 
 def _own_account(conn: Connection, token: str, account_id: str, furnisher: str | None) -> str:
     """The furnisher of the person's account `account_id` (named when two platforms use the id)."""
-    query = (
-        select(account_snapshots.c.furnisher_id, parties.c.name)
-        .join(parties, parties.c.id == account_snapshots.c.furnisher_id)
-        .where(account_snapshots.c.person_token == token, account_snapshots.c.account_id == account_id)
-        .distinct()
-    )
-    if furnisher:
-        query = query.where(or_(parties.c.id == furnisher, parties.c.name == furnisher))
-    found = conn.execute(query).all()
+    reporting = names(conn, set(records.account_furnishers(conn, token, account_id)))
+    found = [i for i, name in reporting.items() if not furnisher or furnisher in (i, name)]
     if not found:
         raise Problem(404, "record_not_found", "no account of yours with this id")
     if len(found) > 1:
         raise Problem(
             409, "record_ambiguous", "more than one platform reports an account with this id; name the furnisher",
-            furnishers=sorted(r.name for r in found),
+            furnishers=sorted(reporting[i] for i in found),
         )  # fmt: skip
-    return found[0].furnisher_id
+    return found[0]
 
 
 def _dispute(conn: Connection, dispute_id: str, lock: bool = False) -> dict:
@@ -527,15 +490,16 @@ def _full(conn: Connection, runtime, row: dict) -> dict:
     ]  # fmt: skip
     out["reason"] = next((s["text"] for s in out["steps"] if s["step"] == "opened"), None)
     out["answer"] = next((s["text"] for s in reversed(out["steps"]) if s["step"] == "decided"), None)
+    notices = conn.execute(
+        select(correction_notices)
+        .where(correction_notices.c.dispute_id == row["id"])
+        .order_by(correction_notices.c.inquired_at)
+    ).all()  # fmt: skip
+    lenders = names(conn, {n.lender_id for n in notices})
     out["lenders_to_notify"] = [
-        {"lender": {"id": n.lender_id, "name": n.name}, "inquiry_id": n.inquiry_id, "inquired_at": n.inquired_at,
-         "acknowledged_at": n.acknowledged_at}
-        for n in conn.execute(
-            select(correction_notices, parties.c.name)
-            .join(parties, parties.c.id == correction_notices.c.lender_id)
-            .where(correction_notices.c.dispute_id == row["id"])
-            .order_by(correction_notices.c.inquired_at)
-        )
+        {"lender": {"id": n.lender_id, "name": lenders[n.lender_id]}, "inquiry_id": n.inquiry_id,
+         "inquired_at": n.inquired_at, "acknowledged_at": n.acknowledged_at}
+        for n in notices
     ]  # fmt: skip
     return out
 

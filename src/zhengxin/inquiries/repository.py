@@ -8,8 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 
 from zhengxin.inquiries.tables import inquiries, inquiry_sources
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.service import Actor
-from zhengxin.parties.tables import parties
+from zhengxin.parties.service import Actor, names
 
 # Built once: these run on every inquiry.
 _USES = select(func.count()).where(
@@ -42,7 +41,7 @@ def add(conn: Connection, row: dict, sources: list) -> None:
 
 def _readable(actor: Actor):
     """Inquiries this party may see: a lender its own, a person those about them; the agency all."""
-    query = select(inquiries, parties.c.name.label("lender_name")).join(parties, parties.c.id == inquiries.c.lender_id)
+    query = select(inquiries)
     if actor.role == "lender":
         return query.where(inquiries.c.lender_id == actor.party_id)
     if actor.role == "individual":
@@ -52,10 +51,16 @@ def _readable(actor: Actor):
     return query.where(False)
 
 
-def _out(row) -> dict:
+def _out(conn: Connection, rows) -> list[dict]:
+    rows = list(rows)
+    lenders = names(conn, {r.lender_id for r in rows})
+    return [_one(r, lenders[r.lender_id]) for r in rows]
+
+
+def _one(row, lender_name: str) -> dict:
     return {
         "inquiry_id": row.id,
-        "lender": {"id": row.lender_id, "name": row.lender_name},
+        "lender": {"id": row.lender_id, "name": lender_name},
         "authorization_id": row.authorization_id,
         "purpose": row.purpose,
         "product": row.product,
@@ -70,11 +75,32 @@ def list_for(conn: Connection, actor: Actor, since: datetime | None = None, limi
     query = _readable(actor)
     if since is not None:
         query = query.where(inquiries.c.created_at >= since)
-    return [_out(r) for r in conn.execute(query.order_by(inquiries.c.created_at.desc()).limit(limit))]
+    return _out(conn, conn.execute(query.order_by(inquiries.c.created_at.desc()).limit(limit)))
 
 
 def get_for(conn: Connection, actor: Actor, inquiry_id: str) -> dict:
     row = conn.execute(_readable(actor).where(inquiries.c.id == inquiry_id)).first()
     if row is None:
         raise Problem(404, "inquiry_not_found", "no such inquiry of yours")
-    return _out(row)
+    return _out(conn, [row])[0]
+
+
+def inquiries_that_carried(
+    conn: Connection, person_token: str, source: dict, since: datetime, before: datetime
+) -> list[dict]:
+    """The inquiries about the person in [since, before) whose report carried one furnisher's
+    record (`source`: furnisher_id, record_type, record_key): who must hear of its correction."""
+    query = (
+        select(inquiries.c.id, inquiries.c.lender_id, inquiries.c.created_at)
+        .join(inquiry_sources, inquiry_sources.c.inquiry_id == inquiries.c.id)
+        .where(
+            inquiry_sources.c.furnisher_id == source["furnisher_id"],
+            inquiry_sources.c.record_type == source["record_type"],
+            inquiry_sources.c.record_key == source["record_key"],
+            inquiries.c.person_token == person_token,
+            inquiries.c.created_at >= since,
+            inquiries.c.created_at < before,
+        )
+        .order_by(inquiries.c.created_at)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

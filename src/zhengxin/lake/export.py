@@ -41,18 +41,24 @@ import polars as pl
 from sqlalchemy import Table, func, literal_column, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from zhengxin.audit.tables import log_leaves
-from zhengxin.decisions.tables import policy_decisions
-from zhengxin.disputes.tables import disputes
-from zhengxin.furnishing.tables import batches, obligations, quarantine
-from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.lake import files, layout
 from zhengxin.lake.layout import LakeTable
 from zhengxin.lake.source import StoreSnapshot
-from zhengxin.parties.tables import parties
-from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
+from zhengxin.read_model import (
+    account_snapshots,
+    batches,
+    consumption_summaries,
+    disputes,
+    inquiries,
+    log_leaves,
+    obligations,
+    parties,
+    policy_decisions,
+    quarantine,
+    travel_summaries,
+)
 
 STATE_FILE = "_lake.json"
 FORMAT = 1

@@ -48,25 +48,25 @@ from sqlalchemy import (
 )
 
 from zhengxin.audit import service as audit
-from zhengxin.audit.tables import log_leaves
 from zhengxin.complaints.service import SUBJECTS
-from zhengxin.complaints.tables import complaints
 from zhengxin.decisions.service import STAFF_READ_PURPOSES
-from zhengxin.decisions.tables import policy_decisions
-from zhengxin.disputes.tables import disputes
-from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.tables import parties
 from zhengxin.policy.engine import DEFAULT_DENY
-from zhengxin.records.tables import (
+from zhengxin.read_model import (
     account_snapshots,
+    complaints,
     consumption_summaries,
+    disputes,
     generic_records,
+    inquiries,
+    log_leaves,
+    parties,
+    policy_decisions,
     retention_runs,
+    self_queries,
     travel_summaries,
 )
-from zhengxin.rights.tables import self_queries
 
 RULE = "PIPL-58"
 # At most this many of one person's events count in a release (the release's sensitivity).

@@ -232,6 +232,21 @@ def names(conn: Connection, ids: set[str]) -> dict[str, str]:
     return dict(conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids))).all())
 
 
+def profiles(conn: Connection, ids: set[str]) -> dict[str, dict]:
+    """Each party's id, name and role, by id, in one query: what other features show of a party."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(parties.c.id, parties.c.name, parties.c.role).where(parties.c.id.in_(ids))).mappings()
+    return {r["id"]: dict(r) for r in rows}
+
+
+def lock_party(conn: Connection, party_id: str) -> None:
+    """Serialise one party's writes for the rest of the transaction. SQLite's BEGIN IMMEDIATE
+    already serialises every writer; PostgreSQL locks the party's row."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(parties.c.id).where(parties.c.id == party_id).with_for_update())
+
+
 def find_party(conn: Connection, name: str, role: str | None = None) -> dict | None:
     query = select(parties).where(parties.c.name == name)
     if role:

@@ -224,3 +224,32 @@ def has_open_account_with(accounts: list[dict], lender_uscc: str | None) -> bool
     return lender_uscc is not None and any(
         a["status"] in OPEN_STATUSES and a["co_lender_uscc"] == lender_uscc for a in accounts
     )
+
+
+# For other features: disputes and rights read a person's accounts through these -------------------
+
+
+def account_history(
+    conn: Connection, furnisher_id: str, account_id: str, *, person_token: str | None = None,
+    batch_id: str | None = None,
+) -> list[dict]:  # fmt: skip
+    """Every stored month of one furnisher's account, newest first (only those furnished in
+    `batch_id`, or about `person_token`, when given)."""
+    query = select(account_snapshots).where(
+        account_snapshots.c.furnisher_id == furnisher_id, account_snapshots.c.account_id == account_id
+    )
+    if person_token is not None:
+        query = query.where(account_snapshots.c.person_token == person_token)
+    if batch_id is not None:
+        query = query.where(account_snapshots.c.batch_id == batch_id)
+    return [dict(r) for r in conn.execute(query.order_by(account_snapshots.c.month.desc())).mappings()]
+
+
+def account_furnishers(conn: Connection, person_token: str, account_id: str) -> list[str]:
+    """The furnishers that report an account with this id about the person (usually one)."""
+    query = (
+        select(account_snapshots.c.furnisher_id)
+        .where(account_snapshots.c.person_token == person_token, account_snapshots.c.account_id == account_id)
+        .distinct()
+    )
+    return sorted(conn.execute(query).scalars())

@@ -18,23 +18,26 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Connection, MetaData, Table, distinct, func, inspect, select, union
 
-from zhengxin.audit.tables import log_heads, log_leaves, log_state
-from zhengxin.decisions.tables import policy_decisions
-from zhengxin.disputes.tables import disputes
-from zhengxin.furnishing.tables import batches
-from zhengxin.identity.tables import pii_vault
-from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.tables import ROLES, parties
-from zhengxin.records.tables import (
+from zhengxin.read_model import (
+    ROLES,
     account_snapshots,
+    batches,
     consumption_summaries,
+    disputes,
     generic_records,
+    inquiries,
+    log_heads,
+    log_leaves,
+    log_state,
+    parties,
+    pii_vault,
+    policy_decisions,
     retention_runs,
+    self_queries,
     travel_summaries,
 )
-from zhengxin.rights.tables import self_queries
 
 RULE = "DSL-30"
 INTERVAL = "1y"  # DSL-30: yearly under the 2024 network data regulations [P]

@@ -23,13 +23,11 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from zhengxin.audit import service as audit
-from zhengxin.furnishing.tables import batches
-from zhengxin.inquiries.tables import inquiries
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
-from zhengxin.parties.tables import parties
+from zhengxin.read_model import batches, inquiries, parties
 from zhengxin.supervision.tables import app_review_rectifications, app_reviews, order_steps, orders, shareholders
 
 NECESSARY_PI_PATH = Path(__file__).with_name("necessary_pi.toml")

@@ -26,8 +26,7 @@ from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor, names
-from zhengxin.parties.tables import parties
+from zhengxin.parties.service import Actor, lock_party, names
 from zhengxin.transfers import dataset
 from zhengxin.transfers.tables import transfer_exports, transfers
 
@@ -147,7 +146,7 @@ def request(
             "sensitive_persons must equal persons", rule="PIPL-28", record_types=carrying,
         )  # fmt: skip
 
-    _lock_requester(conn, actor)  # one request at a time per requester, so no two count past each other
+    lock_party(conn, actor.party_id)  # one request at a time per requester, so no two count past each other
     now = clock.now()
     earlier_persons, earlier_sensitive = conn.execute(
         select(func.coalesce(func.sum(transfers.c.persons), 0),
@@ -386,9 +385,3 @@ def _years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February into a common year
         return day.replace(year=day.year + years, day=28)
-
-
-def _lock_requester(conn: Connection, actor: Actor) -> None:
-    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the party's row.
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(parties.c.id).where(parties.c.id == actor.party_id).with_for_update())

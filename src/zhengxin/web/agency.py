@@ -18,7 +18,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for, yuan
 from zhengxin.parties import service as parties
-from zhengxin.parties.tables import ROLES
+from zhengxin.parties.service import ROLES
 from zhengxin.reports.scoring import service as scoring
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import AgencyUser, CsrfChecked, PortalRoute, flash, locale_of, problem_message, redirect, render
