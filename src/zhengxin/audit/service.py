@@ -446,6 +446,16 @@ def my_leaves(conn: Connection, actor: Actor, limit: int = 1000) -> list[dict]:
     return [{"leaf_index": r.leaf_index, "kind": r.kind, "at": r.created_at} for r in rows]
 
 
+def events_about(conn: Connection, person_token: str, limit: int = 1000) -> list:
+    """The logged events about a person, newest first: leaf_index and the leaf's canonical JSON."""
+    return conn.execute(
+        select(log_leaves.c.leaf_index, log_leaves.c.leaf)
+        .where(log_leaves.c.person_token == person_token)
+        .order_by(log_leaves.c.leaf_index.desc())
+        .limit(limit)
+    ).all()
+
+
 def receipt(conn: Connection, signer: LogSigner, actor: Actor, leaf_index: int) -> dict:
     """Everything needed to check offline that this event about the person is in the log."""
     row = conn.execute(select(log_leaves).where(log_leaves.c.leaf_index == leaf_index)).first()

@@ -18,7 +18,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, find_party, get_party
-from zhengxin.records.tables import consumption_summaries, generic_records, travel_summaries
+from zhengxin.records import repository as records
 from zhengxin.runtime import Runtime
 
 PRODUCTS = ("report", "score")
@@ -257,22 +257,6 @@ def _sha256(text: str) -> str:
 
 # Withdrawing consent to a record type (PIPL-15, PIPL-47) ----------------------------------
 
-# Credit accounts are not the person's to withdraw (the policy's CR-16 forbid says why).
-_STORES = {"consumption": consumption_summaries, "travel": travel_summaries}
-
-
-def erase_type(conn: Connection, catalog, person_token: str, record_type: str) -> int:
-    """Delete every stored record of this type about the person; returns how many."""
-    store = catalog.record_types[record_type].store
-    if store == "generic":
-        query = delete(generic_records).where(
-            generic_records.c.person_token == person_token, generic_records.c.record_type == record_type
-        )
-    else:
-        table = _STORES[store]
-        query = delete(table).where(table.c.person_token == person_token)
-    return conn.execute(query).rowcount
-
 
 def withdraw(conn: Connection, runtime: Runtime, individual: Actor, record_type: str) -> tuple[dict, bool]:
     """Withdraw consent to a record type: its stored records about the person are erased at
@@ -288,7 +272,7 @@ def withdraw(conn: Connection, runtime: Runtime, individual: Actor, record_type:
     decisions.enforce(decision, individual, token, "consent.withdrawal_denied", record_type=record_type)
     row = _withdrawal(conn, token, record_type)
     new = row is None
-    erased = erase_type(conn, catalog, token, record_type)
+    erased = records.erase_type(conn, catalog, token, record_type)
     if new:
         row = {"person_token": token, "record_type": record_type, "withdrawn_at": clock.now()}
         try:

@@ -17,6 +17,11 @@ _USES = select(func.count()).where(
     inquiries.c.created_at > bindparam("since"),
 )
 _INSERT, _INSERT_SOURCES = insert(inquiries), insert(inquiry_sources)
+_ASKED = (
+    select(inquiries.c.lender_id, inquiries.c.purpose, inquiries.c.product, inquiries.c.created_at)
+    .where(inquiries.c.person_token == bindparam("token"), inquiries.c.created_at >= bindparam("since"))
+    .order_by(inquiries.c.created_at.desc())
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -24,6 +29,12 @@ def uses(conn: Connection, authorization_id: str, product: str, since: datetime 
     """Inquiries already made with an authorization for a product (since `since`, if given)."""
     params = {"authorization_id": authorization_id, "product": product, "since": since or _EPOCH}
     return conn.execute(_USES, params).scalar_one()
+
+
+def asked_about(conn: Connection, person_token: str, since: datetime) -> list:
+    """Every inquiry about the person since `since`, newest first: lender_id, purpose, product,
+    created_at (what a report lists and a scorecard counts)."""
+    return conn.execute(_ASKED, {"token": person_token, "since": since}).all()
 
 
 def add(conn: Connection, row: dict, sources: list) -> None:

@@ -12,14 +12,14 @@ from operator import itemgetter
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from zhengxin.catalog import RecordType
 from zhengxin.config import RuleParameters
 from zhengxin.kit import clock
 from zhengxin.kit.staging import upsert_frame
 from zhengxin.records import retention
-from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
+from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
 
 NEGATIVE_RETENTION_YEARS = RuleParameters().negative_retention_years  # CR-16; deployments pass theirs
 
@@ -253,3 +253,31 @@ def account_furnishers(conn: Connection, person_token: str, account_id: str) -> 
         .distinct()
     )
     return sorted(conn.execute(query).scalars())
+
+
+def held_about(conn: Connection, person_token: str) -> dict[str, list[dict]]:
+    """Every stored record about the person, by record type (loans under `loan`), without the
+    token: what a copy of one's data (PIPL-45) holds."""
+
+    def rows(table, *order) -> list[dict]:
+        found = conn.execute(select(table).where(table.c.person_token == person_token).order_by(*order)).mappings()
+        return [{k: v for k, v in r.items() if k != "person_token"} for r in found]
+
+    s, c, t, g = account_snapshots.c, consumption_summaries.c, travel_summaries.c, generic_records.c
+    held = {
+        "loan": rows(account_snapshots, s.furnisher_id, s.account_id, s.month),
+        "consumption": rows(consumption_summaries, c.month, c.category),
+        "travel": rows(travel_summaries, t.month),
+    }
+    for row in rows(generic_records, g.record_type, g.record_key):
+        held.setdefault(row.pop("record_type"), []).append(row)
+    return held
+
+
+def erase_type(conn: Connection, catalog, person_token: str, record_type: str) -> int:
+    """Delete every stored record of this type about the person (a withdrawal, PIPL-15);
+    returns how many. Credit accounts are never withdrawable (CR-16): the caller refuses them."""
+    store = catalog.record_types[record_type].store
+    table = {"consumption": consumption_summaries, "travel": travel_summaries, "generic": generic_records}[store]
+    scope = [generic_records.c.record_type == record_type] if store == "generic" else []
+    return conn.execute(delete(table).where(table.c.person_token == person_token, *scope)).rowcount

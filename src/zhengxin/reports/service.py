@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
-from zhengxin.inquiries.tables import inquiries
+from zhengxin.inquiries.repository import asked_about
 from zhengxin.kit.ids import new_id
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
 from zhengxin.records.retention import add_months
@@ -48,13 +48,6 @@ from zhengxin.reports.model import (
 SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
 UNSECURED = {"microloan", "consumer_loan", "credit_line", "bnpl"}  # what the lending caps count
 SUMMARY_MONTHS = 12
-
-# Built once: every report runs these.
-_ASKED = (
-    select(inquiries.c.lender_id, inquiries.c.purpose, inquiries.c.product, inquiries.c.created_at)
-    .where(inquiries.c.person_token == bindparam("token"), inquiries.c.created_at >= bindparam("since"))
-    .order_by(inquiries.c.created_at.desc())
-)
 
 
 @dataclass(frozen=True)
@@ -139,7 +132,7 @@ def assemble(
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
     since = months_back(today, 12 * rules.inquiry_record_years)
-    asked = conn.execute(_ASKED, {"token": person_token, "since": _midnight(since)}).all()
+    asked = asked_about(conn, person_token, _midnight(since))
     flagged, said = marks_for_report(conn, runtime, person_token)
 
     # One query for every institution the report names.

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, select, text
 
 from zhengxin.audit import service as audit
-from zhengxin.audit.tables import log_leaves
 from zhengxin.billing import service as billing
 from zhengxin.consent import service as consent
 from zhengxin.decisions import service as decisions
@@ -27,7 +26,7 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
 from zhengxin.parties.service import Actor, names
-from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
+from zhengxin.records import repository as records_repository
 from zhengxin.reports.scoring import service as scoring
 from zhengxin.reports.service import Viewer, assemble
 from zhengxin.rights.tables import self_queries
@@ -171,12 +170,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
 
     The caller sequences the log first; a head covering the newest event is signed if none is."""
     _allowed(conn, runtime, person, "accesses")
-    rows = conn.execute(
-        select(log_leaves.c.leaf_index, log_leaves.c.leaf)
-        .where(log_leaves.c.person_token == person.person_token)
-        .order_by(log_leaves.c.leaf_index.desc())
-        .limit(limit)
-    ).all()
+    rows = audit.events_about(conn, person.person_token, limit)
     head = audit.head_covering(conn, runtime.log_signer, rows[0].leaf_index) if rows else audit.latest_head(conn)
     signed = {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")} if head else None
     events = [json.loads(r.leaf) for r in rows]
@@ -229,15 +223,7 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
     decision = _allowed(conn, runtime, person, "export")
     token = person.person_token
     catalog = runtime.catalog
-    records = {
-        "loan": _rows(conn, account_snapshots, token, (account_snapshots.c.furnisher_id, account_snapshots.c.account_id,
-                                                      account_snapshots.c.month)),
-        "consumption": _rows(conn, consumption_summaries, token, (consumption_summaries.c.month,
-                                                                  consumption_summaries.c.category)),
-        "travel": _rows(conn, travel_summaries, token, (travel_summaries.c.month,)),
-    }  # fmt: skip
-    for row in _rows(conn, generic_records, token, (generic_records.c.record_type, generic_records.c.record_key)):
-        records.setdefault(row.pop("record_type"), []).append(row)
+    records = records_repository.held_about(conn, token)
     furnishers = {r["furnisher_id"] for rows in records.values() for r in rows}
     inquiries = inquiry_records.list_for(conn, person, limit=100_000)
     named = names(conn, furnishers)
@@ -284,8 +270,3 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
     counts = {t: len(rows) for t, rows in records.items() if rows}
     decisions.record(conn, decision, person, token, "rights.export", records=counts, rule="PIPL-45")
     return document
-
-
-def _rows(conn: Connection, table, token: str, order) -> list[dict]:
-    rows = conn.execute(select(table).where(table.c.person_token == token).order_by(*order)).mappings()
-    return [{k: v for k, v in r.items() if k != "person_token"} for r in rows]

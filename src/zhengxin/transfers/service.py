@@ -27,7 +27,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, lock_party, names
-from zhengxin.transfers import dataset
+from zhengxin.records import dataset
 from zhengxin.transfers.tables import transfer_exports, transfers
 
 GRADES = ("general", "important", "core")  # DSL-21

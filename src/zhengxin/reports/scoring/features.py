@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 import polars as pl
-from sqlalchemy import select
 
-from zhengxin.inquiries.tables import inquiries
+from zhengxin.inquiries.repository import asked_about
 from zhengxin.records.repository import consumption_since
 from zhengxin.records.retention import NEGATIVE_SYMBOLS
 from zhengxin.reports.service import SEVERITY, month_label, months_back
@@ -189,9 +188,7 @@ def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], co
     """One person's features read from the store (the inquiries and, with `consumption`, the
     spending that `compute` counts), for `accounts` in their latest reported state."""
     since = datetime.combine(months_back(as_of, 6), time.min, UTC)
-    asked = conn.execute(
-        select(inquiries.c.created_at).where(inquiries.c.person_token == person_token, inquiries.c.created_at >= since)
-    ).scalars().all()  # fmt: skip
+    asked = [q.created_at for q in asked_about(conn, person_token, since)]
     spend = consumption_since(conn, person_token, month_label(as_of, 11)) if consumption else None
     return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend)
 

@@ -1,5 +1,5 @@
-"""Building an approved export: one Parquet file (zstd) holding the approved record types for at
-most the approved number of persons, read from the record store.
+"""Building an approved cross-border export (for transfers): one Parquet file (zstd) holding
+the approved record types for at most the approved number of persons, read from the record store.
 
 Persons are known by their token only; no identifier exists in the store to leak, and the
 provenance columns (consent references, batch ids, load times) stay home. One row per stored
