@@ -29,9 +29,10 @@ from zhengxin.disputes.tables import disputes
 from zhengxin.identity.resident_id import validate
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import person_token
-from zhengxin.kit import clock
+from zhengxin.kit import calendar, clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.tables import parties as party_table
+from zhengxin.records import history as rules
 from zhengxin.records import retention
 from zhengxin.records.tables import (
     account_snapshots,
@@ -109,34 +110,34 @@ def snap(month: str, history: str, status: str = "current", dpd: int = 0, closed
 
 
 def test_episodes_end_on_the_first_of_the_month_after_the_last_negative_one_once_known_over():
-    ended = retention.episodes([snap("2019-03", "21" + "N" * 22, "overdue", 45), snap("2019-04", "N21" + "N" * 21)])
-    assert [(retention.month_label(e.first), retention.month_label(e.last), e.ended_on) for e in ended] == [
+    ended = rules.episodes([snap("2019-03", "21" + "N" * 22, "overdue", 45), snap("2019-04", "N21" + "N" * 21)])
+    assert [(calendar.month_label(e.first), calendar.month_label(e.last), e.ended_on) for e in ended] == [
         ("2019-02", "2019-03", date(2019, 4, 1))
     ]
     assert ended[0].erased_on(5) == date(2024, 4, 1)
     # Still overdue in the latest month: no clock.
-    (ongoing,) = retention.episodes([snap("2019-03", "1" + "N" * 23, "overdue", 10)])
+    (ongoing,) = rules.episodes([snap("2019-03", "1" + "N" * 23, "overdue", 10)])
     assert ongoing.ended_on is None and ongoing.erased_on(5) is None
     # Only unknown months between it and a later episode still going on: not known to be over ...
-    unknown, _ = retention.episodes([snap("2019-05", "1#1" + "N" * 21, "overdue", 10)])
-    assert retention.month_label(unknown.last) == "2019-03" and unknown.ended_on is None
+    unknown, _ = rules.episodes([snap("2019-05", "1#1" + "N" * 21, "overdue", 10)])
+    assert calendar.month_label(unknown.last) == "2019-03" and unknown.ended_on is None
     # ... unless the account is closed: paid by the guarantor in its last month, then closed.
-    (settled,) = retention.episodes([snap("2019-05", "D" + "N" * 23, "closed", closed_on=date(2019, 5, 20))])
+    (settled,) = rules.episodes([snap("2019-05", "D" + "N" * 23, "closed", closed_on=date(2019, 5, 20))])
     assert settled.ended_on == date(2019, 6, 1)
     # Two episodes in one history: the earlier (2019-04) ended when 2019-05 was known clean; the
     # later one is ongoing and holds nothing back.
-    first, second = retention.episodes([snap("2021-02", "21" + "N" * 20 + "1N", "overdue", 40)])
-    assert (retention.month_label(first.first), first.ended_on, second.ended_on) == ("2019-04", date(2019, 5, 1), None)
+    first, second = rules.episodes([snap("2021-02", "21" + "N" * 20 + "1N", "overdue", 40)])
+    assert (calendar.month_label(first.first), first.ended_on, second.ended_on) == ("2019-04", date(2019, 5, 1), None)
 
 
 def test_day_boundaries_for_each_kind():
-    assert retention.summary_erased_on("2025-10", 12) == date(2026, 11, 1)  # travel: kept through 2026-10-31
-    assert retention.summary_erased_on("2023-05", 36) == date(2026, 6, 1)
-    assert retention.add_months(date(2021, 8, 31), 6) == date(2022, 2, 28)
-    assert retention.generic_erased_on(date(2020, 2, 29), 60) == date(2025, 2, 28)
-    assert retention.last_expired_day(date(2025, 2, 28), 60) == date(2020, 2, 29)
+    assert rules.summary_erased_on("2025-10", 12) == date(2026, 11, 1)  # travel: kept through 2026-10-31
+    assert rules.summary_erased_on("2023-05", 36) == date(2026, 6, 1)
+    assert calendar.add_months(date(2021, 8, 31), 6) == date(2022, 2, 28)
+    assert rules.generic_erased_on(date(2020, 2, 29), 60) == date(2025, 2, 28)
+    assert calendar.last_expired_day(date(2025, 2, 28), 60) == date(2020, 2, 29)
     history = "N21" + "N" * 21
-    assert retention.mask_history(history, retention.month_index("2019-04"), {retention.month_index("2019-03")}) == (
+    assert rules.mask_history(history, calendar.month_index("2019-04"), {calendar.month_index("2019-03")}) == (
         "N#1" + "N" * 21
     )
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import service as audit
@@ -349,3 +349,18 @@ def _withdrawal(conn: Connection, token: str, record_type: str) -> dict | None:
 
 def _withdrawal_view(row) -> dict:
     return {"record_type": row["record_type"], "withdrawn_at": row["withdrawn_at"]}
+
+
+# For the retention run ---------------------------------------------------------------------------
+
+
+def withdrawn_of_type(record_type: str):
+    """SQL: the tokens of the persons who withdrew consent to this record type (few)."""
+    return select(consent_withdrawals.c.person_token).where(consent_withdrawals.c.record_type == record_type)
+
+
+def live_authorization_exists(person_token, today):
+    """SQL: an unexpired, unrevoked authorization names this person (`person_token`: a column):
+    the lender may still inquire, and the report names the person."""
+    a = authorizations.c
+    return exists().where(a.person_token == person_token, a.revoked_at.is_(None), a.expires_on >= today)

@@ -3,7 +3,7 @@ depends on reports)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, exists, or_, select
 
 from zhengxin.disputes.tables import disputes, statements
 
@@ -51,3 +51,9 @@ def statement_view(runtime, row: dict) -> dict:
         "text": runtime.vault.unseal(f"statement:{row['id']}", row["key_id"], row["text_sealed"]),
         "added_at": row["added_at"],
     }
+
+
+def open_dispute_exists(person_token):
+    """SQL: a dispute not yet closed names this person (`person_token`: a column): the agency
+    still owes them a written answer (CR-25)."""
+    return exists().where(disputes.c.person_token == person_token, disputes.c.status != "closed")

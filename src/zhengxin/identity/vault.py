@@ -13,7 +13,7 @@ import os
 import orjson
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import derived_key
@@ -165,3 +165,11 @@ class Vault:
 
 _CHECK = {"person_token": pl.String, "digest": pl.String}
 _ENTRY = select(pii_vault.c.key_id, pii_vault.c.ciphertext).where(pii_vault.c.person_token == bindparam("token"))
+
+
+def purge(conn: Connection, still_needed) -> list[str]:
+    """Delete the identity of every person nothing needs any more (PIPL-47); returns their
+    tokens. `still_needed(token_column)` gives the SQL conditions under which an identity stays."""
+    token = pii_vault.c.person_token
+    query = delete(pii_vault).where(~or_(*still_needed(token))).returning(token)
+    return list(conn.execute(query).scalars())

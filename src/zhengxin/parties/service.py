@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
 from zhengxin.config import Settings
 from zhengxin.identity import resident_id
@@ -245,6 +245,11 @@ def lock_party(conn: Connection, party_id: str) -> None:
     already serialises every writer; PostgreSQL locks the party's row."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(parties.c.id).where(parties.c.id == party_id).with_for_update())
+
+
+def active_account_exists(person_token):
+    """SQL: an active individual account belongs to this person (`person_token`: a column)."""
+    return exists().where(parties.c.person_token == person_token, parties.c.active.is_(True))
 
 
 def find_party(conn: Connection, name: str, role: str | None = None) -> dict | None:

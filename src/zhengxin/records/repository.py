@@ -17,8 +17,9 @@ from sqlalchemy import Connection, bindparam, delete, select
 from zhengxin.catalog import RecordType
 from zhengxin.config import RuleParameters
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import last_expired_day, month_label
 from zhengxin.kit.staging import upsert_frame
-from zhengxin.records import retention
+from zhengxin.records import history
 from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
 
 NEGATIVE_RETENTION_YEARS = RuleParameters().negative_retention_years  # CR-16; deployments pass theirs
@@ -170,15 +171,15 @@ def latest_accounts(
     others cost what they did before: no query beyond the one that reads the snapshots."""
     today = today or clock.today()
     # The newest month whose 24-month history can reach back to an expirable month.
-    stale = retention.month_label(retention.last_expirable_month(today, negative_years) + retention.HISTORY_MONTHS - 1)
-    closed_cutoff = retention.last_expired_day(today, closed_months) if closed_months is not None else None
+    stale = month_label(history.last_expirable_month(today, negative_years) + history.HISTORY_MONTHS - 1)
+    closed_cutoff = last_expired_day(today, closed_months) if closed_months is not None else None
     out = []
     for _, group in groupby(conn.execute(_SNAPSHOTS, {"token": person_token}), key=_ACCOUNT):
         snapshots = list(group)
         latest = snapshots[-1]
         closed = closed_cutoff is not None and latest[_STATUS] == "closed"
         if latest[_MONTH] <= stale or (closed and (latest[_CLOSED_ON] is None or latest[_CLOSED_ON] <= closed_cutoff)):
-            view = retention.current_view(
+            view = history.current_view(
                 [dict(zip(_NAMES, s, strict=True)) for s in snapshots], today, negative_years=negative_years,
                 closed_months=closed_months,
             )  # fmt: skip

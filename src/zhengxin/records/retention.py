@@ -1,43 +1,5 @@
-"""Lawful forgetting: when each kind of record must go, and the run that erases it.
-
-The rules are pure functions over snapshots (mappings with `month`, `as_of`, `status`,
-`days_past_due`, `overdue_fen`, `closed_on`, `payment_history`, `negative_notice_ref`), so the
-report path (`repository.latest_accounts`) and the erasing run judge by the same code. A
-thing is erased *on* its erasure day: the day before it is kept, from that day on it is gone
-(from reports at once, from the stores at the next run). Months are whole calendar months,
-days are UTC.
-
-Negative information (CR-16), per account and per episode:
-
-- A month is *negative* if the account's snapshot for that month is itself delinquent
-  (status `overdue` or `written_off`, `days_past_due > 0` or `overdue_fen > 0`), or any of the
-  account's snapshots marks that month in its `payment_history` with `1`-`7`, `D` (paid by a
-  guarantor) or `Z` (settled with assets). A month is *known clean* if it is not negative and
-  a snapshot of that month is not delinquent or some history marks it `N`, `C` or `G`
-  (`#` says nothing).
-- An *episode* is a maximal run of consecutive negative months.
-- It *ends* on the first day of the month after its last negative month, provided a later
-  month is known clean or the account is closed (its latest snapshot has status `closed` and
-  is not itself delinquent). An ongoing delinquency, whose latest state is still negative,
-  starts no clock; a later episode runs its own clock and never holds back an earlier one.
-- It is *erased* on the day `end + negative_retention_years` (always a first of the month).
-- Erasing an episode deletes the snapshots of its months whose own state is delinquent, and
-  in every remaining snapshot of the account writes `#` over the symbols of its months (a
-  remaining snapshot left with nothing negative also loses its `negative_notice_ref`, the
-  CR-15 notice that existed only because of the negative information).
-
-Other records (PIPL-47: delete when the retention period ends), periods from the catalog's
-`retention_months`:
-
-- A closed account (latest snapshot `closed`): every snapshot, on `closed_on + retention_months`
-  (clamped to the month's end: closed 2021-08-31 with 6 months goes on 2022-02-28); where the
-  furnisher gave no `closed_on`, the `as_of` of the first snapshot that reported it closed.
-- Consumption and travel summaries of month M: on the first day of M + (retention_months + 1)
-  months, i.e. kept through the end of the retention period counted from the month's end
-  (travel, 12 months: 2025-10 is kept through 2026-10-31 and erased on 2026-11-01).
-- Catalog-onboarded (generic) records: on `as_of + retention_months` (clamped like closures).
-- Records of a type the person withdrew consent to (PIPL-15) are erased at once by the
-  withdrawal; the run sweeps any that a batch in flight stored meanwhile.
+"""Lawful forgetting: the run that erases what the rules of `records.history` say has gone,
+and the PII vault entries nobody needs any more.
 
 The PII vault entry (PIPL-47) goes when nothing about the person is left to identify, and
 nothing else needs their identity:
@@ -60,22 +22,30 @@ on the same day finds nothing left to erase and logs no person events.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date
 from itertools import groupby
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, union, update
 
 from zhengxin.audit import service as audit
-from zhengxin.consent.tables import authorizations, consent_withdrawals
-from zhengxin.disputes.tables import disputes
-from zhengxin.identity.tables import pii_vault
+from zhengxin.consent import service as consent
+from zhengxin.disputes.repository import open_dispute_exists
+from zhengxin.identity import vault
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import last_expired_day, month_index, month_label
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.tables import parties
+from zhengxin.parties.service import active_account_exists
+from zhengxin.records.history import (
+    DELINQUENT_STATUSES,
+    HISTORY_MONTHS,
+    NEGATIVE_SYMBOLS,
+    last_expirable_month,
+    plan_account,
+)
+from zhengxin.records.repository import refresh_statistics
 from zhengxin.records.tables import (
     account_snapshots,
     consumption_summaries,
@@ -84,217 +54,11 @@ from zhengxin.records.tables import (
     travel_summaries,
 )
 
-NEGATIVE_SYMBOLS = frozenset("1234567DZ")
-CLEAN_SYMBOLS = frozenset("NCG")
-DELINQUENT_STATUSES = ("overdue", "written_off")
-HISTORY_MONTHS = 24
 NEGATIVE_RULE = "CR-16"
 RETENTION_RULE = "PIPL-47"
 WITHDRAWAL_RULE = "PIPL-15"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-# Months and days ---------------------------------------------------------------------------
-
-
-def month_index(value: date | str) -> int:
-    """A month as a count of months (year * 12 + month - 1), from a date or `YYYY-MM`."""
-    if isinstance(value, str):
-        return int(value[:4]) * 12 + int(value[5:7]) - 1
-    return value.year * 12 + value.month - 1
-
-
-def month_start(index: int) -> date:
-    year, month = divmod(index, 12)
-    return date(year, month + 1, 1)
-
-
-def month_label(index: int) -> str:
-    year, month = divmod(index, 12)
-    return f"{year:04d}-{month + 1:02d}"
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier, if negative), clamped to the month's end."""
-    first = month_start(month_index(day) + months)
-    try:
-        return first.replace(day=day.day)
-    except ValueError:
-        return month_start(month_index(first) + 1) - timedelta(days=1)
-
-
-@lru_cache(maxsize=256)
-def last_expired_day(today: date, months: int) -> date:
-    """The latest day D with add_months(D, months) <= today: what started on or before it
-    is past a `months`-long period (exact, clamping included)."""
-    day = add_months(today, -months)
-    while add_months(day + timedelta(days=1), months) <= today:
-        day += timedelta(days=1)
-    return day
-
-
-def last_expirable_month(today: date, negative_years: int) -> int:
-    """The latest month an expired episode can hold: its end (the next month's first day)
-    plus the period must be today or earlier."""
-    return month_index(today) - 12 * negative_years - 1
-
-
-# The rules ---------------------------------------------------------------------------------
-
-
-def is_delinquent(snapshot: Mapping) -> bool:
-    """Whether a snapshot's own state is negative information."""
-    return snapshot["status"] in DELINQUENT_STATUSES or snapshot["days_past_due"] > 0 or snapshot["overdue_fen"] > 0
-
-
-@dataclass(frozen=True)
-class Episode:
-    """A maximal run of negative months (month indexes) and the day it ended, if it has."""
-
-    first: int
-    last: int
-    ended_on: date | None
-
-    def erased_on(self, negative_years: int) -> date | None:
-        if self.ended_on is None:
-            return None
-        return self.ended_on.replace(year=self.ended_on.year + negative_years)  # a first: no 29 February
-
-    @property
-    def months(self) -> range:
-        return range(self.first, self.last + 1)
-
-
-def episodes(snapshots: Iterable[Mapping]) -> list[Episode]:
-    """An account's negative episodes, oldest first (see the module docstring)."""
-    snapshots = sorted(snapshots, key=lambda s: s["month"])
-    if not any(is_delinquent(s) or not NEGATIVE_SYMBOLS.isdisjoint(s["payment_history"]) for s in snapshots):
-        return []  # the usual account: nothing negative at all
-    negative: set[int] = set()
-    clean: set[int] = set()
-    for s in snapshots:
-        m = month_index(s["month"])
-        (negative if is_delinquent(s) else clean).add(m)
-        for i, symbol in enumerate(s["payment_history"]):
-            if symbol in NEGATIVE_SYMBOLS:
-                negative.add(m - i)
-            elif symbol in CLEAN_SYMBOLS:
-                clean.add(m - i)
-    if not negative:
-        return []
-    latest_clean = max(clean - negative, default=None)
-    latest = snapshots[-1]
-    closed = latest["status"] == "closed" and not is_delinquent(latest)
-    found = []
-    months = sorted(negative)
-    start = prev = months[0]
-    for m in [*months[1:], None]:
-        if m is not None and m == prev + 1:
-            prev = m
-            continue
-        over = closed or (latest_clean is not None and latest_clean > prev)
-        found.append(Episode(start, prev, month_start(prev + 1) if over else None))
-        if m is not None:
-            start = prev = m
-    return found
-
-
-def expired_months(snapshots: Iterable[Mapping], today: date, negative_years: int) -> set[int]:
-    """The months of the account's episodes whose erasure day is today or earlier."""
-    out: set[int] = set()
-    for e in episodes(snapshots):
-        erased_on = e.erased_on(negative_years)
-        if erased_on is not None and erased_on <= today:
-            out.update(e.months)
-    return out
-
-
-def mask_history(history: str, month: int, months: set[int]) -> str:
-    """`history` (newest first, its first symbol for `month`) with `months` written as `#`."""
-    if not months or month - len(history) + 1 > max(months) or month < min(months):
-        return history
-    return "".join("#" if month - i in months else symbol for i, symbol in enumerate(history))
-
-
-def closed_on(snapshots: Sequence[Mapping]) -> date | None:
-    """When a closed account closed: its `closed_on`, else the first report of it closed."""
-    snapshots = sorted(snapshots, key=lambda s: s["month"])
-    if not snapshots or snapshots[-1]["status"] != "closed":
-        return None
-    if snapshots[-1]["closed_on"] is not None:
-        return snapshots[-1]["closed_on"]
-    days = []
-    for s in reversed(snapshots):
-        if s["status"] != "closed":
-            break
-        days.append(s["closed_on"] or s["as_of"])
-    return min(days)
-
-
-def closure_erased_on(snapshots: Sequence[Mapping], retention_months: int) -> date | None:
-    day = closed_on(snapshots)
-    return None if day is None else add_months(day, retention_months)
-
-
-def summary_erased_on(month: str, retention_months: int) -> date:
-    """A monthly summary's erasure day: kept through the end of its retention period."""
-    return month_start(month_index(month) + retention_months + 1)
-
-
-def generic_erased_on(as_of: date, retention_months: int) -> date:
-    return add_months(as_of, retention_months)
-
-
-@dataclass(frozen=True)
-class AccountPlan:
-    """What erasing an account's expired information does to its snapshots (by month)."""
-
-    delete: tuple[str, ...]
-    rewrite: dict[str, tuple[str, str | None]]  # month -> (payment_history, negative_notice_ref)
-    negative_months: int
-    closed: bool  # the whole account goes: closed longer ago than its retention period
-
-
-def plan_account(
-    snapshots: Sequence[Mapping], today: date, *, negative_years: int, closed_months: int | None
-) -> AccountPlan | None:
-    """What must go from one account as of `today` (None: nothing)."""
-    snapshots = sorted(snapshots, key=lambda s: s["month"])
-    if closed_months is not None:
-        erased_on = closure_erased_on(snapshots, closed_months)
-        if erased_on is not None and erased_on <= today:
-            return AccountPlan(tuple(s["month"] for s in snapshots), {}, 0, True)
-    months = expired_months(snapshots, today, negative_years)
-    if not months:
-        return None
-    deleted, rewrite = [], {}
-    for s in snapshots:
-        m = month_index(s["month"])
-        if m in months and is_delinquent(s):
-            deleted.append(s["month"])
-            continue
-        history = mask_history(s["payment_history"], m, months)
-        if history != s["payment_history"]:
-            still_negative = is_delinquent(s) or not NEGATIVE_SYMBOLS.isdisjoint(history)
-            rewrite[s["month"]] = (history, s["negative_notice_ref"] if still_negative else None)
-    return AccountPlan(tuple(deleted), rewrite, len(months), False)
-
-
-def current_view(
-    snapshots: Sequence[Mapping], today: date, *, negative_years: int, closed_months: int | None
-) -> dict | None:
-    """The account's latest snapshot as a report may show it on `today`: expired negative
-    months masked, None once the whole account is past its period."""
-    latest = dict(max(snapshots, key=lambda s: s["month"]))
-    plan = plan_account(snapshots, today, negative_years=negative_years, closed_months=closed_months)
-    if plan is None:
-        return latest
-    if plan.closed or latest["month"] in plan.delete:
-        return None
-    if latest["month"] in plan.rewrite:
-        latest["payment_history"], latest["negative_notice_ref"] = plan.rewrite[latest["month"]]
-    return latest
 
 
 # The run -----------------------------------------------------------------------------------
@@ -375,14 +139,11 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
     _erase_withdrawn(conn, catalog, tally)
     tick("withdrawn", 1, 1)
     tick("pii_vault", 0, 1)
-    vault_query = delete(pii_vault).where(_nothing_needs_identity(pii_vault.c.person_token, as_of))
-    for token in conn.execute(vault_query.returning(pii_vault.c.person_token)).scalars():
+    for token in vault.purge(conn, lambda token: _needs_identity(token, as_of)):
         tally.add(token, "pii_vault", 1, RETENTION_RULE)
     tick("pii_vault", 1, 1)
     if sum(tally.totals.values()) >= runtime.settings.analyze_after_records:
         # After a mass delete the planner's row estimates are stale, as after a bulk load.
-        from zhengxin.records.repository import refresh_statistics  # the repository imports this module
-
         refresh_statistics(conn, {spec.store for spec in catalog.record_types.values()})
 
     events = [
@@ -483,7 +244,6 @@ def _accounts_in(keys: list[tuple[str, str]]):
 def _erase_withdrawn(conn: Connection, catalog, tally: _Tally) -> None:
     """Records of a type the person withdrew consent to that a batch in flight stored after
     the withdrawal erased the rest."""
-    w = consent_withdrawals.c
     for name, spec in catalog.record_types.items():
         if spec.store == "accounts":
             continue  # never withdrawable (CR-16, see consent.service)
@@ -491,25 +251,20 @@ def _erase_withdrawn(conn: Connection, catalog, tally: _Tally) -> None:
             table, extra = generic_records, [generic_records.c.record_type == name]
         else:
             table, extra = (consumption_summaries if spec.store == "consumption" else travel_summaries), []
-        withdrawn = select(w.person_token).where(w.record_type == name)  # few: walk the person index
+        withdrawn = consent.withdrawn_of_type(name)  # few: walk the person index
         query = delete(table).where(table.c.person_token.in_(withdrawn), *extra)
         for token, n in Counter(conn.execute(query.returning(table.c.person_token)).scalars()).items():
             tally.add(token, f"{name}_withdrawn", n, WITHDRAWAL_RULE)
 
 
-def _nothing_needs_identity(token, today: date):
-    """SQL: no record, active account, live authorization or open dispute names this person."""
+def _needs_identity(token, today: date) -> list:
+    """SQL: what keeps a person's identity: a record, an active account, a live authorization
+    or an open dispute that names them."""
     held = [
         exists().where(t.c.person_token == token)
         for t in (account_snapshots, consumption_summaries, travel_summaries, generic_records)
     ]
-    held += [
-        exists().where(parties.c.person_token == token, parties.c.active.is_(True)),
-        exists().where(
-            authorizations.c.person_token == token,
-            authorizations.c.revoked_at.is_(None),
-            authorizations.c.expires_on >= today,
-        ),
-        exists().where(disputes.c.person_token == token, disputes.c.status != "closed"),
-    ]
-    return and_(*(~h for h in held))
+    return [
+        *held, active_account_exists(token), consent.live_authorization_exists(token, today),
+        open_dispute_exists(token),
+    ]  # fmt: skip

@@ -17,9 +17,9 @@ from sqlalchemy import Connection
 from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
+from zhengxin.kit.calendar import add_months
 from zhengxin.kit.ids import new_id
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
-from zhengxin.records.retention import add_months
 from zhengxin.reports.model import (
     Account,
     CategorySpend,

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, time
 import polars as pl
 
 from zhengxin.inquiries.repository import asked_about
+from zhengxin.records.history import NEGATIVE_SYMBOLS
 from zhengxin.records.repository import consumption_since
-from zhengxin.records.retention import NEGATIVE_SYMBOLS
 from zhengxin.reports.service import SEVERITY, month_label, months_back
 
 NEGATIVE = "".join(sorted(NEGATIVE_SYMBOLS))  # the delinquent status symbols, as a regex class
