@@ -1,0 +1,58 @@
+"""Issue 16: one owner for every table, held by contracts that run with the tests.
+
+`lint-imports` checks the contracts in pyproject.toml (each feature's `tables` imported only by
+that feature, the schema, the migrations and the read model). The read side (supervision,
+oversight, the lake) may read the read model's tables but never write them."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SRC = ROOT / "src" / "zhengxin"
+READ_SIDE = ("supervision", "oversight", "lake")
+
+
+def test_the_import_contracts_hold():
+    lint = Path(sys.executable).with_name("lint-imports")
+    run = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}
+    )
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    assert "0 broken" in run.stdout and "17 kept" in run.stdout, run.stdout[-2000:]
+
+
+@pytest.mark.parametrize("feature", READ_SIDE)
+def test_the_read_side_never_writes_what_it_reads(feature):
+    import zhengxin.read_model as read_model
+
+    declared = set(read_model.__all__)
+    writes = []
+    for path in sorted((SRC / feature).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("insert", "update", "delete") and node.args
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id in declared):  # fmt: skip
+                writes.append(f"{path.relative_to(SRC)}:{node.lineno} {node.func.id}({node.args[0].id})")
+    assert writes == []
+
+
+def test_no_file_imports_another_features_tables():
+    """The contracts, read directly: a second line of defence that names the file."""
+    crossing = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).parts
+        own = parts[0] if len(parts) > 1 else None
+        if own == "migrations" or parts[-1] in ("schema.py", "read_model.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zhengxin."):
+                names = node.module.split(".")
+                if names[-1] == "tables" and names[1] != own:
+                    crossing.append(f"{path.relative_to(SRC)} -> {node.module}")
+    assert crossing == []
