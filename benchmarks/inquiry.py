@@ -151,8 +151,8 @@ def runtime_for(url: str, env: dict):
 
 def populate(runtime, persons: int, seed: int) -> dict:
     """Parties and the whole population furnished through intake (loans, consumption, travel)."""
-    from zhengxin.cli import furnish_file
     from zhengxin.deployment import migrate
+    from zhengxin.furnishing.flows import furnish_file
     from zhengxin.parties.service import add_party
     from zhengxin.synth import LENDERS, PLATFORMS, generate, write_files
 

@@ -151,7 +151,7 @@ def deployment(backend: str):
 
 def furnish(runtime, folder: Path) -> dict:
     """Parties, then every file through intake (`furnish_file`, as `zhengxin furnish` does)."""
-    from zhengxin.cli import furnish_file
+    from zhengxin.furnishing.flows import furnish_file
     from zhengxin.parties.service import add_party
     from zhengxin.synth import PLATFORMS
 

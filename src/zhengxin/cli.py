@@ -16,7 +16,9 @@ from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progres
 from rich.table import Table
 
 from zhengxin.analytics import cli as _analytics_cli  # noqa: F401 - adds `supervision run`
+from zhengxin.cli_common import DbOpt, DirOpt, console, fail, open_runtime
 from zhengxin.config import load_settings
+from zhengxin.furnishing.flows import furnish_file
 from zhengxin.kit.errors import Problem
 from zhengxin.lake.cli import lake_app
 from zhengxin.oversight.cli import oversight_app
@@ -34,21 +36,6 @@ app.add_typer(authorizations_app, name="authorizations")
 app.add_typer(oversight_app, name="oversight")
 app.add_typer(supervision_app, name="supervision")
 app.add_typer(lake_app, name="lake")
-console = Console(stderr=True)
-
-DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")]
-
-
-def _runtime(data_dir: Path | None, db: str | None):
-    from zhengxin.runtime import Runtime
-
-    return Runtime(load_settings(data_dir, db))
-
-
-def _fail(problem: Problem) -> None:
-    console.print(f"[red]error[/red] {problem.code}: {problem.detail}" + (f" ({problem.rule})" if problem.rule else ""))
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -81,7 +68,7 @@ def serve(
     console.print(f"serving on http://{host}:{port}: the portal at /portal/, API docs at /docs")
     os.environ["ZHENGXIN_ACCESS_LOG"] = "true" if access_log else "false"  # our own logger (see app.RequestMetrics)
     if workers == 1:
-        uvicorn.run(create_app(runtime=_runtime(data_dir, db)), host=host, port=port, log_level="info",
+        uvicorn.run(create_app(runtime=open_runtime(data_dir, db)), host=host, port=port, log_level="info",
                     access_log=False, log_config=_log_config())  # fmt: skip
         return
     # Each worker process builds its own app from the environment.
@@ -154,14 +141,14 @@ def parties_add(
     """Register a party and print its API key (shown once)."""
     from zhengxin.parties.service import add_party
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     try:
         with runtime.transaction() as conn:
             row, key = add_party(
                 conn, runtime.settings, role=kind, name=name, uscc=uscc, person_id=person_id, staff=staff
             )
     except Problem as p:
-        _fail(p)
+        fail(p)
     typer.echo(json.dumps({"id": row["id"], "role": kind, "name": name, "api_key": key}))
 
 
@@ -216,7 +203,7 @@ def model_train(
     try:
         frame = read_training_data(data)
     except (ValueError, OSError) as e:
-        _fail(Problem(422, "unreadable_training_data", str(e)))
+        fail(Problem(422, "unreadable_training_data", str(e)))
     source = {"file": data.name, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
     with console.status(f"training on {frame.height:,} rows"):
         try:
@@ -225,7 +212,7 @@ def model_train(
                 source=source,
             )  # fmt: skip
         except ValueError as e:
-            _fail(Problem(422, "invalid_training_data", str(e)))
+            fail(Problem(422, "invalid_training_data", str(e)))
     paths = write_card(model, card, out)
     test = card["metrics"]["test"]
     console.print(
@@ -241,14 +228,14 @@ def _register(data_dir: Path | None, db: str | None, model: dict, card: dict, ac
     from zhengxin.kit import clock
     from zhengxin.reports.scoring import service as scoring
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     try:
         with runtime.transaction() as conn:
             scoring.register(conn, model, card, now=clock.now())
             if activate:
                 scoring.activate(conn, model["version"], now=clock.now())
     except Problem as p:
-        _fail(p)
+        fail(p)
     console.print(f"registered {model['version']}" + (" and made it live" if activate else ""))
 
 
@@ -264,7 +251,7 @@ def model_register(
         model = json.loads((model_dir / "model.json").read_text())
         card = json.loads((model_dir / "model-card.json").read_text())
     except (OSError, ValueError) as e:
-        _fail(Problem(422, "invalid_model", f"cannot read the model in {model_dir}: {e}"))
+        fail(Problem(422, "invalid_model", f"cannot read the model in {model_dir}: {e}"))
     _register(data_dir, db, model, card, activate)
 
 
@@ -278,12 +265,12 @@ def model_activate(
     from zhengxin.kit import clock
     from zhengxin.reports.scoring import service as scoring
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     try:
         with runtime.transaction() as conn:
             scoring.activate(conn, version, now=clock.now())
     except Problem as p:
-        _fail(p)
+        fail(p)
     console.print(f"{version} is live")
 
 
@@ -293,7 +280,7 @@ def model_deactivate(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     from zhengxin.kit import clock
     from zhengxin.reports.scoring import service as scoring
 
-    with _runtime(data_dir, db).transaction() as conn:
+    with open_runtime(data_dir, db).transaction() as conn:
         version = scoring.deactivate(conn, now=clock.now())
     console.print(f"{version} is no longer live" if version else "no model was live")
 
@@ -303,7 +290,7 @@ def model_list(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     """Registered models, newest first, with their holdout figures."""
     from zhengxin.reports.scoring import service as scoring
 
-    with _runtime(data_dir, db).reading() as conn:
+    with open_runtime(data_dir, db).reading() as conn:
         models = scoring.list_models(conn)
     table = Table("version", "live", "trained", "test AUC", "test KS", "PSI")
     for m in models:
@@ -326,46 +313,6 @@ def _progress() -> Progress:
     )
 
 
-def furnish_file(
-    runtime,
-    furnisher_name: str,
-    path: Path,
-    fmt: str | None = None,
-    idempotency_key: str | None = None,
-    progress: Progress | None = None,
-) -> dict:
-    """Furnish one file through the real intake path, as the named furnisher."""
-    from zhengxin.audit.service import sequence_all
-    from zhengxin.furnishing import readers
-    from zhengxin.furnishing.service import submit_file
-    from zhengxin.kit import spool
-    from zhengxin.parties.service import Actor, find_party
-
-    fmt = fmt or readers.format_for(path=path)
-    if fmt is None:
-        raise Problem(415, "unsupported_format", "the file must be .csv, .jsonl or .parquet (or give --format)")
-    with runtime.engine.connect() as conn:
-        party = find_party(conn, furnisher_name, "furnisher")
-    if party is None:
-        raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher_name!r}")
-    actor = Actor(party_id=party["id"], role="furnisher", name=party["name"])
-    label = f"{path.parent.name}/{path.name}"
-    task = progress.add_task(label, total=path.stat().st_size, records=0) if progress else None
-
-    def tick(records: int, bytes_read: int) -> None:
-        if progress is not None:
-            progress.update(task, completed=bytes_read, records=records)
-
-    spool.sweep(runtime.settings.spool_dir)
-    result = submit_file(runtime, actor, path, fmt, idempotency_key, progress=tick)
-    if progress is not None:
-        progress.update(task, description=f"{label} (logging)")
-    sequence_all(runtime.engine)  # no server may be running to do it
-    if progress is not None:
-        progress.update(task, completed=path.stat().st_size)
-    return {**result.batch, "replayed": result.replayed}
-
-
 @app.command()
 def furnish(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
@@ -376,12 +323,12 @@ def furnish(
     db: DbOpt = None,
 ) -> None:
     """Furnish a file of records as a furnisher, with a progress bar."""
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     try:
         with _progress() as progress:
             batch = furnish_file(runtime, furnisher, file, fmt, idempotency_key, progress)
     except Problem as p:
-        _fail(p)
+        fail(p)
     word = "already furnished" if batch["replayed"] else "furnished"
     console.print(
         f"{word}: batch {batch['id']} received {batch['received']:,}, accepted {batch['accepted']:,}, "
@@ -405,7 +352,7 @@ def vault_rotate(
     try:
         result = rotate_keys(settings, data_dir if db is None else None, key_id)
     except Problem as p:
-        _fail(p)
+        fail(p)
     console.print(
         f"active key {result['key_id']}: re-encrypted {result['vault']:,} vault values and "
         f"{result['quarantine']:,} quarantined records"
@@ -429,7 +376,7 @@ def log_verify(
             raise typer.Exit(2)
         result = verify_remote(remote, api_key, state)
     else:
-        runtime = _runtime(data_dir, db)
+        runtime = open_runtime(data_dir, db)
         with runtime.engine.connect() as conn, console.status("verifying") as status:
             result = verify_store(
                 conn, runtime.log_signer.public_keys(), lambda n: status.update(f"verifying: {n:,} leaves read")
@@ -456,7 +403,7 @@ def worker(data_dir: DirOpt = None, db: DbOpt = None) -> None:
 
     from zhengxin.background import JOBS, keep
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     console.print(f"background worker: {', '.join(job.name for job in JOBS)} (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
         keep(runtime, threading.Event())
@@ -474,7 +421,7 @@ def log_sign(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     """Sequence queued log events and sign a tree head now."""
     from zhengxin.audit.service import sequence_all, sign_head
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     sequence_all(runtime.engine)
     with runtime.transaction() as conn:
         head = sign_head(conn, runtime.log_signer)
@@ -624,7 +571,7 @@ def retention_run(
     from zhengxin.kit import clock
     from zhengxin.records import retention
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     day = as_of.date() if as_of is not None else clock.today()
     try:
         with (
@@ -643,7 +590,7 @@ def retention_run(
 
             result = retention.run(conn, runtime, day, progress=tick)
     except Problem as p:
-        _fail(p)
+        fail(p)
     sequence_all(runtime.engine)  # no server may be running to do it
     runtime.engine.dispose()
     erased = result["erased"]

@@ -38,7 +38,7 @@ def build_demo(
 ) -> dict:
     """The demo in DIR; its database is DIR's SQLite file unless `database_url` names another
     (the browser tests build the same deployment on PostgreSQL). Secrets stay in DIR."""
-    from zhengxin.cli import furnish_file
+    from zhengxin.furnishing.flows import furnish_file
 
     ensure_secrets(data_dir)
     settings = init_deployment(data_dir, database_url)
@@ -123,7 +123,7 @@ def _furnish_weekly(
     sends its third file (missing) and the fourth sends it today, after the due day (late). Each
     delivery goes through the real intake path at its own past instant. Returns the intake
     totals and the population as the bureau holds it (without the loans never delivered)."""
-    from zhengxin.cli import furnish_file
+    from zhengxin.furnishing.flows import furnish_file
 
     today = clock.today()
     with clock.frozen_at(_instant(today - timedelta(days=HISTORY_DAYS - 1))), runtime.transaction() as conn:

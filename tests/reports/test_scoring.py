@@ -75,7 +75,7 @@ def test_reasons_are_the_features_that_cost_points(trained, population):
 
 
 def test_online_features_equal_batch_features_for_the_same_person_and_day(runtime, population, tmp_path):
-    from zhengxin.cli import furnish_file
+    from zhengxin.furnishing.flows import furnish_file
     from zhengxin.parties.service import add_party
     from zhengxin.synth import PLATFORMS, write_files
 

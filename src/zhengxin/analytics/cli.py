@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from zhengxin.cli_common import DbOpt, DirOpt, console
 from zhengxin.config import load_settings
 from zhengxin.kit.errors import Problem
 from zhengxin.supervision.cli import supervision_app
-
-console = Console(stderr=True)
-
-DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")]
 
 
 def run_command(

@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 
-lake_app = typer.Typer(help="The analytics lake: Parquet snapshots of the store, tokens only.", no_args_is_help=True)
+from zhengxin.cli_common import DbOpt, DirOpt, console, fail, open_runtime
 
-# The same options as every deployment command in zhengxin.cli (which imports this module).
-DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")]
+lake_app = typer.Typer(help="The analytics lake: Parquet snapshots of the store, tokens only.", no_args_is_help=True)
 
 
 @lake_app.command("export")
@@ -28,11 +26,10 @@ def export_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from zhengxin.cli import _fail, _runtime, console
     from zhengxin.kit.errors import Problem
     from zhengxin.lake.export import export
 
-    runtime = _runtime(data_dir, db)
+    runtime = open_runtime(data_dir, db)
     try:
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -47,7 +44,7 @@ def export_command(
 
             summary = export(runtime, out, progress=tick)
     except Problem as p:
-        _fail(p)
+        fail(p)
     finally:
         runtime.engine.dispose()
     table = Table("table", "rows", "files", "partitions", "removed", "seconds", title=f"lake {out}")

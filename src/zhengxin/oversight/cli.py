@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from zhengxin.cli_common import DbOpt, DirOpt, console, open_runtime
 
 oversight_app = typer.Typer(help="The oversight body: the periodic protection report (PIPL-58).", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 @oversight_app.command("report")
@@ -20,20 +20,18 @@ def report(
     epsilon: Annotated[
         float | None, typer.Option(help="The report's privacy budget (default: the oversight_epsilon setting)")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")] = None,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Count the period's persons, organisations, inquiries, denials, disputes, rights requests,
     staff reads, erasures and transfers; publish them with OpenDP noise at the stated privacy
     budget as JSON, and as HTML and PDF in Chinese (report.html, report.pdf) and English
     (report.en.html, report.en.pdf), tied to the log's signed tree head; log the publication."""
     from zhengxin.audit.service import sequence_all
-    from zhengxin.config import load_settings
     from zhengxin.kit.errors import Problem
     from zhengxin.oversight import render, service
-    from zhengxin.runtime import Runtime
 
-    runtime = Runtime(load_settings(data_dir, db))
+    runtime = open_runtime(data_dir, db)
     try:
         chosen = service.parse_period(period)
         sequence_all(runtime.engine)  # the report counts log events and signs the log as it stands

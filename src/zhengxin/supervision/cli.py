@@ -7,17 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from zhengxin.config import load_settings
+from zhengxin.cli_common import DbOpt, DirOpt, console, fail, open_runtime
 from zhengxin.kit.errors import Problem
 
 supervision_app = typer.Typer(help="Supervision: the yearly risk assessment and other regulator views.",
                               no_args_is_help=True)  # fmt: skip
-console = Console(stderr=True)
-
-DirOpt = Annotated[Path | None, typer.Option("--dir", help="Embedded (SQLite) deployment directory")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL, e.g. postgresql+psycopg://…")]
 
 
 @supervision_app.command("risk-assessment")
@@ -32,16 +27,14 @@ def risk_assessment(
     from fastapi.encoders import jsonable_encoder
 
     from zhengxin.kit import clock
-    from zhengxin.runtime import Runtime
     from zhengxin.supervision import assessment
 
-    runtime = Runtime(load_settings(data_dir, db))
+    runtime = open_runtime(data_dir, db)
     try:
         with runtime.reading() as conn:
             document = assessment.build(conn, runtime, year or clock.today().year)
     except Problem as p:
-        console.print(f"[red]error[/red] {p.code}: {p.detail}" + (f" ({p.rule})" if p.rule else ""))
-        raise typer.Exit(2) from None
+        fail(p)
     finally:
         runtime.engine.dispose()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,49 @@
+"""Intake from a file on disk, as `zhengxin furnish`, the demo and the benchmarks do it: the same
+intake as the API's (furnishing.service.submit_file), as a named furnisher, then the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.progress import Progress
+
+from zhengxin.audit.service import sequence_all
+from zhengxin.furnishing import readers
+from zhengxin.furnishing.service import submit_file
+from zhengxin.kit import spool
+from zhengxin.kit.errors import Problem
+from zhengxin.parties.service import Actor, find_party
+
+
+def furnish_file(
+    runtime,
+    furnisher_name: str,
+    path: Path,
+    fmt: str | None = None,
+    idempotency_key: str | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Furnish one file through the real intake path, as the named furnisher."""
+    fmt = fmt or readers.format_for(path=path)
+    if fmt is None:
+        raise Problem(415, "unsupported_format", "the file must be .csv, .jsonl or .parquet (or give --format)")
+    with runtime.engine.connect() as conn:
+        party = find_party(conn, furnisher_name, "furnisher")
+    if party is None:
+        raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher_name!r}")
+    actor = Actor(party_id=party["id"], role="furnisher", name=party["name"])
+    label = f"{path.parent.name}/{path.name}"
+    task = progress.add_task(label, total=path.stat().st_size, records=0) if progress else None
+
+    def tick(records: int, bytes_read: int) -> None:
+        if progress is not None:
+            progress.update(task, completed=bytes_read, records=records)
+
+    spool.sweep(runtime.settings.spool_dir)
+    result = submit_file(runtime, actor, path, fmt, idempotency_key, progress=tick)
+    if progress is not None:
+        progress.update(task, description=f"{label} (logging)")
+    sequence_all(runtime.engine)  # no server may be running to do it
+    if progress is not None:
+        progress.update(task, completed=path.stat().st_size)
+    return {**result.batch, "replayed": result.replayed}
