@@ -190,13 +190,12 @@ def grant_many(runtime, ids: list[str], lender: str) -> tuple[list[tuple[str, st
     act without API accounts of their own (registering a million accounts measures nothing
     about inquiries); everything else is the path an individual's POST takes."""
     from zhengxin.consent.service import grant
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.identity.tokens import person_token
     from zhengxin.parties.service import Actor
 
     out, started = [], time.perf_counter()
     for start in range(0, len(ids), 500):
-        with unit_of_work(runtime) as conn:
+        with runtime.transaction() as conn:
             for pid in ids[start : start + 500]:
                 actor = Actor("bench-person", "individual", "bench", person_token(runtime.pepper, pid))
                 row = grant(conn, runtime, actor, lender=lender, purpose="loan_application", scopes=SCOPES)
@@ -208,7 +207,6 @@ def grant_many(runtime, ids: list[str], lender: str) -> tuple[list[tuple[str, st
 
 
 def in_process(runtime, grants: list[tuple[str, str]], lender_key: str, lender_id: str) -> dict:
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.identity.tokens import person_token
     from zhengxin.inquiries.flows import inquire
     from zhengxin.kit import clock
@@ -230,7 +228,7 @@ def in_process(runtime, grants: list[tuple[str, str]], lender_key: str, lender_i
             build.append(time.perf_counter() - started)
     for pid, authorization_id in grants:
         started = time.perf_counter()
-        with unit_of_work(runtime) as conn:
+        with runtime.transaction() as conn:
             inquire(conn, runtime, actor, person_id=pid, authorization_id=authorization_id, purpose="loan_application",
                     product="report")  # fmt: skip
         whole.append(time.perf_counter() - started)

@@ -136,7 +136,6 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
 
 def online(backend: str, model: dict, card: dict, args, rng: random.Random) -> dict:
     from zhengxin.audit.service import sequence_all
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.identity.tokens import person_token
     from zhengxin.inquiries.flows import inquire
     from zhengxin.kit import clock
@@ -175,7 +174,7 @@ def online(backend: str, model: dict, card: dict, args, rng: random.Random) -> d
     for pid, authorization_id in grants:
         for product in ("report", "score"):
             started = time.perf_counter()
-            with unit_of_work(runtime) as conn:
+            with runtime.transaction() as conn:
                 inquire(conn, runtime, actor, person_id=pid, authorization_id=authorization_id,
                         purpose="loan_application", product=product)  # fmt: skip
             whole[product].append(time.perf_counter() - started)

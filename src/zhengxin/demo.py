@@ -190,7 +190,6 @@ def _authorize_and_inquire(
     one person revokes, and the lender's next query is denied (and charged nothing)."""
     from zhengxin.billing.service import set_tier
     from zhengxin.consent.service import grant, revoke
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.inquiries.flows import inquire
     from zhengxin.kit.errors import Problem
 
@@ -206,7 +205,7 @@ def _authorize_and_inquire(
 
     def query(lender: dict, person_id: str, authorization: dict, purpose: str, product: str = "report") -> None:
         try:
-            with unit_of_work(runtime) as conn:
+            with runtime.transaction() as conn:
                 result = inquire(conn, runtime, act(lender), person_id=person_id, authorization_id=authorization["id"],
                                  purpose=purpose, product=product)  # fmt: skip
             counts["inquiries allowed"] += 1
@@ -217,7 +216,7 @@ def _authorize_and_inquire(
 
     for n, (person, person_id) in enumerate(individuals):
         lender = lenders[n % len(lenders)]
-        with unit_of_work(runtime) as conn:
+        with runtime.transaction() as conn:
             authorization = grant(conn, runtime, act(person), lender=lender["name"], purpose="loan_application",
                                   scopes=["loan", "consumption"])  # fmt: skip
         counts["authorizations"] += 1
@@ -227,7 +226,7 @@ def _authorize_and_inquire(
         colent = open_loans.filter((pl.col("person_id") == person_id) & pl.col("co_lender_uscc").is_not_null())
         if colent.height:
             bank = by_uscc[colent["co_lender_uscc"][0]]
-            with unit_of_work(runtime) as conn:
+            with runtime.transaction() as conn:
                 monitoring = grant(conn, runtime, act(person), lender=bank["name"], purpose="post_loan_management",
                                    scopes=["loan"], expires_on=clock.today() + timedelta(days=365))  # fmt: skip
             counts["authorizations"] += 1
@@ -245,7 +244,6 @@ def _exercise_rights(
     """Persons use their rights through the same services as the API: two look at their own
     report, one objects to an account that the platform verifies and the disputes desk closes,
     another objects and waits (their reports show it under dispute) and adds a statement."""
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.disputes import service as disputes
     from zhengxin.rights.service import self_query
 
@@ -257,7 +255,7 @@ def _exercise_rights(
     for row in population.loans.select("person_id", "account_id", "furnisher").iter_rows(named=True):
         first_account.setdefault(row["person_id"], row)
     (verified_person, verified_id), (waiting_person, waiting_id) = individuals[1], individuals[2]
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         for person, _ in individuals[:2]:
             self_query(conn, runtime, act(person))
         account = first_account[verified_id]

@@ -10,7 +10,6 @@ import pytest
 
 from tests.e2e.conftest import LANGS, sign_in, t
 from tests.records import loan, resident_id, to_csv
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes.service import open_dispute
 from zhengxin.parties.service import Actor, add_party
 
@@ -63,7 +62,7 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
     assert "invalid_enum" in text and f"{account}-BAD" in text and person_id not in text
 
     # The person objects to the account just furnished (as on their own pages) ...
-    with unit_of_work(site.runtime) as conn:
+    with site.runtime.transaction() as conn:
         row, _ = add_party(conn, site.runtime.settings, role="individual", name=f"e2e-{n}", person_id=person_id)
         open_dispute(conn, site.runtime, Actor(row["id"], "individual", row["name"], row["person_token"]),
                      account_id=account, reason="Not my loan")  # fmt: skip

@@ -9,7 +9,6 @@ import pytest
 
 from tests.e2e.conftest import LANGS, sign_in, t
 from zhengxin.consent.service import grant
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.service import Actor, find_party
 
 pytestmark = pytest.mark.slow
@@ -20,7 +19,7 @@ def authorization_for(site, person: dict, lender: dict) -> str:
     with site.runtime.reading() as conn:
         row = find_party(conn, person["name"], "individual")
     actor = Actor(row["id"], "individual", row["name"], row["person_token"])
-    with unit_of_work(site.runtime) as conn:
+    with site.runtime.transaction() as conn:
         granted = grant(conn, site.runtime, actor, lender=lender["name"], purpose="loan_application",
                         scopes=["loan", "consumption"])  # fmt: skip
     return granted["id"]

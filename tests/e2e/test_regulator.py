@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import LANGS, sign_in, t
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.service import authenticate
 from zhengxin.transfers import service as transfers
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def pending_transfer(site) -> str:
     """A platform asks to send a million persons' loans abroad: that waits for an assessment."""
-    with unit_of_work(site.runtime) as conn:
+    with site.runtime.transaction() as conn:
         platform = authenticate(conn, site.party("furnisher")["api_key"])
         made = transfers.request(
             conn, site.runtime, platform, destination="SG", recipient="Acme Analytics Pte. Ltd.",

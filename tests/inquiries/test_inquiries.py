@@ -229,7 +229,6 @@ def test_the_report_shows_consumption_and_travel_only_within_scope(client, burea
 
 
 def test_concurrent_uses_of_a_single_use_authorization_allow_exactly_one(client, runtime, bureau):
-    from zhengxin.decisions.service import unit_of_work
     from zhengxin.inquiries.flows import inquire
     from zhengxin.kit.errors import Problem
     from zhengxin.parties.service import Actor
@@ -244,7 +243,7 @@ def test_concurrent_uses_of_a_single_use_authorization_allow_exactly_one(client,
     def one() -> None:
         start.wait()
         try:
-            with unit_of_work(runtime) as conn:
+            with runtime.transaction() as conn:
                 inquire(conn, runtime, actor, person_id=person.person_id, authorization_id=granted["id"],
                         purpose="loan_application", product="report")  # fmt: skip
             outcomes.append("allowed")

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from zhengxin.complaints import service
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.auth import Agency, Individual, require
 from zhengxin.parties.service import Actor
 from zhengxin.runtime import RuntimeDep
@@ -32,7 +31,7 @@ class AnswerCreate(BaseModel):
 @me_router.post("", status_code=201)
 def file_complaint(body: ComplaintCreate, actor: Individual, runtime: RuntimeDep) -> dict:
     """Complain about how your data was handled; the agency answers by `due_on`."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.file(conn, runtime, actor, subject=body.subject, reference=body.reference, text=body.text)
 
 
@@ -55,11 +54,11 @@ def list_complaints(
 @router.get("/{complaint_id}")
 def read_complaint(complaint_id: str, actor: Watcher, runtime: RuntimeDep) -> dict:
     """One complaint with its texts; the read is logged, and staff read under the CR-22 policy."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.read(conn, runtime, actor, complaint_id)
 
 
 @router.post("/{complaint_id}/answer")
 def answer_complaint(complaint_id: str, body: AnswerCreate, actor: Agency, runtime: RuntimeDep) -> dict:
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.answer(conn, runtime, actor, complaint_id, body.text)

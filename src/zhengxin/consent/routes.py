@@ -17,7 +17,6 @@ from zhengxin.consent.schemas import (
     WithdrawalMade,
     WithdrawalOut,
 )
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.auth import AnyParty, Individual, require
 from zhengxin.parties.service import Actor
 from zhengxin.runtime import RuntimeDep
@@ -30,7 +29,7 @@ Holder = Annotated[Actor, require("individual", "lender")]
 @router.post("", status_code=201, response_model=AuthorizationOut)
 def grant(body: AuthorizationCreate, actor: Individual, runtime: RuntimeDep):
     """Authorize a lender to query you for one purpose, scope and time; returns the signed artefact."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.grant(
             conn,
             runtime,
@@ -81,7 +80,7 @@ def withdraw(body: WithdrawalCreate, actor: Individual, runtime: RuntimeDep, res
     erased at once (PIPL-47), reports stop showing it and furnishers' new records of it are
     refused. Credit accounts (loan) are kept by law and refused with the rules that keep them.
     Withdrawing again answers 200 and erases anything that arrived meanwhile."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         made, new = service.withdraw(conn, runtime, actor, body.record_type)
     if not new:
         response.status_code = 200

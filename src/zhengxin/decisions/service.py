@@ -4,14 +4,12 @@ refused request leaves no partial write and still leaves its trace."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from sqlalchemy import Connection, insert
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions.tables import policy_decisions
 from zhengxin.kit import clock
+from zhengxin.kit.db import RecordedRefusal
 from zhengxin.parties.service import Actor
 from zhengxin.policy import Decision, Subject
 
@@ -19,14 +17,21 @@ from zhengxin.policy import Decision, Subject
 STAFF_READ_PURPOSES = ("dispute_handling", "rights_request", "complaint")
 
 
-class Denied(Exception):
-    """A policy deny, carried out of the unit of work it ends."""
+class Denied(RecordedRefusal):
+    """A policy deny, carried out of the unit of work it ends (kit.db.transaction keeps its
+    record in a transaction of its own, then raises the problem naming the rules)."""
 
     def __init__(self, decision: Decision, actor: Actor, person_token: str | None, kind: str, details: dict):
         super().__init__(decision.code)
         self.decision, self.actor, self.person_token, self.kind, self.details = (
             decision, actor, person_token, kind, details,
         )  # fmt: skip
+
+    def record(self, conn: Connection) -> None:
+        record(conn, self.decision, self.actor, self.person_token, self.kind, **self.details)
+
+    def answer(self) -> Exception:
+        return self.decision.problem()
 
 
 def subject(actor: Actor) -> Subject:
@@ -62,22 +67,9 @@ _INSERT = insert(policy_decisions)  # built once: on the path of every inquiry
 
 
 def enforce(decision: Decision, actor: Actor, person_token: str | None, denied_kind: str, **details) -> None:
-    """Go on if allowed; otherwise end the unit of work with Denied (see `unit_of_work`)."""
+    """Go on if allowed; otherwise end the unit of work with Denied."""
     if not decision.allowed:
         raise Denied(decision, actor, person_token, denied_kind, details)
-
-
-@contextmanager
-def unit_of_work(runtime) -> Iterator[Connection]:
-    """A transaction whose policy denials are recorded in a transaction of their own and then
-    raised as the problem+json error naming the rules."""
-    try:
-        with runtime.transaction() as conn:
-            yield conn
-    except Denied as denied:
-        with runtime.transaction() as conn:
-            record(conn, denied.decision, denied.actor, denied.person_token, denied.kind, **denied.details)
-        raise denied.decision.problem() from None
 
 
 def staff_read(conn: Connection, runtime, staff: Actor, person_token: str, purpose: str, **details) -> Decision:

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from zhengxin.catalog import CATALOG_NAME
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes import service
 from zhengxin.disputes.schemas import DisputeAnswer, DisputeCreate, DisputeDecision, DisputeOut, StatementCreate
 from zhengxin.parties.auth import Agency, Furnisher, Individual, Lender, require
@@ -27,7 +26,7 @@ notices_router = APIRouter(prefix="/v1/corrections", tags=["disputes"])
 def open_dispute(body: DisputeCreate, actor: Individual, runtime: RuntimeDep):
     """Object to one of your accounts: it shows as under dispute in every report at once, and
     the agency answers in writing by `due_on` (CR-25)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.open_dispute(
             conn, runtime, actor, account_id=body.account_id, reason=body.reason, furnisher=body.furnisher
         )
@@ -56,7 +55,7 @@ def withdraw(dispute_id: str, actor: Individual, runtime: RuntimeDep):
 @me_router.post("/statements", status_code=201)
 def add_statement(body: StatementCreate, actor: Individual, runtime: RuntimeDep):
     """Attach your explanation to one of your accounts (CR-16); later reports show it beside it."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.add_statement(
             conn, runtime, actor, account_id=body.account_id, text=body.text, furnisher=body.furnisher
         )
@@ -111,12 +110,18 @@ def read_dispute(
     dispute_id: str,
     actor: Agency,
     runtime: RuntimeDep,
-    purpose: Annotated[str, Query(pattern=CATALOG_NAME, description="Why you read it: dispute_handling, "
-                                  "rights_request or complaint; any other is refused (403) and the attempt logged")],
+    purpose: Annotated[
+        str,
+        Query(
+            pattern=CATALOG_NAME,
+            description="Why you read it: dispute_handling, "
+            "rights_request or complaint; any other is refused (403) and the attempt logged",
+        ),
+    ],
 ):
     """A dispute in full, with the disputed record's history: for a member of staff under their
     own account, stating the purpose; the read is logged with both (CR-22)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.read(conn, runtime, actor, dispute_id, purpose)
 
 
@@ -124,7 +129,7 @@ def read_dispute(
 def decide(dispute_id: str, body: DisputeDecision, actor: Agency, runtime: RuntimeDep):
     """The agency's written answer: corrected, verified (the flag goes) or unconfirmable (the
     record and the objection both stay, CR-25)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.decide(conn, runtime, actor, dispute_id, outcome=body.outcome, note=body.note)
 
 

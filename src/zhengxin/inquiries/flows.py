@@ -1,6 +1,6 @@
 """An inquiry end to end: identify the person, decide under the policies, assemble the report,
-record, charge and log it, all in the caller's unit of work (a deny ends it, see
-decisions.unit_of_work)."""
+record, charge and log it, all in the caller's unit of work (a deny ends it: kit.db.transaction
+keeps the deny's record and answers with the problem naming the rules)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.inquiries import flows, repository
 from zhengxin.inquiries.schemas import DecisionRef, InquiryCreate, InquiryOut, InquiryResult
 from zhengxin.kit.errors import Problem
@@ -28,7 +27,7 @@ def inquire(body: InquiryCreate, actor: Lender, runtime: RuntimeDep):
     charges nothing.
     """
     try:
-        with unit_of_work(runtime) as conn:
+        with runtime.transaction() as conn:
             result = flows.inquire(
                 conn, runtime, actor, person_id=body.person_id, authorization_id=body.authorization_id,
                 purpose=body.purpose, product=body.product, scopes=body.scopes,

@@ -141,9 +141,28 @@ def unavailable_error_types() -> tuple[type[BaseException], ...]:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    """The unit of work: everything inside commits together or not at all."""
-    with engine.begin() as conn:
-        yield conn
+    """The unit of work: everything inside commits together or not at all. A RecordedRefusal
+    ends it: the work rolls back, the refusal's own record commits on its own, and its answer is
+    raised in its place. Every unit of work behaves so, so no caller can lose a refusal's record
+    by choosing the wrong kind of transaction."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except RecordedRefusal as refusal:
+        with engine.begin() as conn:
+            refusal.record(conn)
+        raise refusal.answer() from None
+
+
+class RecordedRefusal(Exception):
+    """A refusal that must leave a trace although the work it refuses leaves none (a policy
+    deny: decisions.Denied)."""
+
+    def record(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    def answer(self) -> Exception:
+        raise NotImplementedError
 
 
 def key(length: int):

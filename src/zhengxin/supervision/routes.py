@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.kit import clock
 from zhengxin.parties.auth import Agency, AnyParty, Regulator, require
 from zhengxin.parties.service import Actor
@@ -49,7 +48,7 @@ def necessary_pi(actor: AnyParty):
 def review_app(body: AppReviewCreate, actor: Regulator, runtime: RuntimeDep):
     """Review an app's collection against its type's necessary PI; anything excessive must be
     rectified by `rectify_by` (review day + `rectification_days`)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.review_app(conn, runtime, actor, app=body.app, category=body.category, collected=body.collected)
 
 
@@ -75,7 +74,7 @@ def get_app_review(review_id: str, actor: Watcher, runtime: RuntimeDep):
 def record_rectification(review_id: str, body: Rectification, actor: Regulator, runtime: RuntimeDep):
     """Record what the app collects now: nothing excessive closes the review as rectified (late
     after `rectify_by`); anything still excessive keeps it open."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.record_rectification(conn, runtime, actor, review_id, body.collected)
 
 
@@ -85,7 +84,7 @@ def record_rectification(review_id: str, body: Rectification, actor: Regulator, 
 @router.post("/orders", status_code=201, response_model=OrderOut)
 def issue_order(body: OrderCreate, actor: Regulator, runtime: RuntimeDep):
     """Order a furnisher to rectify, suspend or provide information by `due_on`."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.issue_order(
             conn, runtime, actor, furnisher=body.furnisher, kind=body.kind, reason=body.reason, due_on=body.due_on,
             rule=body.rule,
@@ -115,14 +114,14 @@ def get_order(order_id: str, actor: OrderReader, runtime: RuntimeDep):
 @router.post("/orders/{order_id}/response", response_model=OrderOut)
 def respond(order_id: str, body: OrderResponse, actor: Annotated[Actor, require("furnisher")], runtime: RuntimeDep):
     """Answer an order addressed to you; after `due_on` the response is recorded as late."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.respond_to_order(conn, runtime, actor, order_id, body.summary)
 
 
 @router.post("/orders/{order_id}/close", response_model=OrderOut)
 def close(order_id: str, body: OrderClose, actor: Regulator, runtime: RuntimeDep):
     """Judge the furnisher's response: accepted closes the order, not accepted reopens it."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.close_order(conn, runtime, actor, order_id, accepted=body.accepted, note=body.note,
                                    due_on=body.due_on)  # fmt: skip
 
@@ -133,7 +132,7 @@ def close(order_id: str, body: OrderClose, actor: Regulator, runtime: RuntimeDep
 @router.post("/shareholders", status_code=201)
 def add_shareholder(body: ShareholderCreate, actor: Agency, runtime: RuntimeDep):
     """Register a holder of a stake in the agency (all stakes together at most 10000 bp)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.add_shareholder(conn, actor, holder=body.holder, party=body.party, stake_bp=body.stake_bp)
 
 
@@ -146,14 +145,14 @@ def list_shareholders(actor: RegisterReader, runtime: RuntimeDep):
 
 @router.patch("/shareholders/{shareholder_id}")
 def change_shareholder(shareholder_id: str, body: ShareholderChange, actor: Agency, runtime: RuntimeDep):
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.change_shareholder(conn, actor, shareholder_id, stake_bp=body.stake_bp, party=body.party)
 
 
 @router.delete("/shareholders/{shareholder_id}", status_code=204)
 def remove_shareholder(shareholder_id: str, actor: Agency, runtime: RuntimeDep):
     """The holder sold its stake."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         service.remove_shareholder(conn, actor, shareholder_id)
     return Response(status_code=204)
 

@@ -9,7 +9,6 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.parties.auth import AnyParty, Regulator
 from zhengxin.runtime import RuntimeDep
 from zhengxin.transfers import service
@@ -25,7 +24,7 @@ def request_transfer(body: TransferCreate, actor: AnyParty, runtime: RuntimeDep)
     """Ask to send a dataset abroad. The gate answers with the route (XB-CORE, XB-ASSESS, XB-SC,
     XB-EXEMPT; counted with your earlier requests this year, XB-SPLIT; credit data never exempt,
     CR-24) and the status: approved at once, pending the regulator's decision, or denied."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.request(conn, runtime, actor, **body.model_dump())
 
 
@@ -48,7 +47,7 @@ def read_transfer(transfer_id: str, actor: AnyParty, runtime: RuntimeDep):
 def decide(transfer_id: str, body: TransferDecision, actor: Regulator, runtime: RuntimeDep):
     """Approve or reject a pending request; an approved security assessment holds for three
     years (XB-VALID)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.decide(conn, runtime, actor, transfer_id, decision=body.decision, note=body.note)
 
 
@@ -56,7 +55,7 @@ def decide(transfer_id: str, body: TransferDecision, actor: Regulator, runtime: 
 def export(transfer_id: str, actor: AnyParty, runtime: RuntimeDep):
     """Produce the approved dataset (the requester, once per approval): the approved record
     types for at most the approved number of persons, person tokens only."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.export(conn, runtime, actor, transfer_id)
 
 

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from zhengxin.billing import service as billing
 from zhengxin.billing.schemas import PriceSet
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for, yuan
@@ -241,7 +240,7 @@ def model_card(request: Request, version: str, actor: AgencyUser, runtime: Runti
 @router.post("/agency/models/{version}/activation", dependencies=[CsrfChecked])
 def activate_model(request: Request, version: str, actor: AgencyUser, runtime: RuntimeDep):
     """Make a version live (as POST /v1/scoring/models/{version}/activation); the live one retires."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         scoring.activate(conn, version, now=clock.now())
     flash(request, tr(request)("Model {version} is now live.").format(version=version))
     return redirect("/portal/agency/models")

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
 from zhengxin.consent.service import PRODUCTS
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.disputes import service as disputes
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
@@ -51,7 +50,7 @@ def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
 @router.post("/me/report", dependencies=[CsrfChecked])
 def my_report(request: Request, person: IndividualUser, runtime: RuntimeDep):
     """The self-query of GET /v1/me/report, shown at once (online: logged, never charged)."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         result = rights.self_query(conn, runtime, person)
     return render(request, "individual/report.html", result=result, statuses=STATUSES, labels=LABELS)
 
@@ -60,7 +59,7 @@ def my_report(request: Request, person: IndividualUser, runtime: RuntimeDep):
 def my_accesses(request: Request, person: IndividualUser, runtime: RuntimeDep):
     """Who accessed my data, each entry with a receipt the browser checks against the signed log."""
     audit.sequence_all(runtime.engine)
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         found = rights.accesses(conn, runtime, person, limit=200)
     return render(request, "individual/accesses.html", accesses=found["accesses"], labels=LABELS)
 
@@ -106,7 +105,7 @@ def grant(
         flash(request, _("The expiry date was not a date; the default of 90 days applies."), "warn")
     if not scopes:
         raise Problem(422, "scopes_required", "choose at least one record type the lender may see")
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         made = consent.grant(
             conn, runtime, person, lender=lender, purpose=purpose, scopes=list(scopes),
             products=list(products) or None, separate_consent=separate_consent, expires_on=expiry,
@@ -149,7 +148,7 @@ def open_dispute(
     """The objection of POST /v1/me/disputes: the record shows as under dispute at once (CR-25)."""
     if not reason.strip() or len(reason) > 4000:
         raise Problem(422, "invalid_request", "the reason is required, at most 4,000 characters")
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         made = disputes.open_dispute(conn, runtime, person, account_id=account_id.strip(), reason=reason.strip())
     _ = gettext_for(locale_of(request))
     flash(request, _("Dispute opened. The agency answers by %(due)s.") % {"due": made["due_on"]})
@@ -175,7 +174,7 @@ def add_statement(
     """The statement of POST /v1/me/statements (CR-16): later reports show it beside the record."""
     if not text.strip() or len(text) > 1000:
         raise Problem(422, "invalid_request", "the statement is required, at most 1,000 characters")
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         disputes.add_statement(conn, runtime, person, account_id=account_id.strip(), text=text.strip())
     flash(request, gettext_for(locale_of(request))("Your statement was added to the record."))
     return redirect("/portal/me/disputes")
@@ -186,7 +185,7 @@ def my_export(request: Request, person: IndividualUser, runtime: RuntimeDep, dow
     """A copy of everything held (PIPL-45), the same document as GET /v1/me/export."""
     if not download:
         return render(request, "individual/export.html")
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         document = rights.export(conn, runtime, person)
     return JSONResponse(
         jsonable_encoder(document), headers={"Content-Disposition": 'attachment; filename="zhengxin-export.json"'}

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 
 from zhengxin.billing import service as billing
 from zhengxin.consent.service import PRODUCTS
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.inquiries import flows, repository
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
@@ -51,7 +50,7 @@ def run_inquiry(
     the report went to the lender once and is not kept, and the page is never cached."""
     values = {"person_id": person_id, "authorization_id": authorization_id, "purpose": purpose, "product": product}
     try:
-        with unit_of_work(runtime) as conn:
+        with runtime.transaction() as conn:
             result = flows.inquire(
                 conn, runtime, actor, person_id=person_id.strip(), authorization_id=authorization_id.strip(),
                 purpose=purpose, product=product,

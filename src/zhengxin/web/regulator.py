@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 
 from zhengxin.analytics import service as analytics
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for, number, percent, yuan
 from zhengxin.parties.service import list_parties
@@ -146,7 +145,7 @@ def decide_transfer(
     """The decision of POST /v1/transfers/{id}/decision."""
     if decision not in ("approve", "reject"):
         raise Problem(422, "invalid_request", "the decision is approve or reject")
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         decided = transfers.decide(conn, runtime, actor, transfer_id, decision=decision, note=note or None)
     _ = gettext_for(locale_of(request))
     flash(request, _("Transfer %(id)s: %(status)s.") % {"id": transfer_id, "status": _(decided["status"])})
@@ -178,7 +177,7 @@ def issue_order(
         body = OrderCreate(furnisher=furnisher, kind=kind, reason=reason, due_on=due_on, rule=rule or None)
     except ValidationError as e:
         raise Problem(422, "invalid_request", "; ".join(err["msg"] for err in e.errors())) from None
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         made = supervision.issue_order(
             conn, runtime, actor, furnisher=body.furnisher, kind=body.kind, reason=body.reason, due_on=body.due_on,
             rule=body.rule,

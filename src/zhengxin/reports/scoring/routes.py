@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from zhengxin.decisions.service import unit_of_work
 from zhengxin.kit import clock
 from zhengxin.parties.auth import Agency, AnyParty, Individual
 from zhengxin.reports.scoring import service
@@ -42,7 +41,7 @@ def model_card_html(version: str, actor: AnyParty, runtime: RuntimeDep) -> HTMLR
 @router.post("/models/{version}/activation")
 def activate(version: str, actor: Agency, runtime: RuntimeDep) -> dict:
     """Make a registered version live; the one live before is retired."""
-    with unit_of_work(runtime) as conn:
+    with runtime.transaction() as conn:
         return service.activate(conn, version, now=clock.now())
 
 
