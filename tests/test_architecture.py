@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def test_the_import_contracts_hold():
         [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}
     )
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    assert "0 broken" in run.stdout and "17 kept" in run.stdout, run.stdout[-2000:]
+    assert ", 0 broken" in run.stdout, run.stdout[-2000:]
 
 
 @pytest.mark.parametrize("feature", READ_SIDE)
@@ -56,3 +57,16 @@ def test_no_file_imports_another_features_tables():
                 if names[-1] == "tables" and names[1] != own:
                     crossing.append(f"{path.relative_to(SRC)} -> {node.module}")
     assert crossing == []
+
+
+def test_no_module_imports_itself_through_others():
+    """No import circle between modules (imports inside functions count too): a new one fails
+    here with the circle it makes."""
+    import grimp
+
+    graph = grimp.build_graph("zhengxin")
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    try:
+        TopologicalSorter(imports).prepare()
+    except CycleError as circle:
+        pytest.fail(f"an import circle: {' -> '.join(circle.args[1])}")

@@ -31,7 +31,8 @@ from zhengxin.disputes import routes as disputes_routes
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit import openapi, spool
-from zhengxin.kit.errors import Problem, install_handlers, problem_response
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.http import install_handlers, problem_response
 from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.kit.ratelimit import RateLimit
 from zhengxin.notifications.routes import router as notifications_router

@@ -14,7 +14,8 @@ import time
 
 from prometheus_client import Counter, Gauge
 
-from zhengxin.kit.errors import Problem, problem_response
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.http import problem_response
 
 log = logging.getLogger("zhengxin")
 
