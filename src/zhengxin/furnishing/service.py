@@ -106,7 +106,7 @@ def _submit(runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, 
     # BDL-1: a platform's records go to the licensed agency, and only there.
     decision = runtime.policy.decide("furnish", decisions.subject(furnisher), ("Agency", "agency"))
     if not decision.allowed:
-        with decisions.runtime.transaction():
+        with runtime.transaction():
             decisions.enforce(decision, furnisher, None, "furnishing.denied")
     with runtime.reading() as conn:
         existing = find_batch_by_key(conn, furnisher.party_id, key)
@@ -115,11 +115,11 @@ def _submit(runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, 
         return _replay(existing, sha)
     intake = _Intake(runtime, furnisher, path, fmt, key, sha, progress)
     if runtime.engine.dialect.name == "postgresql":
-        with decisions.runtime.transaction() as conn:
+        with runtime.transaction() as conn:
             return intake.run(conn, withdrawn, decision)
     with spool.private_directory("zx-intake-", runtime.settings.spool_dir) as spill:
         prepared = intake.prepare(withdrawn, spill)
-        with decisions.runtime.transaction() as conn:
+        with runtime.transaction() as conn:
             current = withdrawn_persons(conn)
             if current != withdrawn:
                 return _Intake(runtime, furnisher, path, fmt, key, sha, None).run(conn, current, decision)
