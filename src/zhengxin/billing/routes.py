@@ -9,20 +9,12 @@ from fastapi import APIRouter, Query
 from zhengxin.billing import service
 from zhengxin.billing.schemas import Invoice, PriceOut, PriceSet, Reconciliation, Statement, TierOut, TierSet
 from zhengxin.kit import clock
-from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import Agency, AnyParty, require
-from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.parties.service import Actor, named_party
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 Period = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")]
-
-
-def _party(conn, ref: str, role: str) -> dict:
-    party = get_party(conn, ref) or find_party(conn, ref, role)
-    if party is None or party["role"] != role:
-        raise Problem(404, f"{role}_not_found", f"no such {role}")
-    return party
 
 
 @router.get("/prices", response_model=list[PriceOut])
@@ -48,7 +40,7 @@ def put_price(body: PriceSet, actor: Agency, runtime: RuntimeDep):
 def put_tier(lender: str, body: TierSet, actor: Agency, runtime: RuntimeDep):
     """Place a lender in a price tier (for example `small`, which FEE-1 discounts)."""
     with runtime.transaction() as conn:
-        party = _party(conn, lender, "lender")
+        party = named_party(conn, lender, "lender")
         return service.set_tier(conn, runtime.settings, actor, party["id"], body.tier)
 
 
@@ -61,7 +53,7 @@ def get_invoices(
 ):
     """Monthly invoices: a lender sees its own; the agency every lender's (or one `lender`'s)."""
     with runtime.reading() as conn:
-        lender_id = _party(conn, lender, "lender")["id"] if lender and actor.role == "agency" else None
+        lender_id = named_party(conn, lender, "lender")["id"] if lender and actor.role == "agency" else None
         return service.invoices(conn, actor, period, lender_id)
 
 
@@ -74,7 +66,7 @@ def get_statements(
 ):
     """Monthly revenue statements: a furnisher sees its own; the agency every furnisher's."""
     with runtime.reading() as conn:
-        furnisher_id = _party(conn, furnisher, "furnisher")["id"] if furnisher and actor.role == "agency" else None
+        furnisher_id = named_party(conn, furnisher, "furnisher")["id"] if furnisher and actor.role == "agency" else None
         return service.statements(conn, actor, period, furnisher_id)
 
 

@@ -17,7 +17,7 @@ from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.parties.service import Actor, get_party, named_party
 from zhengxin.records import repository as records
 from zhengxin.runtime import Runtime
 
@@ -31,10 +31,7 @@ def sensitive_types(catalog) -> list[str]:
 
 
 def find_lender(conn: Connection, ref: str) -> dict:
-    party = get_party(conn, ref) or find_party(conn, ref, "lender")
-    if party is None or party["role"] != "lender" or not party["active"]:
-        raise Problem(404, "lender_not_found", "no active lender with this name or id")
-    return party
+    return named_party(conn, ref, "lender", active_only=True)
 
 
 def check_purpose(catalog, purpose: str) -> None:

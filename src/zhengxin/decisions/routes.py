@@ -16,7 +16,7 @@ from zhengxin.inquiries.flows import decision_context
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, require
-from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.parties.service import Actor, lookup_party, named_party
 from zhengxin.policy import ACTIONS
 from zhengxin.policy.engine import Subject
 from zhengxin.runtime import RuntimeDep
@@ -98,10 +98,8 @@ def explain(
         raise Problem(422, "invalid_purpose", f"purpose must be a catalog or staff purpose, not {purpose}")
     scope_list = _listed(scopes)
     with runtime.reading() as conn:
-        party = get_party(conn, principal) or find_party(conn, principal)
-        if party is None:
-            raise Problem(404, "party_not_found", "no party with this name or id")
-        target = (get_party(conn, recipient) or find_party(conn, recipient)) if recipient else None
+        party = named_party(conn, principal)
+        target = lookup_party(conn, recipient) if recipient else None
     # The principal as the policies see it; an individual principal stands for the described person.
     subject = Subject(party["role"], party["id"], DESCRIBED if party["role"] == "individual" else None)
     resource: tuple[str, str] = ("Person", DESCRIBED if own_data else "another person")

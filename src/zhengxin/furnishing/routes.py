@@ -13,7 +13,7 @@ from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.parties.auth import Furnisher, Regulator, require
-from zhengxin.parties.service import Actor, find_party, get_party
+from zhengxin.parties.service import Actor, lookup_party, named_party
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/furnishing", tags=["furnishing"])
@@ -115,9 +115,7 @@ def batch_errors(
 def add_obligation(body: ObligationCreate, actor: Regulator, runtime: RuntimeDep):
     """Set what a furnisher must furnish and by when (regulator)."""
     with runtime.transaction() as conn:
-        party = get_party(conn, body.furnisher) or find_party(conn, body.furnisher, "furnisher")
-        if party is None:
-            raise Problem(404, "furnisher_not_found", "no such furnisher")
+        party = named_party(conn, body.furnisher, "furnisher")
         row = service.add_obligation(
             conn,
             actor,
@@ -137,6 +135,6 @@ def list_obligations(actor: Reader, runtime: RuntimeDep, furnisher: str | None =
     with runtime.reading() as conn:
         furnisher_id = None
         if furnisher:
-            party = get_party(conn, furnisher) or find_party(conn, furnisher, "furnisher")
-            furnisher_id = party["id"] if party else "-"
+            party = lookup_party(conn, furnisher, "furnisher")
+            furnisher_id = party["id"] if party else "-"  # nobody: an empty list
         return service.list_obligations(conn, actor, furnisher_id)

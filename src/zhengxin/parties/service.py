@@ -247,6 +247,22 @@ def lock_party(conn: Connection, party_id: str) -> None:
         conn.execute(select(parties.c.id).where(parties.c.id == party_id).with_for_update())
 
 
+def lookup_party(conn: Connection, ref: str, role: str | None = None) -> dict | None:
+    """The party `ref` names, by id or by name (of `role`, when given), or None."""
+    party = get_party(conn, ref) or find_party(conn, ref, role)
+    return party if party is not None and (role is None or party["role"] == role) else None
+
+
+def named_party(conn: Connection, ref: str, role: str | None = None, *, active_only: bool = False) -> dict:
+    """The party `ref` names, by id or by name (of `role`, when given); 404 `<role>_not_found`
+    (`party_not_found`) when there is none, or, with `active_only`, none still active."""
+    party = lookup_party(conn, ref, role)
+    if party is None or (active_only and not party["active"]):
+        who = role or "party"
+        raise Problem(404, f"{who}_not_found", f"no {'active ' if active_only else ''}{who} with this name or id")
+    return party
+
+
 def active_account_exists(person_token):
     """SQL: an active individual account belongs to this person (`person_token`: a column)."""
     return exists().where(parties.c.person_token == person_token, parties.c.active.is_(True))
