@@ -15,6 +15,7 @@ from zhengxin.audit import service as audit
 from zhengxin.complaints.tables import complaints
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
+from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
@@ -134,13 +135,7 @@ def reseal(conn: Connection, vault) -> int:
 
 
 def _get(conn: Connection, complaint_id: str, lock: bool = False) -> dict:
-    query = select(complaints).where(complaints.c.id == complaint_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise Problem(404, "complaint_not_found", "no such complaint")
-    return dict(row)
+    return fetch_or_404(conn, complaints, complaint_id, "complaint_not_found", "no such complaint", lock=lock)
 
 
 def _view(row, runtime=None) -> dict:

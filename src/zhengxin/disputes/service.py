@@ -22,6 +22,7 @@ from zhengxin.disputes.tables import correction_notices, dispute_steps, disputes
 from zhengxin.furnishing import service as furnishing
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
+from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
@@ -375,13 +376,7 @@ def _own_account(conn: Connection, token: str, account_id: str, furnisher: str |
 
 
 def _dispute(conn: Connection, dispute_id: str, lock: bool = False) -> dict:
-    query = select(disputes).where(disputes.c.id == dispute_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise Problem(404, "dispute_not_found", "no such dispute")
-    return dict(row)
+    return fetch_or_404(conn, disputes, dispute_id, "dispute_not_found", "no such dispute", lock=lock)
 
 
 def _person_dispute(conn: Connection, person: Actor, dispute_id: str) -> dict:

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, DateTime, Engine, Index, MetaData, String, create_engine, event, make_url
+from sqlalchemy import Connection, DateTime, Engine, Index, MetaData, String, create_engine, event, make_url, select
 from sqlalchemy.types import TypeDecorator
+
+from zhengxin.kit.errors import Problem
 
 metadata = MetaData(
     naming_convention={
@@ -152,6 +154,18 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             refusal.record(conn)
         raise refusal.answer() from None
+
+
+def fetch_or_404(conn: Connection, table, row_id: str, code: str, detail: str, *, lock: bool = False) -> dict:
+    """The row of `table` with this `id`, or 404 `code`. With `lock`, held until the transaction
+    ends (FOR UPDATE on PostgreSQL; on SQLite the one writer already holds the database)."""
+    query = select(table).where(table.c.id == row_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise Problem(404, code, detail)
+    return dict(row)
 
 
 class RecordedRefusal(Exception):

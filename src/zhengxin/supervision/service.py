@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 
 from zhengxin.audit import service as audit
 from zhengxin.kit import clock
+from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
@@ -197,13 +198,7 @@ def get_review(conn: Connection, review_id: str) -> dict:
 
 
 def _review(conn: Connection, review_id: str, lock: bool = False) -> dict:
-    query = select(app_reviews).where(app_reviews.c.id == review_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise Problem(404, "review_not_found", "no such app review")
-    return dict(row)
+    return fetch_or_404(conn, app_reviews, review_id, "review_not_found", "no such app review", lock=lock)
 
 
 def _review_view(row: dict, today: date) -> dict:
@@ -360,13 +355,7 @@ def _reads_text(actor: Actor) -> bool:
 
 
 def _order(conn: Connection, order_id: str, lock: bool = False) -> dict:
-    query = select(orders).where(orders.c.id == order_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise Problem(404, "order_not_found", "no such order")
-    return dict(row)
+    return fetch_or_404(conn, orders, order_id, "order_not_found", "no such order", lock=lock)
 
 
 def _order_view(row: dict, named: dict[str, str], today: date) -> dict:

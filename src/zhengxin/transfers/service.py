@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
+from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, lock_party, names
@@ -317,13 +318,7 @@ def get_for(conn: Connection, actor: Actor, transfer_id: str) -> dict:
 
 
 def get(conn: Connection, transfer_id: str, lock: bool = False) -> dict:
-    query = select(transfers).where(transfers.c.id == transfer_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise Problem(404, "transfer_not_found", "no such transfer")
-    return dict(row)
+    return fetch_or_404(conn, transfers, transfer_id, "transfer_not_found", "no such transfer", lock=lock)
 
 
 def view(conn: Connection, row: dict) -> dict:
