@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from zhengxin.furnishing import readers, service
 from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
-from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
-from zhengxin.kit.metrics import RECORDS
 from zhengxin.parties.auth import Furnisher, Regulator, require
 from zhengxin.parties.service import Actor, lookup_party, named_party
 from zhengxin.runtime import RuntimeDep
@@ -55,30 +53,13 @@ async def submit_batch(
             "unsupported_media_type",
             "Content-Type must be text/csv, application/x-ndjson or application/vnd.apache.parquet",
         )
-    limit = runtime.settings.max_batch_bytes
-    with spool.private_directory("zx-batch-", runtime.settings.spool_dir) as tmp:
-        path = tmp / f"batch.{fmt}"
-        digest = hashlib.sha256()
-        size = 0
-        with spool.create(path) as f:
-            async for block in request.stream():
-                size += len(block)
-                if size > limit:
-                    raise Problem(413, "batch_too_large", f"a batch is at most {limit} bytes")
-                digest.update(block)
-                f.write(block)
-        if size == 0:
-            raise Problem(422, "empty_batch", "the request body is empty")
-        from starlette.concurrency import run_in_threadpool
-
-        sha = digest.hexdigest()
-        result = await run_in_threadpool(service.submit_file, runtime, actor, path, fmt, idempotency_key, sha)
+    with service.Upload(runtime, fmt) as upload:
+        async for block in request.stream():
+            upload.write(block)
+        result = await run_in_threadpool(upload.submit, actor, idempotency_key)
     if result.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    else:
-        RECORDS.labels("accepted").inc(result.batch["accepted"])
-        RECORDS.labels("rejected").inc(result.batch["rejected"])
     response.headers["Location"] = f"/v1/furnishing/batches/{result.batch['id']}"
     return _out(result.batch)
 

@@ -29,6 +29,7 @@ from zhengxin.identity.vault import VAULT_FIELDS
 from zhengxin.kit import clock, spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
+from zhengxin.kit.metrics import RECORDS
 from zhengxin.kit.staging import upsert_frame
 from zhengxin.parties.service import Actor
 from zhengxin.records.repository import refresh_statistics, write_records
@@ -49,6 +50,49 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class Upload:
+    """A batch arriving over the network, from the API or the portal: spooled as it arrives to a
+    private file that no path leaves behind, hashed on the way, held to `max_batch_bytes` (413 at
+    the block that crosses it), then taken in by `submit_file`.
+
+        with Upload(runtime, fmt) as upload:
+            for block in blocks:
+                upload.write(block)
+            result = upload.submit(furnisher, idempotency_key)
+    """
+
+    def __init__(self, runtime: Runtime, fmt: str):
+        self.runtime, self.fmt, self.size, self.digest = runtime, fmt, 0, hashlib.sha256()
+        self.limit = runtime.settings.max_batch_bytes
+
+    def __enter__(self) -> Upload:
+        self._directory = spool.private_directory("zx-batch-", self.runtime.settings.spool_dir)
+        self.path = self._directory.__enter__() / f"batch.{self.fmt}"
+        self._file = spool.create(self.path)
+        return self
+
+    def write(self, block: bytes) -> None:
+        self.size += len(block)
+        if self.size > self.limit:  # stop at the limit, not after the whole body
+            raise Problem(413, "batch_too_large", f"a batch is at most {self.limit} bytes")
+        self.digest.update(block)
+        self._file.write(block)
+
+    def submit(self, furnisher: Actor, idempotency_key: str | None) -> BatchResult:
+        self._file.close()
+        if self.size == 0:
+            raise Problem(422, "empty_batch", "the batch is empty")
+        result = submit_file(self.runtime, furnisher, self.path, self.fmt, idempotency_key, self.digest.hexdigest())
+        if not result.replayed:
+            RECORDS.labels("accepted").inc(result.batch["accepted"])
+            RECORDS.labels("rejected").inc(result.batch["rejected"])
+        return result
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+        self._directory.__exit__(*exc)
 
 
 def find_batch_by_key(conn: Connection, furnisher_id: str, idempotency_key: str) -> dict | None:

@@ -15,10 +15,8 @@ from fastapi.responses import Response
 from zhengxin.billing import service as billing
 from zhengxin.disputes import service as disputes
 from zhengxin.furnishing import readers, service
-from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for
-from zhengxin.kit.metrics import RECORDS
 from zhengxin.runtime import RuntimeDep
 from zhengxin.web.core import (
     CsrfChecked,
@@ -60,19 +58,10 @@ def upload(request: Request, actor: FurnisherUser, runtime: RuntimeDep, file: An
         fmt = readers.format_for(path=name) or readers.format_for(content_type=file.content_type)
         if fmt is None:
             raise Problem(415, "unsupported_media_type", "the file must be CSV, JSON lines or Parquet")
-        limit = runtime.settings.max_batch_bytes
-        with spool.private_directory("zx-batch-", runtime.settings.spool_dir) as tmp:
-            path = tmp / f"batch.{fmt}"
-            size = 0
-            with spool.create(path) as out:
-                for block in iter(lambda: file.file.read(1 << 20), b""):
-                    size += len(block)
-                    if size > limit:  # stop copying at the limit, not after the whole file
-                        raise Problem(413, "batch_too_large", f"a batch is at most {limit} bytes")
-                    out.write(block)
-            if size == 0:
-                raise Problem(422, "empty_batch", "the file is empty")
-            result = service.submit_file(runtime, actor, path, fmt, None, service.file_sha256(path))
+        with service.Upload(runtime, fmt) as upload:
+            for block in iter(lambda: file.file.read(1 << 20), b""):
+                upload.write(block)
+            result = upload.submit(actor, None)
     except Problem as p:
         flash(request, problem_message(request, p), "error")
         return redirect("/portal/furnisher", request)
@@ -80,8 +69,6 @@ def upload(request: Request, actor: FurnisherUser, runtime: RuntimeDep, file: An
     if result.replayed:
         flash(request, gettext("This file was already received; nothing changed."), "warn")
     else:
-        RECORDS.labels("accepted").inc(batch["accepted"])
-        RECORDS.labels("rejected").inc(batch["rejected"])
         flash(
             request,
             gettext("Received %(received)s records: %(accepted)s accepted, %(rejected)s rejected.")
