@@ -20,10 +20,9 @@ def test_a_deny_in_any_transaction_keeps_its_record_and_nothing_else(runtime):
     lender = Actor(party_id="pty_lender", role="lender", name="A Bank")
     decision = runtime.policy.decide("self_query", Subject("lender", "pty_lender", None), ("Person", "tok"), {})
     assert not decision.allowed
-    with pytest.raises(Problem) as refused:
-        with runtime.transaction() as conn:
-            add_party(conn, runtime.settings, role="regulator", name="written then rolled back")
-            decisions.enforce(decision, lender, "tok", "self_query.denied", note="test")
+    with pytest.raises(Problem) as refused, runtime.transaction() as conn:
+        add_party(conn, runtime.settings, role="regulator", name="written then rolled back")
+        decisions.enforce(decision, lender, "tok", "self_query.denied", note="test")
     assert refused.value.status == 403 and refused.value.rule
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(parties)).scalar_one() == 0

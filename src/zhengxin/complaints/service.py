@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from zhengxin.audit import service as audit
-from zhengxin.complaints.tables import complaints
+from zhengxin.complaints.tables import ANSWER_TEXTS, COMPLAINT_TEXTS, complaints
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
 from zhengxin.kit.db import fetch_or_404
@@ -36,7 +36,8 @@ def file(conn: Connection, runtime, person: Actor, *, subject: str, reference: s
     complaint_id = new_id("cmp")
     row = {
         "id": complaint_id, "person_token": person.person_token, "subject": subject, "reference": reference,
-        "key_id": runtime.vault.active_key_id, "text_sealed": runtime.vault.seal(f"complaint:{complaint_id}", text),
+        "key_id": runtime.vault.active_key_id,
+        "text_sealed": COMPLAINT_TEXTS.seal(runtime.vault, "text_sealed", text, id=complaint_id),
         "status": "open", "opened_at": now,
         "due_on": now.date() + timedelta(days=runtime.settings.rules.rights_response_days),
     }  # fmt: skip
@@ -94,7 +95,7 @@ def answer(conn: Connection, runtime, staff: Actor, complaint_id: str, text: str
     conn.execute(
         update(complaints).where(complaints.c.id == complaint_id).values(
             status="answered", answered_at=now, answered_by=staff.party_id, answer_key_id=runtime.vault.active_key_id,
-            answer_sealed=runtime.vault.seal(f"complaint-answer:{complaint_id}", text),
+            answer_sealed=ANSWER_TEXTS.seal(runtime.vault, "answer_sealed", text, id=complaint_id),
         )
     )  # fmt: skip
     late = now.date() > row["due_on"]
@@ -118,22 +119,6 @@ def counts(conn: Connection, start, end) -> dict:
             "open": sum(r.status == "open" for r in rows)}  # fmt: skip
 
 
-def reseal(conn: Connection, vault) -> int:
-    """Re-encrypt complaint texts and answers under the vault's active key (key rotation)."""
-    rows = conn.execute(select(complaints).where(
-        (complaints.c.key_id != vault.active_key_id) | (complaints.c.answer_key_id != vault.active_key_id)
-    )).mappings().all()  # fmt: skip
-    for r in rows:
-        values = {"key_id": vault.active_key_id,
-                  "text_sealed": vault.reseal(f"complaint:{r['id']}", r["key_id"], r["text_sealed"])}  # fmt: skip
-        if r["answer_sealed"] is not None:
-            values |= {"answer_key_id": vault.active_key_id,
-                       "answer_sealed": vault.reseal(f"complaint-answer:{r['id']}", r["answer_key_id"],
-                                                     r["answer_sealed"])}  # fmt: skip
-        conn.execute(update(complaints).where(complaints.c.id == r["id"]).values(**values))
-    return len(rows)
-
-
 def _get(conn: Connection, complaint_id: str, lock: bool = False) -> dict:
     return fetch_or_404(conn, complaints, complaint_id, "complaint_not_found", "no such complaint", lock=lock)
 
@@ -148,9 +133,6 @@ def _view(row, runtime=None) -> dict:
         "late": row["answered_at"] is not None and row["answered_at"].date() > row["due_on"],
     }  # fmt: skip
     if runtime is not None:
-        view["text"] = runtime.vault.unseal(f"complaint:{row['id']}", row["key_id"], row["text_sealed"])
-        view["answer"] = (
-            runtime.vault.unseal(f"complaint-answer:{row['id']}", row["answer_key_id"], row["answer_sealed"])
-            if row["answer_sealed"] is not None else None
-        )  # fmt: skip
+        view["text"] = COMPLAINT_TEXTS.open(runtime.vault, "text_sealed", row)
+        view["answer"] = ANSWER_TEXTS.open(runtime.vault, "answer_sealed", row) if row["answer_sealed"] else None
     return view

@@ -3,6 +3,7 @@
 from sqlalchemy import Column, Date, Index, LargeBinary, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
+from zhengxin.kit.sealing import sealed
 
 complaints = Table(
     "complaints",
@@ -23,3 +24,7 @@ complaints = Table(
 )
 person_index("ix_complaints_person", complaints.c.person_token)
 Index("ix_complaints_status", complaints.c.status, complaints.c.due_on)
+
+# Texts sealed by the vault, and the context each is bound to (kit.sealing).
+COMPLAINT_TEXTS = sealed(complaints, "key_id", text_sealed="complaint:{id}")
+ANSWER_TEXTS = sealed(complaints, "answer_key_id", answer_sealed="complaint-answer:{id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, exists, or_, select
 
-from zhengxin.disputes.tables import disputes, statements
+from zhengxin.disputes.tables import STATEMENT_TEXTS, disputes, statements
 
 UNRESOLVED = ("open", "answered")
 
@@ -48,7 +48,7 @@ def statement_view(runtime, row: dict) -> dict:
         "record_type": row["record_type"],
         "account_id": row["record_key"],
         "dispute_id": row["dispute_id"],
-        "text": runtime.vault.unseal(f"statement:{row['id']}", row["key_id"], row["text_sealed"]),
+        "text": STATEMENT_TEXTS.open(runtime.vault, "text_sealed", row),
         "added_at": row["added_at"],
     }
 

@@ -18,7 +18,14 @@ from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
 from zhengxin.disputes import repository
 from zhengxin.disputes.repository import UNRESOLVED, statement_view
-from zhengxin.disputes.tables import correction_notices, dispute_steps, disputes, statements
+from zhengxin.disputes.tables import (
+    DISPUTE_TEXTS,
+    STATEMENT_TEXTS,
+    correction_notices,
+    dispute_steps,
+    disputes,
+    statements,
+)
 from zhengxin.furnishing import service as furnishing
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
@@ -99,7 +106,7 @@ def add_statement(
         insert(statements).values(
             id=statement_id, person_token=person.person_token, furnisher_id=furnisher_id, record_type="loan",
             record_key=account_id, dispute_id=dispute_id, key_id=runtime.vault.active_key_id,
-            text_sealed=runtime.vault.seal(f"statement:{statement_id}", text), added_at=clock.now(),
+            text_sealed=STATEMENT_TEXTS.seal(runtime.vault, "text_sealed", text, id=statement_id), added_at=clock.now(),
         )
     )  # fmt: skip
     if dispute_id:
@@ -401,7 +408,7 @@ def _step(conn: Connection, runtime, dispute_id: str, step: str, actor: Actor | 
     seq = conn.execute(
         select(func.coalesce(func.max(dispute_steps.c.seq), 0)).where(dispute_steps.c.dispute_id == dispute_id)
     ).scalar_one() + 1  # fmt: skip
-    sealed = runtime.vault.seal(f"dispute:{dispute_id}:{seq}", text) if text else None
+    sealed = DISPUTE_TEXTS.seal(runtime.vault, "text_sealed", text, dispute_id=dispute_id, seq=seq) if text else None
     conn.execute(
         insert(dispute_steps).values(
             dispute_id=dispute_id, seq=seq, step=step, actor_id=actor.party_id if actor else None,
@@ -420,7 +427,7 @@ def _texts(conn: Connection, runtime, ids: list[str]) -> dict[tuple[str, str], s
     ).mappings()
     out: dict[tuple[str, str], str] = {}
     for r in rows:
-        text = runtime.vault.unseal(f"dispute:{r['dispute_id']}:{r['seq']}", r["key_id"], r["text_sealed"])
+        text = DISPUTE_TEXTS.open(runtime.vault, "text_sealed", r)
         out.setdefault((r["dispute_id"], r["step"]), text)
     return out
 
@@ -478,8 +485,7 @@ def _full(conn: Connection, runtime, row: dict) -> dict:
             "at": s["at"],
             "by": {"role": s["actor_role"], "name": named.get(s["actor_id"])} if s["actor_id"] else None,
             "details": s["details"],
-            "text": runtime.vault.unseal(f"dispute:{row['id']}:{s['seq']}", s["key_id"], s["text_sealed"])
-            if s["text_sealed"] is not None else None,
+            "text": DISPUTE_TEXTS.open(runtime.vault, "text_sealed", s) if s["text_sealed"] is not None else None,
         }
         for s in steps
     ]  # fmt: skip
@@ -497,27 +503,3 @@ def _full(conn: Connection, runtime, row: dict) -> dict:
         for n in notices
     ]  # fmt: skip
     return out
-
-
-def reseal(conn: Connection, vault) -> int:
-    """Re-encrypt dispute texts and statements under the vault's active key (key rotation)."""
-    steps = conn.execute(
-        select(dispute_steps.c.dispute_id, dispute_steps.c.seq, dispute_steps.c.key_id, dispute_steps.c.text_sealed)
-        .where(dispute_steps.c.text_sealed.is_not(None), dispute_steps.c.key_id != vault.active_key_id)
-    ).all()  # fmt: skip
-    for r in steps:
-        sealed = vault.reseal(f"dispute:{r.dispute_id}:{r.seq}", r.key_id, r.text_sealed)
-        conn.execute(
-            update(dispute_steps)
-            .where(dispute_steps.c.dispute_id == r.dispute_id, dispute_steps.c.seq == r.seq)
-            .values(key_id=vault.active_key_id, text_sealed=sealed)
-        )
-    said = conn.execute(
-        select(statements.c.id, statements.c.key_id, statements.c.text_sealed)
-        .where(statements.c.key_id != vault.active_key_id)
-    ).all()  # fmt: skip
-    for r in said:
-        sealed = vault.reseal(f"statement:{r.id}", r.key_id, r.text_sealed)
-        conn.execute(update(statements).where(statements.c.id == r.id).values(key_id=vault.active_key_id,
-                                                                              text_sealed=sealed))  # fmt: skip
-    return len(steps) + len(said)

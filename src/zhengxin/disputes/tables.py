@@ -7,6 +7,7 @@ so it is kept only sealed with a vault key, like quarantined raw records.
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
+from zhengxin.kit.sealing import sealed
 
 disputes = Table(
     "disputes",
@@ -76,3 +77,7 @@ correction_notices = Table(
     Column("acknowledged_at", UTCDateTime),
 )
 Index("ix_correction_notices_lender", correction_notices.c.lender_id, correction_notices.c.created_at)
+
+# Texts sealed by the vault, and the context each is bound to (kit.sealing).
+DISPUTE_TEXTS = sealed(dispute_steps, "key_id", text_sealed="dispute:{dispute_id}:{seq}")
+STATEMENT_TEXTS = sealed(statements, "key_id", text_sealed="statement:{id}")

@@ -23,7 +23,7 @@ from zhengxin.audit import service as audit
 from zhengxin.consent.service import withdrawn_persons
 from zhengxin.decisions import service as decisions
 from zhengxin.furnishing import readers
-from zhengxin.furnishing.tables import batches, obligations, quarantine
+from zhengxin.furnishing.tables import QUARANTINE_TEXTS, batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
 from zhengxin.identity.vault import VAULT_FIELDS
 from zhengxin.kit import clock, spool
@@ -382,7 +382,10 @@ def _quarantine_frame(vault, batch_id: str, chunk: readers.Chunk, rejected: pl.D
             for m in chunk.malformed
         ]  # fmt: skip
         records = pl.concat([records, pl.DataFrame(malformed, schema=records.schema, orient="row")])
-    sealed = [vault.seal(f"{batch_id}|{line}", text) for line, text in records.select("line", "raw").iter_rows()]
+    sealed = [
+        QUARANTINE_TEXTS.seal(vault, "raw_ciphertext", text, batch_id=batch_id, line=line)
+        for line, text in records.select("line", "raw").iter_rows()
+    ]
     return records.select(
         pl.lit(batch_id).alias("batch_id"),
         "line",
@@ -444,7 +447,7 @@ def batch_errors(
     for r in rows:
         item = {k: r[k] for k in ("line", "record_type", "field", "code", "rule", "message", "errors")}
         if show_raw:
-            item["raw"] = vault.unseal(f"{batch_id}|{r['line']}", r["key_id"], r["raw_ciphertext"])
+            item["raw"] = QUARANTINE_TEXTS.open(vault, "raw_ciphertext", r)
         items.append(item)
     counts = conn.execute(
         select(quarantine.c.code, func.count()).where(quarantine.c.batch_id == batch_id).group_by(quarantine.c.code)
@@ -564,24 +567,3 @@ def list_obligations(conn: Connection, actor: Actor, furnisher_id: str | None = 
     elif furnisher_id:
         query = query.where(obligations.c.furnisher_id == furnisher_id)
     return [obligation_status(conn, dict(r)) for r in conn.execute(query).mappings()]
-
-
-def reseal_quarantine(conn: Connection, vault, page: int = 5000) -> int:
-    """Re-encrypt quarantined raw records under the vault's active key (key rotation)."""
-    done = 0
-    while True:
-        rows = conn.execute(
-            select(quarantine.c.batch_id, quarantine.c.line, quarantine.c.key_id, quarantine.c.raw_ciphertext)
-            .where(quarantine.c.key_id != vault.active_key_id)
-            .limit(page)
-        ).all()
-        if not rows:
-            return done
-        for r in rows:
-            sealed = vault.reseal(f"{r.batch_id}|{r.line}", r.key_id, r.raw_ciphertext)
-            conn.execute(
-                quarantine.update()
-                .where(quarantine.c.batch_id == r.batch_id, quarantine.c.line == r.line)
-                .values(key_id=vault.active_key_id, raw_ciphertext=sealed)
-            )
-        done += len(rows)

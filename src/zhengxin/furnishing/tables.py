@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 
 from zhengxin.kit.db import UTCDateTime, metadata
+from zhengxin.kit.sealing import sealed
 
 batches = Table(
     "furnishing_batches",
@@ -61,3 +62,6 @@ obligations = Table(
     Column("created_by", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Texts sealed by the vault, and the context each is bound to (kit.sealing).
+QUARANTINE_TEXTS = sealed(quarantine, "key_id", raw_ciphertext="{batch_id}|{line}")

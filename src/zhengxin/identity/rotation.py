@@ -11,15 +11,12 @@ import re
 import secrets
 from pathlib import Path
 
-from zhengxin.complaints import service as complaints
+import zhengxin.schema  # noqa: F401 - every feature's tables, and so every sealed column in kit.sealing
 from zhengxin.config import SECRETS_FILE, Settings, load_settings
-from zhengxin.disputes import service as disputes
-from zhengxin.furnishing.service import reseal_quarantine
 from zhengxin.identity.vault import Vault
+from zhengxin.kit import sealing
 from zhengxin.kit.db import make_engine
 from zhengxin.kit.errors import Problem
-from zhengxin.notifications import service as notifications
-from zhengxin.supervision import service as supervision
 
 
 def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = None) -> dict:
@@ -36,14 +33,11 @@ def rotate_keys(settings: Settings, data_dir: Path | None, key_id: str | None = 
     try:
         with engine.begin() as conn:
             vault_count = vault.rotate(conn)
-            quarantine_count = reseal_quarantine(conn, vault)
-            # Every other sealed text: dispute texts, statements, webhook URLs and secrets, order texts, complaints.
-            texts_count = (
-                disputes.reseal(conn, vault)
-                + notifications.reseal(conn, vault)
-                + supervision.reseal(conn, vault)
-                + complaints.reseal(conn, vault)
-            )
+            # Every other sealed text: quarantined records, dispute texts, statements, webhook URLs
+            # and secrets, order texts, complaints and their answers.
+            resealed = sealing.reseal_all(conn, vault)
+            quarantine_count = resealed.pop("furnishing_quarantine", 0)
+            texts_count = sum(resealed.values())
     finally:
         engine.dispose()
     if data_dir is not None:

@@ -23,7 +23,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.db import UTCDateTime
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.notifications.tables import notifications, webhook_deliveries, webhook_endpoints
+from zhengxin.notifications.tables import WEBHOOK_TEXTS, notifications, webhook_deliveries, webhook_endpoints
 from zhengxin.parties.service import Actor
 from zhengxin.runtime import Runtime
 
@@ -95,11 +95,6 @@ def mark_read(conn: Connection, actor: Actor, ids: list[str] | None = None) -> i
 # The webhook -------------------------------------------------------------------------------
 
 
-def _sealing(token: str, what: str) -> str:
-    """Where a sealed value belongs, so a ciphertext moved to another row does not open."""
-    return f"webhook:{what}:{token}"
-
-
 def set_webhook(conn: Connection, runtime: Runtime, actor: Actor, url: str) -> dict:
     """Register (or replace) the person's webhook; the signing secret is returned only here.
 
@@ -111,8 +106,8 @@ def set_webhook(conn: Connection, runtime: Runtime, actor: Actor, url: str) -> d
     row = {
         "person_token": token,
         "key_id": vault.active_key_id,
-        "url_sealed": vault.seal(_sealing(token, "url"), url),
-        "secret_sealed": vault.seal(_sealing(token, "secret"), secret),
+        "url_sealed": WEBHOOK_TEXTS.seal(vault, "url_sealed", url, person_token=token),
+        "secret_sealed": WEBHOOK_TEXTS.seal(vault, "secret_sealed", secret, person_token=token),
         "created_at": clock.now(),
     }
     replaced = conn.execute(delete(webhook_endpoints).where(webhook_endpoints.c.person_token == token)).rowcount > 0
@@ -126,14 +121,14 @@ def set_webhook(conn: Connection, runtime: Runtime, actor: Actor, url: str) -> d
 
 def endpoint(conn: Connection, runtime: Runtime, person_token: str) -> dict | None:
     """A person's webhook, unsealed: url, secret, created_at (for delivery, and the owner)."""
-    row = conn.execute(select(webhook_endpoints).where(webhook_endpoints.c.person_token == person_token)).first()
+    query = select(webhook_endpoints).where(webhook_endpoints.c.person_token == person_token)
+    row = conn.execute(query).mappings().first()
     if row is None:
         return None
-    vault = runtime.vault
     return {
-        "url": vault.unseal(_sealing(person_token, "url"), row.key_id, row.url_sealed),
-        "secret": vault.unseal(_sealing(person_token, "secret"), row.key_id, row.secret_sealed),
-        "created_at": row.created_at,
+        "url": WEBHOOK_TEXTS.open(runtime.vault, "url_sealed", row),
+        "secret": WEBHOOK_TEXTS.open(runtime.vault, "secret_sealed", row),
+        "created_at": row["created_at"],
     }
 
 
@@ -233,19 +228,3 @@ def _embedded_ipv4(ip) -> list:
     if ip in IPV4_COMPATIBLE or any(ip in net for net in NAT64):
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return [inner for inner in found if inner is not None]
-
-
-def reseal(conn: Connection, vault) -> int:
-    """Re-encrypt webhook URLs and secrets under the vault's active key (key rotation)."""
-    rows = conn.execute(select(webhook_endpoints).where(webhook_endpoints.c.key_id != vault.active_key_id)).all()
-    for r in rows:
-        conn.execute(
-            update(webhook_endpoints)
-            .where(webhook_endpoints.c.person_token == r.person_token)
-            .values(
-                key_id=vault.active_key_id,
-                url_sealed=vault.reseal(_sealing(r.person_token, "url"), r.key_id, r.url_sealed),
-                secret_sealed=vault.reseal(_sealing(r.person_token, "secret"), r.key_id, r.secret_sealed),
-            )
-        )
-    return len(rows)

@@ -3,6 +3,7 @@
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
+from zhengxin.kit.sealing import sealed
 
 notifications = Table(
     "notifications",
@@ -44,3 +45,9 @@ webhook_deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_webhook_deliveries_due", webhook_deliveries.c.delivered_at, webhook_deliveries.c.next_attempt_at)
+
+# Texts sealed by the vault, and the context each is bound to (kit.sealing): a ciphertext moved
+# to another person's row does not open.
+WEBHOOK_TEXTS = sealed(
+    webhook_endpoints, "key_id", url_sealed="webhook:url:{person_token}", secret_sealed="webhook:secret:{person_token}"
+)

@@ -29,7 +29,14 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
 from zhengxin.read_model import batches, inquiries, parties
-from zhengxin.supervision.tables import app_review_rectifications, app_reviews, order_steps, orders, shareholders
+from zhengxin.supervision.tables import (
+    ORDER_TEXTS,
+    app_review_rectifications,
+    app_reviews,
+    order_steps,
+    orders,
+    shareholders,
+)
 
 NECESSARY_PI_PATH = Path(__file__).with_name("necessary_pi.toml")
 ORDER_KINDS = ("rectification", "suspension", "information_request")
@@ -381,7 +388,7 @@ def _order_step(conn: Connection, runtime, order_id: str, step: str, actor: Acto
     seq = conn.execute(
         select(func.coalesce(func.max(order_steps.c.seq), 0)).where(order_steps.c.order_id == order_id)
     ).scalar_one() + 1  # fmt: skip
-    sealed = runtime.vault.seal(f"order:{order_id}:{seq}", text) if text else None
+    sealed = ORDER_TEXTS.seal(runtime.vault, "text_sealed", text, order_id=order_id, seq=seq) if text else None
     conn.execute(
         insert(order_steps).values(
             order_id=order_id, seq=seq, step=step, actor_id=actor.party_id, actor_role=actor.role, details=details,
@@ -393,7 +400,7 @@ def _order_step(conn: Connection, runtime, order_id: str, step: str, actor: Acto
 def _unseal_step(runtime, step) -> str | None:
     if step["text_sealed"] is None:
         return None
-    return runtime.vault.unseal(f"order:{step['order_id']}:{step['seq']}", step["key_id"], step["text_sealed"])
+    return ORDER_TEXTS.open(runtime.vault, "text_sealed", step)
 
 
 def _order_texts(conn: Connection, runtime, ids: list[str]) -> dict[tuple[str, str], str]:
@@ -410,22 +417,6 @@ def _order_texts(conn: Connection, runtime, ids: list[str]) -> dict[tuple[str, s
 
 def _order_log(conn: Connection, event: str, actor: Actor, row: dict, **details) -> None:
     audit.enqueue(conn, [audit.event(event, actor, None, order=row["id"], furnisher=row["furnisher_id"], **details)])
-
-
-def reseal(conn: Connection, vault) -> int:
-    """Re-encrypt order texts under the vault's active key (key rotation)."""
-    rows = conn.execute(
-        select(order_steps.c.order_id, order_steps.c.seq, order_steps.c.key_id, order_steps.c.text_sealed)
-        .where(order_steps.c.text_sealed.is_not(None), order_steps.c.key_id != vault.active_key_id)
-    ).all()  # fmt: skip
-    for r in rows:
-        sealed = vault.reseal(f"order:{r.order_id}:{r.seq}", r.key_id, r.text_sealed)
-        conn.execute(
-            update(order_steps)
-            .where(order_steps.c.order_id == r.order_id, order_steps.c.seq == r.seq)
-            .values(key_id=vault.active_key_id, text_sealed=sealed)
-        )
-    return len(rows)
 
 
 # Shareholders and neutrality ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from zhengxin.kit.db import UTCDateTime, key, metadata
+from zhengxin.kit.sealing import sealed
 
 # One review of an app's collection against its type's necessary PI (APP-NPI).
 app_reviews = Table(
@@ -104,3 +105,6 @@ shareholders = Table(
     Column("removed_at", UTCDateTime),
 )
 Index("ix_agency_shareholders_party", shareholders.c.party_id)
+
+# Texts sealed by the vault, and the context each is bound to (kit.sealing).
+ORDER_TEXTS = sealed(order_steps, "key_id", text_sealed="order:{order_id}:{seq}")
