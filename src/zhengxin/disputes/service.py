@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
@@ -29,6 +29,7 @@ from zhengxin.disputes.tables import (
 from zhengxin.furnishing import service as furnishing
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
+from zhengxin.kit.cases import append_step
 from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -405,16 +406,9 @@ def _statement_row(conn: Connection, person: Actor, statement_id: str) -> dict:
 
 
 def _step(conn: Connection, runtime, dispute_id: str, step: str, actor: Actor | None, details: dict, text=None):
-    seq = conn.execute(
-        select(func.coalesce(func.max(dispute_steps.c.seq), 0)).where(dispute_steps.c.dispute_id == dispute_id)
-    ).scalar_one() + 1  # fmt: skip
-    sealed = DISPUTE_TEXTS.seal(runtime.vault, "text_sealed", text, dispute_id=dispute_id, seq=seq) if text else None
-    conn.execute(
-        insert(dispute_steps).values(
-            dispute_id=dispute_id, seq=seq, step=step, actor_id=actor.party_id if actor else None,
-            actor_role=actor.role if actor else None, details=details,
-            key_id=runtime.vault.active_key_id if sealed else None, text_sealed=sealed, at=clock.now(),
-        )
+    append_step(
+        conn, DISPUTE_TEXTS, "dispute_id", dispute_id, step, vault=runtime.vault, details=details, text=text,
+        actor_id=actor.party_id if actor else None, actor_role=actor.role if actor else None,
     )  # fmt: skip
 
 

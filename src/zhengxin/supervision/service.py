@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 
 from zhengxin.audit import service as audit
 from zhengxin.kit import clock
+from zhengxin.kit.cases import append_step
 from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -385,15 +386,9 @@ def _order_view(row: dict, named: dict[str, str], today: date) -> dict:
 
 
 def _order_step(conn: Connection, runtime, order_id: str, step: str, actor: Actor, details: dict, text=None):
-    seq = conn.execute(
-        select(func.coalesce(func.max(order_steps.c.seq), 0)).where(order_steps.c.order_id == order_id)
-    ).scalar_one() + 1  # fmt: skip
-    sealed = ORDER_TEXTS.seal(runtime.vault, "text_sealed", text, order_id=order_id, seq=seq) if text else None
-    conn.execute(
-        insert(order_steps).values(
-            order_id=order_id, seq=seq, step=step, actor_id=actor.party_id, actor_role=actor.role, details=details,
-            key_id=runtime.vault.active_key_id if sealed else None, text_sealed=sealed, at=clock.now(),
-        )
+    append_step(
+        conn, ORDER_TEXTS, "order_id", order_id, step, vault=runtime.vault, details=details, text=text,
+        actor_id=actor.party_id, actor_role=actor.role,
     )  # fmt: skip
 
 
