@@ -12,8 +12,9 @@ from tests.records import loan
 from zhengxin.identity.resident_id import validate
 from zhengxin.identity.tokens import person_token
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import add_months
 from zhengxin.reports.model import REPORT_VERSION, CreditReport
-from zhengxin.reports.service import Viewer, assemble, mask_name, mask_phone, mask_resident_id, months_back
+from zhengxin.reports.service import Viewer, assemble, mask_name, mask_phone, mask_resident_id
 
 TODAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -28,7 +29,7 @@ def test_masks_keep_enough_to_recognise_and_no_more():
     assert mask_name("张伟") == "张*" and mask_name("欧阳娜娜") == "欧***" and mask_name(None) is None
     assert mask_resident_id("11010519900101001X") == "110105********001X"
     assert mask_phone("13800000001") == "138****0001"
-    assert months_back(datetime(2026, 3, 31).date(), 1).isoformat() == "2026-02-28"
+    assert add_months(datetime(2026, 3, 31).date(), -1).isoformat() == "2026-02-28"
 
 
 def test_sections_from_known_records(client, runtime, bureau, parties):

@@ -119,8 +119,8 @@ def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
 
 
 def test_worst_status_is_the_most_severe_symbol_of_the_history():
+    from zhengxin.records.history import SEVERITY
     from zhengxin.reports.scoring.features import _worst_status
-    from zhengxin.reports.service import SEVERITY
 
     rng = np.random.default_rng(4)
     symbols = list(SEVERITY)

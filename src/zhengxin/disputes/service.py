@@ -29,13 +29,13 @@ from zhengxin.disputes.tables import (
 from zhengxin.furnishing import service as furnishing
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import add_months
 from zhengxin.kit.cases import append_step
 from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
 from zhengxin.records import repository as records
-from zhengxin.reports.service import months_back
 
 OUTCOMES = ("corrected", "verified", "unconfirmable")
 FURNISHER_ACTIONS = ("correction", "verification")
@@ -214,7 +214,7 @@ def _notify_lenders(conn: Connection, runtime, row: dict, corrected_at: datetime
     """Every lender whose report, within the notice window and before the correction arrived,
     carried the record now corrected."""
     since = datetime.combine(
-        months_back(now.date(), runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
+        add_months(now.date(), -runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
     )
     received = inquiry_records.inquiries_that_carried(conn, row["person_token"], row, since, corrected_at)
     if received:

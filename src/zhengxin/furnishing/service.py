@@ -27,6 +27,7 @@ from zhengxin.furnishing.tables import QUARANTINE_TEXTS, batches, obligations, q
 from zhengxin.furnishing.validation import SeenKeys, Validator
 from zhengxin.identity.vault import VAULT_FIELDS
 from zhengxin.kit import clock, spool
+from zhengxin.kit.calendar import add_months
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.metrics import RECORDS
@@ -501,19 +502,11 @@ def due_dates(first_due_on: date, frequency: str, until: date) -> list[date]:
     dates = [first_due_on]
     while dates[-1] <= until:
         last = dates[-1]
-        if frequency == "monthly":
-            month = last.month % 12 + 1
-            year = last.year + (last.month == 12)
-            day = min(first_due_on.day, _days_in_month(year, month))
-            dates.append(date(year, month, day))
+        if frequency == "monthly":  # the first's day of the month, clamped to each month's end
+            dates.append(add_months(first_due_on, len(dates)))
         else:
             dates.append(last + timedelta(days=FREQUENCIES[frequency]))
     return dates
-
-
-def _days_in_month(year: int, month: int) -> int:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return (nxt - timedelta(days=1)).day
 
 
 def obligation_status(conn: Connection, obligation: dict, today: date | None = None, periods: int = 12) -> dict:

@@ -17,8 +17,8 @@ from stdnum.cn import uscc as stdnum_uscc
 from zhengxin.catalog import Catalog, FieldSpec, RecordType
 from zhengxin.identity import resident_id
 from zhengxin.identity.tokens import person_tokens
+from zhengxin.records.history import PAYMENT_SYMBOLS
 
-PAYMENT_SYMBOLS = "N1234567DZCG#"
 INTERNAL = {"__line", "__pos", "__id_problem"}  # bookkeeping columns; any other name is checked
 _REF = r"^[A-Za-z0-9._:\-]{1,64}$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -25,6 +25,12 @@ def month_label(index: int) -> str:
     return f"{year:04d}-{month + 1:02d}"
 
 
+@lru_cache(maxsize=8192)
+def month_label_of(day: date, back: int = 0) -> str:
+    """`YYYY-MM` of the month `back` months before `day`'s (its own, by default)."""
+    return month_label(month_index(day) - back)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later (or earlier, if negative), clamped to the month's end."""
     first = month_start(month_index(day) + months)

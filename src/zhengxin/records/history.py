@@ -47,8 +47,13 @@ from datetime import date
 
 from zhengxin.kit.calendar import add_months, month_index, month_start
 
+# The 24 monthly symbols of a payment history, newest month first: N normal, 1-7 overdue by
+# 1-30 ... 180+ days, D paid by a guarantor, Z settled with assets, C closed, G settled, # unknown.
+PAYMENT_SYMBOLS = "N1234567DZCG#"
 NEGATIVE_SYMBOLS = frozenset("1234567DZ")
 CLEAN_SYMBOLS = frozenset("NCG")
+# From best to worst: unknown, normal or settled, each overdue bucket, then D and Z.
+SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
 DELINQUENT_STATUSES = ("overdue", "written_off")
 HISTORY_MONTHS = 24
 

@@ -17,8 +17,9 @@ from sqlalchemy import Connection
 from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
-from zhengxin.kit.calendar import add_months
+from zhengxin.kit.calendar import add_months, month_label_of
 from zhengxin.kit.ids import new_id
+from zhengxin.records.history import SEVERITY
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
 from zhengxin.reports.model import (
     Account,
@@ -43,9 +44,6 @@ from zhengxin.reports.model import (
     TravelMonth,
 )
 
-# Monthly status symbols from best to worst: unknown, normal/settled, 1-30 ... 180+ days
-# overdue, then paid by a guarantor or settled with assets.
-SEVERITY = {"#": 0, "N": 1, "C": 1, "G": 1, **{str(n): n + 1 for n in range(1, 8)}, "D": 9, "Z": 9}
 UNSECURED = {"microloan", "consumer_loan", "credit_line", "bnpl"}  # what the lending caps count
 SUMMARY_MONTHS = 12
 
@@ -74,17 +72,6 @@ class Assembled:
     accounts: list[dict]
     spend: list[dict]
     asked_on: list[date]
-
-
-def months_back(day: date, months: int) -> date:
-    """The same day `months` months earlier (clamped to the month's end)."""
-    return add_months(day, -months)
-
-
-@lru_cache(maxsize=8192)
-def month_label(day: date, back: int = 0) -> str:
-    first = months_back(day.replace(day=1), back)
-    return f"{first.year:04d}-{first.month:02d}"
 
 
 def mask_name(name: str | None) -> str | None:
@@ -128,10 +115,10 @@ def assemble(
     rules = runtime.settings.rules
     codes = InstitutionCodes(runtime.pepper)
     accounts = shown_accounts(conn, runtime, person_token, today) if "loan" in scopes else []
-    first_month = month_label(today, SUMMARY_MONTHS - 1)
+    first_month = month_label_of(today, SUMMARY_MONTHS - 1)
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
-    since = months_back(today, 12 * rules.inquiry_record_years)
+    since = add_months(today, -12 * rules.inquiry_record_years)
     asked = asked_about(conn, person_token, _midnight(since))
     flagged, said = marks_for_report(conn, runtime, person_token)
 
@@ -159,7 +146,7 @@ def assemble(
     statement_of = {(s["furnisher_id"], s["account_id"]): s["text"] for s in said}  # the newest wins
     report_accounts, co_lending = [], []
     for a in sorted(accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):
-        grid = [MonthStatus(month=month_label(a["as_of"], i), status=s) for i, s in enumerate(a["payment_history"])]
+        grid = [MonthStatus(month=month_label_of(a["as_of"], i), status=s) for i, s in enumerate(a["payment_history"])]
         report_accounts.append(
             Account(
                 furnisher=institution(a["furnisher_id"]),
@@ -209,7 +196,7 @@ def assemble(
     )
 
     def within(months: int, days: list[date]) -> int:
-        start = months_back(today, months)
+        start = add_months(today, -months)
         return sum(d > start for d in days)
 
     opened = [a["opened_on"] for a in accounts]

@@ -17,13 +17,14 @@ purpose judges or manages credit risk, and the credit report is built from these
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import add_months
 from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -211,7 +212,7 @@ def decide(conn: Connection, runtime, regulator: Actor, transfer_id: str, *, dec
     status = "approved" if decision == "approve" else "rejected"
     valid_until = None
     if status == "approved" and row["route"] == "security_assessment":
-        valid_until = _years_after(now.date(), runtime.settings.rules.assessment_valid_years)
+        valid_until = add_months(now.date(), 12 * runtime.settings.rules.assessment_valid_years)
     # Only a pending request moves: a second decision, or one racing this one, changes nothing.
     done = conn.execute(
         update(transfers)
@@ -357,7 +358,7 @@ def _context(
     now: datetime, *, approved: bool = False, age_days: int = 0, valid_days: int | None = None,
 ) -> dict:  # fmt: skip
     if valid_days is None:
-        valid_days = (_years_after(now.date(), params.assessment_valid_years) - now.date()).days
+        valid_days = (add_months(now.date(), 12 * params.assessment_valid_years) - now.date()).days
     return {
         "data_grade": data_grade,
         "credit_data": credit_data,
@@ -373,10 +374,3 @@ def _context(
 def _export_row(conn: Connection, transfer_id: str) -> dict | None:
     row = conn.execute(select(transfer_exports).where(transfer_exports.c.transfer_id == transfer_id)).mappings().first()
     return None if row is None else dict(row)
-
-
-def _years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February into a common year
-        return day.replace(year=day.year + years, day=28)

@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time
 import polars as pl
 
 from zhengxin.inquiries.repository import asked_about
-from zhengxin.records.history import NEGATIVE_SYMBOLS
+from zhengxin.kit.calendar import add_months, month_label_of
+from zhengxin.records.history import NEGATIVE_SYMBOLS, SEVERITY
 from zhengxin.records.repository import consumption_since
-from zhengxin.reports.service import SEVERITY, month_label, months_back
 
 NEGATIVE = "".join(sorted(NEGATIVE_SYMBOLS))  # the delinquent status symbols, as a regex class
 NEVER = 99  # months since a delinquency that never happened (inside the 24-month history)
@@ -103,7 +103,7 @@ def compute(
     `accounts`: latest state per account (ACCOUNT_COLUMNS); `inquiries`: `key`, `day`;
     `consumption`: `key`, `month` (YYYY-MM), `amount_fen`. A feature with nothing to measure
     is null (the scorecard's Missing bin)."""
-    six_months_ago = months_back(as_of, 6)
+    six_months_ago = add_months(as_of, -6)
     open_ = pl.col("status").is_in(["current", "overdue"])
     capacity = pl.coalesce("credit_limit_fen", "principal_fen", pl.lit(0))
     first_negative = pl.col("payment_history").str.find(f"[{NEGATIVE}]")
@@ -146,9 +146,9 @@ def compute(
     else:
         out = out.with_columns(pl.lit(None, pl.UInt32).alias("inquiries_6m"))
     if consumption is not None and consumption.height:
-        first = month_label(as_of, 11)
+        first = month_label_of(as_of, 11)
         spend = (
-            consumption.filter(pl.col("month") >= first, pl.col("month") <= month_label(as_of, 0))
+            consumption.filter(pl.col("month") >= first, pl.col("month") <= month_label_of(as_of, 0))
             .group_by(key, "month")
             .agg(pl.col("amount_fen").sum())
             .group_by(key)
@@ -187,9 +187,9 @@ def from_population(population, as_of: date) -> pl.DataFrame:
 def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool) -> dict:
     """One person's features read from the store (the inquiries and, with `consumption`, the
     spending that `compute` counts), for `accounts` in their latest reported state."""
-    since = datetime.combine(months_back(as_of, 6), time.min, UTC)
+    since = datetime.combine(add_months(as_of, -6), time.min, UTC)
     asked = [q.created_at for q in asked_about(conn, person_token, since)]
-    spend = consumption_since(conn, person_token, month_label(as_of, 11)) if consumption else None
+    spend = consumption_since(conn, person_token, month_label_of(as_of, 11)) if consumption else None
     return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend)
 
 
