@@ -46,6 +46,15 @@ from zhengxin.supervision.routes import router as supervision_router
 from zhengxin.transfers.routes import router as transfers_router
 from zhengxin.web import mount_portal
 
+# Every API router, in the order the OpenAPI document lists them.
+API_ROUTERS = (
+    parties_router, furnishing_router, consent_router, withdrawals_router, inquiries_router, billing_router,
+    policy_router, log_router, receipts_router, rights_router, counter_router, scoring_routes.router,
+    scoring_routes.me_router, disputes_routes.me_router, disputes_routes.furnisher_router, disputes_routes.desk_router,
+    disputes_routes.notices_router, notifications_router, complaints_routes.me_router, complaints_routes.router,
+    analytics_router, transfers_router, supervision_router,
+)  # fmt: skip
+
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime(settings or Settings())
@@ -78,35 +87,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     install_handlers(app)
     openapi.install(app, names=runtime.catalog.names() | {"staff_purposes": list(STAFF_READ_PURPOSES)})
-    app.include_router(parties_router)
-    app.include_router(furnishing_router)
-    app.include_router(consent_router)
-    app.include_router(withdrawals_router)
-    app.include_router(inquiries_router)
-    app.include_router(billing_router)
-    app.include_router(policy_router)
-    app.include_router(log_router)
-    app.include_router(receipts_router)
-    app.include_router(rights_router)
-    app.include_router(counter_router)
-    app.include_router(scoring_routes.router)
-    app.include_router(scoring_routes.me_router)
-    for router in (
-        disputes_routes.me_router,
-        disputes_routes.furnisher_router,
-        disputes_routes.desk_router,
-        disputes_routes.notices_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router)
-    app.include_router(notifications_router)
-    app.include_router(complaints_routes.me_router)
-    app.include_router(complaints_routes.router)
-    app.include_router(analytics_router)
-    app.include_router(transfers_router)
-    app.include_router(supervision_router)
 
     mount_portal(app, runtime)
 
+    _add_operations(app, runtime, log_metrics)
+
+    app.add_middleware(BodyLimit, settings=runtime.settings)
+    app.add_middleware(RateLimit, settings=runtime.settings)
+    app.add_middleware(RequestMetrics, access_log=runtime.settings.access_log)
+    return app
+
+
+def _add_operations(app: FastAPI, runtime: Runtime, log_metrics: CollectorRegistry) -> None:
+    """The routes beside the API: the docs (served from the package, no CDN), liveness, metrics."""
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -137,11 +132,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
              dependencies=[require("agency", "regulator")])  # fmt: skip
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(log_metrics), media_type=CONTENT_TYPE_LATEST)
-
-    app.add_middleware(BodyLimit, settings=runtime.settings)
-    app.add_middleware(RateLimit, settings=runtime.settings)
-    app.add_middleware(RequestMetrics, access_log=runtime.settings.access_log)
-    return app
 
 
 access = logging.getLogger("zhengxin.access")

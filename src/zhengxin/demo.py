@@ -55,16 +55,7 @@ def build_demo(
         return row
 
     with clock.frozen_at(_instant(clock.today() - timedelta(days=HISTORY_DAYS))):  # before the furnishing history
-        agency = register("agency", "zhengxin Credit Reference (demo agency)")
-        desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
-        platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
-        lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
-        regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
-        witnesses = [
-            regulator,
-            register("overseer", "Independent Oversight Board member A (demo)"),
-            register("overseer", "Independent Oversight Board member B (demo)"),
-        ]
+        agency, desk, platform_rows, lender_rows, regulator, witnesses = _organisations(register)
 
     population = generate(persons, seed=seed)
     synth_dir = data_dir / "synth"
@@ -111,6 +102,18 @@ def build_demo(
         **rights,
         **supervised,
     }
+
+
+def _organisations(register):
+    """The agency and its disputes desk, the platforms, the lenders, the regulator and the two
+    overseers (the regulator and the overseers witness the log)."""
+    agency = register("agency", "zhengxin Credit Reference (demo agency)")
+    desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
+    platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
+    lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
+    regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
+    overseers = [register("overseer", f"Independent Oversight Board member {m} (demo)") for m in "AB"]
+    return agency, desk, platform_rows, lender_rows, regulator, [regulator, *overseers]
 
 
 def _furnish_weekly(

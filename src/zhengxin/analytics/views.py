@@ -123,31 +123,8 @@ def obligations(
     """
     day = _day(as_of)
     active = obligations.filter(obligations.active & (obligations.created_at.date() <= day))
-    periods = _periods(active, as_of)
     upto = batches.filter(batches.created_at.date() <= day)
-    deliveries = upto.filter(upto.accepted > 0).select(
-        furnisher_id=upto.furnisher_id, delivered_on=upto.created_at.date()
-    )
-    in_window = periods.left_join(
-        deliveries,
-        [
-            periods.furnisher_id == deliveries.furnisher_id,
-            deliveries.delivered_on > periods.window_from,
-            deliveries.delivered_on <= ibis.least(periods.due_on, day),
-        ],
-    )
-    counted = in_window.group_by(["obligation_id", "k", "due_on"]).aggregate(n=in_window.delivered_on.count())
-    cumulative = ibis.window(group_by=counted.obligation_id, order_by=counted.k, rows=(None, 0))
-    owed = counted.mutate(s=(1 - counted.n).sum().over(cumulative))
-    owed = owed.mutate(backlog=owed.s - ibis.least(owed.s.min().over(cumulative), 0))
-    due = owed.due_on <= day
-    verdicts = owed.group_by("obligation_id").aggregate(
-        expected=due.sum(),
-        on_time=(due & (owed.backlog == 0)).sum(),
-        # the running period is the one not yet due; it is owed first when counting what is missing
-        missing=ibis.greatest(owed.backlog.max(where=~due) - 1, 0),
-    )
-    verdicts = verdicts.mutate(late=verdicts.expected - verdicts.on_time - verdicts.missing)
+    verdicts = _verdicts(active, upto, as_of)
 
     never = _never_accepted(active, accounts, consumption, travel, as_of)
 
@@ -197,6 +174,36 @@ def obligations(
         "on_time", "late", "missing", "never_accepted", "last_delivery_at", "batches", "received", "accepted",
         "rejected", "rejection_rate", "error_codes",
     ).order_by(["furnisher", "obligation_id"])  # fmt: skip
+
+
+def _verdicts(active: ir.Table, upto: ir.Table, as_of: date) -> ir.Table:
+    """Per obligation: periods due, on time, late and missing (the backlog rule in `obligations`)."""
+    day = _day(as_of)
+    periods = _periods(active, as_of)
+    deliveries = upto.filter(upto.accepted > 0).select(
+        furnisher_id=upto.furnisher_id, delivered_on=upto.created_at.date()
+    )
+    in_window = periods.left_join(
+        deliveries,
+        [
+            periods.furnisher_id == deliveries.furnisher_id,
+            deliveries.delivered_on > periods.window_from,
+            deliveries.delivered_on <= ibis.least(periods.due_on, day),
+        ],
+    )
+    counted = in_window.group_by(["obligation_id", "k", "due_on"]).aggregate(n=in_window.delivered_on.count())
+    cumulative = ibis.window(group_by=counted.obligation_id, order_by=counted.k, rows=(None, 0))
+    owed = counted.mutate(s=(1 - counted.n).sum().over(cumulative))
+    owed = owed.mutate(backlog=owed.s - ibis.least(owed.s.min().over(cumulative), 0))
+    due = owed.due_on <= day
+    verdicts = owed.group_by("obligation_id").aggregate(
+        expected=due.sum(),
+        on_time=(due & (owed.backlog == 0)).sum(),
+        # the running period is the one not yet due; it is owed first when counting what is missing
+        missing=ibis.greatest(owed.backlog.max(where=~due) - 1, 0),
+    )
+    verdicts = verdicts.mutate(late=verdicts.expected - verdicts.on_time - verdicts.missing)
+    return verdicts
 
 
 def _never_accepted(

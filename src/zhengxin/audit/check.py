@@ -46,6 +46,24 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
     """Recompute the tree from the stored leaves; check stored subtree hashes, every signed
     head (root and signature), every head's consistency with the latest, and cosignatures."""
     problems: list[str] = []
+    hashes = _leaf_hashes(conn, problems, progress)
+    size = len(hashes)
+    state = conn.execute(select(log_state.c.tree_size).where(log_state.c.id == 1)).scalar() or 0
+    if state != size:
+        problems.append(f"log state says {state} leaves but {size} are stored")
+    levels = _levels(hashes)
+    _check_nodes(conn, levels, problems)
+    heads = conn.execute(select(log_heads).order_by(log_heads.c.tree_size)).all()
+    _check_heads(heads, _Nodes(levels), size, public_keys, problems)
+    _check_cosignatures(conn, problems)
+    cosigned = conn.execute(select(func.count()).select_from(log_cosignatures)).scalar_one()
+    waiting = conn.execute(select(func.coalesce(func.sum(log_queue.c.count), 0))).scalar_one()
+    return {"tree_size": size, "heads": len(heads), "cosignatures": cosigned, "queued": waiting, "problems": problems}
+
+
+def _leaf_hashes(conn: Connection, problems: list[str], progress: Callable[[int], None] | None) -> list[bytes]:
+    """Every stored leaf's hash, recomputed from its data a page at a time; a gap or a stored hash
+    that does not match its leaf is a problem."""
     hashes: list[bytes] = []
     expected_index = 0
     last = -1
@@ -57,7 +75,7 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
             .limit(PAGE)
         ).all()
         if not rows:
-            break
+            return hashes
         for index, leaf, stored in rows:
             if index != expected_index:
                 problems.append(f"leaf {expected_index}: missing (next stored leaf is {index})")
@@ -70,12 +88,10 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
         last = rows[-1].leaf_index
         if progress:
             progress(len(hashes))
-    size = len(hashes)
-    state = conn.execute(select(log_state.c.tree_size).where(log_state.c.id == 1)).scalar() or 0
-    if state != size:
-        problems.append(f"log state says {state} leaves but {size} are stored")
-    levels = _levels(hashes)
 
+
+def _check_nodes(conn: Connection, levels: list[list[bytes]], problems: list[str]) -> None:
+    """Every stored subtree hash against the tree recomputed from the leaves."""
     seen = 0
     for node_id, stored in conn.execute(select(log_nodes.c.node_id, log_nodes.c.hash).order_by(log_nodes.c.node_id)):
         level, index = node_id >> LEVEL_SHIFT, node_id & ((1 << LEVEL_SHIFT) - 1)
@@ -91,8 +107,10 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
     if seen != expected_nodes:
         problems.append(f"{expected_nodes - seen} subtree hashes are missing")
 
-    nodes = _Nodes(levels)
-    heads = conn.execute(select(log_heads).order_by(log_heads.c.tree_size)).all()
+
+def _check_heads(heads: list, nodes: _Nodes, size: int, public_keys: dict[str, str], problems: list[str]) -> None:
+    """Each signed head: its signature, its root against the stored leaves, and its consistency
+    with the latest head."""
     latest = heads[-1] if heads else None
     for h in heads:
         head = {"tree_size": h.tree_size, "timestamp": h.timestamp, "root_hash": h.root_hash,
@@ -117,6 +135,10 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
                 )
             except VerificationError as e:
                 problems.append(f"head at size {h.tree_size} is not consistent with the latest head: {e}")
+
+
+def _check_cosignatures(conn: Connection, problems: list[str]) -> None:
+    """Each witness's cosignature over the head it signed."""
     for c in conn.execute(
         select(log_cosignatures, log_heads.c.root_hash, log_heads.c.timestamp).join(
             log_heads, log_heads.c.tree_size == log_cosignatures.c.tree_size
@@ -127,9 +149,6 @@ def verify_store(conn: Connection, public_keys: dict[str, str], progress: Callab
             verify_signature(c.public_key, cosign_message(head), c.signature)
         except VerificationError:
             problems.append(f"cosignature of {c.party_id} on head {c.tree_size} does not verify")
-    cosigned = conn.execute(select(func.count()).select_from(log_cosignatures)).scalar_one()
-    waiting = conn.execute(select(func.coalesce(func.sum(log_queue.c.count), 0))).scalar_one()
-    return {"tree_size": size, "heads": len(heads), "cosignatures": cosigned, "queued": waiting, "problems": problems}
 
 
 def verify_remote(base_url: str, api_key: str, state: Path | None = None, client=None) -> dict:

@@ -62,31 +62,12 @@ def grant(
     expires_on: date | None = None,
 ) -> dict:
     """Issue a signed authorization from this person to a lender (a deny raises decisions.Denied)."""
-    catalog, settings = runtime.catalog, runtime.settings
+    catalog = runtime.catalog
     if individual.person_token is None:
         raise Problem(403, "forbidden_role", "only an individual grants authorizations")
-    check_purpose(catalog, purpose)
-    products = sorted(set(products or PRODUCTS))
-    if not set(products) <= set(PRODUCTS):
-        raise Problem(422, "invalid_product", f"products are {', '.join(PRODUCTS)}")
-    scopes = sorted(set(scopes))
-    unknown = [s for s in scopes if s not in catalog.record_types]
-    if unknown:
-        raise Problem(422, "invalid_scope", f"unknown record types: {', '.join(unknown)}")
-    unfit = [s for s in scopes if purpose not in catalog.record_types[s].purposes]
-    if unfit:
-        raise Problem(
-            422, "scope_not_for_purpose", f"{', '.join(unfit)} may not serve {purpose} (catalog purposes)", rule="CM-7"
-        )
-    today = clock.today()
-    expires_on = expires_on or today + timedelta(days=settings.consent.default_days)
-    if not today <= expires_on <= today + timedelta(days=settings.consent.max_days):
-        raise Problem(
-            422, "invalid_expiry", f"expires_on must be between today and {settings.consent.max_days} days from now"
-        )
-    fair_use = settings.consent.fair_use.get(purpose)
-    if fair_use is None:
-        raise Problem(422, "invalid_purpose", f"no fair-use limit is configured for {purpose}")
+    products, scopes, expires_on, fair_use = _checked_terms(
+        runtime, purpose=purpose, scopes=scopes, products=products, expires_on=expires_on
+    )
     party = find_lender(conn, lender)
 
     context = grant_context(catalog, purpose, scopes, separate_consent)
@@ -103,28 +84,10 @@ def grant(
     if resident_id is None:
         raise Problem(409, "identity_unknown", "the agency holds no resident ID for this account")
     issued_at = clock.now()
-    fields = {
-        "id": authorization_id,
-        "issuer": settings.agency_name,
-        "lender": {"id": party["id"], "name": party["name"], "uscc": party["uscc"]},
-        "person": artefact.person_binding(
-            authorization_id, resident_id, artefact.person_secret(runtime.pepper, authorization_id)
-        ),
-        "purpose": purpose,
-        "products": products,
-        "scopes": scopes,
-        "separate_consent": separate_consent,
-        "fair_use": {"inquiries": fair_use.inquiries, "per_days": fair_use.per_days},
-        "issued_at": issued_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "expires_on": expires_on.isoformat(),
-        # PIPL-23: the recipient, purpose, method and categories the person was told of.
-        "notice": {
-            "recipient": party["name"],
-            "purpose": catalog.purposes[purpose],
-            "method": METHOD,
-            "categories": [catalog.record_types[s].description for s in scopes],
-        },
-    }
+    fields = _artefact_fields(
+        runtime, authorization_id, resident_id, party, purpose=purpose, products=products, scopes=scopes,
+        separate_consent=separate_consent, fair_use=fair_use, issued_at=issued_at, expires_on=expires_on,
+    )  # fmt: skip
     text, signature = artefact.sign(fields, runtime.artefact_keys)
     row = {
         "id": authorization_id,
@@ -150,6 +113,66 @@ def grant(
         artefact_sha256=_sha256(text),
     )  # fmt: skip
     return _view(row, party["name"], runtime.pepper)
+
+
+def _checked_terms(runtime, *, purpose: str, scopes: list[str], products: list[str] | None, expires_on: date | None):
+    """The grant's terms as the catalog and the settings allow them: (products, scopes, expiry,
+    fair-use limit), or the problem with the first term refused."""
+    catalog, settings = runtime.catalog, runtime.settings
+    check_purpose(catalog, purpose)
+    products = sorted(set(products or PRODUCTS))
+    if not set(products) <= set(PRODUCTS):
+        raise Problem(422, "invalid_product", f"products are {', '.join(PRODUCTS)}")
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in catalog.record_types]
+    if unknown:
+        raise Problem(422, "invalid_scope", f"unknown record types: {', '.join(unknown)}")
+    unfit = [s for s in scopes if purpose not in catalog.record_types[s].purposes]
+    if unfit:
+        raise Problem(
+            422, "scope_not_for_purpose", f"{', '.join(unfit)} may not serve {purpose} (catalog purposes)", rule="CM-7"
+        )
+    today = clock.today()
+    expires_on = expires_on or today + timedelta(days=settings.consent.default_days)
+    if not today <= expires_on <= today + timedelta(days=settings.consent.max_days):
+        raise Problem(
+            422, "invalid_expiry", f"expires_on must be between today and {settings.consent.max_days} days from now"
+        )
+    fair_use = settings.consent.fair_use.get(purpose)
+    if fair_use is None:
+        raise Problem(422, "invalid_purpose", f"no fair-use limit is configured for {purpose}")
+    return products, scopes, expires_on, fair_use
+
+
+def _artefact_fields(
+    runtime, authorization_id: str, resident_id: str, party: dict, *, purpose: str, products: list[str],
+    scopes: list[str], separate_consent: bool, fair_use, issued_at, expires_on: date,
+) -> dict:  # fmt: skip
+    """What the signed artefact says: the lender, the person bound by a hiding commitment, the
+    terms, and the notice the person was given (PIPL-23)."""
+    catalog = runtime.catalog
+    return {
+        "id": authorization_id,
+        "issuer": runtime.settings.agency_name,
+        "lender": {"id": party["id"], "name": party["name"], "uscc": party["uscc"]},
+        "person": artefact.person_binding(
+            authorization_id, resident_id, artefact.person_secret(runtime.pepper, authorization_id)
+        ),
+        "purpose": purpose,
+        "products": products,
+        "scopes": scopes,
+        "separate_consent": separate_consent,
+        "fair_use": {"inquiries": fair_use.inquiries, "per_days": fair_use.per_days},
+        "issued_at": issued_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "expires_on": expires_on.isoformat(),
+        # PIPL-23: the recipient, purpose, method and categories the person was told of.
+        "notice": {
+            "recipient": party["name"],
+            "purpose": catalog.purposes[purpose],
+            "method": METHOD,
+            "categories": [catalog.record_types[s].description for s in scopes],
+        },
+    }
 
 
 def revoke(conn: Connection, runtime, individual: Actor, authorization_id: str) -> dict:

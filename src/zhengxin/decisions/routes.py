@@ -5,19 +5,18 @@ in its query string would also reach access logs and proxies)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from zhengxin.catalog import CATALOG_NAME
 from zhengxin.consent import service as consent
+from zhengxin.decisions.schemas import Described
 from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.inquiries.flows import decision_context
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, require
 from zhengxin.parties.service import Actor, lookup_party, named_party
-from zhengxin.policy import ACTIONS
 from zhengxin.policy.engine import Subject
 from zhengxin.runtime import RuntimeDep
 
@@ -34,112 +33,65 @@ def policies(actor: AnyParty, runtime: RuntimeDep):
 
 
 DESCRIBED = "described"  # the one person a dry run is about: nobody
-AUTHORIZATION_STATES = Literal["active", "revoked", "expired", "none"]
-NAME = Annotated[str, Query(max_length=200)]  # a party's name or id
-LISTED = Annotated[str | None, Query(max_length=2000, description="Comma-separated record types")]
 
 
 @router.get("/explain")
-def explain(
-    actor: Explainer,
-    runtime: RuntimeDep,
-    action: Literal[ACTIONS],
-    principal: Annotated[
-        str, Query(max_length=200, description="The acting party's name or id (an organisation, or a staff account)")
-    ],
-    purpose: Annotated[
-        str,
-        Query(
-            pattern=CATALOG_NAME,
-            description="inquire: a catalog purpose; staff_read: a staff purpose",
-            json_schema_extra={"x-catalog": ["purposes", "staff_purposes"]},
-        ),
-    ] = ("loan_application"),
-    product: Literal[consent.PRODUCTS] = "report",
-    scopes: LISTED = None,
-    separate_consent: bool = False,
-    authorization: Annotated[AUTHORIZATION_STATES, Query(description="inquire: its state")] = "active",
-    authorized_lender: Annotated[Literal["principal", "another"], Query(description="inquire: whom it names")] = (
-        "principal"
-    ),
-    authorized_purpose: Annotated[
-        str | None,
-        Query(
-            pattern=CATALOG_NAME,
-            description="inquire: its purpose (default `purpose`)",
-            json_schema_extra={"x-catalog": "purposes"},
-        ),
-    ] = None,
-    authorized_products: Annotated[
-        str | None, Query(max_length=100, description="inquire: comma-separated (default `product`)")
-    ] = None,
-    authorized_scopes: Annotated[
-        str | None, Query(max_length=2000, description="inquire: comma-separated record types (default loan)")
-    ] = None,
-    uses: Annotated[int, Query(ge=0, le=1_000_000, description="inquire: earlier uses within the fair-use window")] = 0,
-    open_account: Annotated[bool, Query(description="post-loan: the lender has an open account")] = False,
-    own_data: Annotated[bool, Query(description="self_query, object: the person asks about themself")] = True,
-    recipient: Annotated[str | None, Query(max_length=200, description="furnish: the receiving party's name or id")] = (
-        None
-    ),
-    identifiers: bool = False,
-    data_grade: Literal["general", "important", "core"] = "general",
-    credit_data: bool = True,
-    route: Literal["exempt", "standard_contract", "security_assessment"] = "exempt",
-    approved: bool = False,
-    approval_age_days: Annotated[int, Query(ge=0, le=36_500)] = 0,
-    foreign_authority: bool = False,
-):
+def explain(actor: Explainer, runtime: RuntimeDep, described: Annotated[Described, Query()]):
     """A dry run (agency, regulator): the decision the policies would make on a *described*
     request, the rules that decide it and the context they were given. It names no person and
     reads no one's data: the authorization, past uses and open accounts are described by the
     parameters, and the person is always `described`. Nothing is granted, charged or logged."""
-    if purpose not in runtime.catalog.purposes and purpose not in STAFF_READ_PURPOSES:
-        raise Problem(422, "invalid_purpose", f"purpose must be a catalog or staff purpose, not {purpose}")
-    scope_list = _listed(scopes)
+    d = described
+    if d.purpose not in runtime.catalog.purposes and d.purpose not in STAFF_READ_PURPOSES:
+        raise Problem(422, "invalid_purpose", f"purpose must be a catalog or staff purpose, not {d.purpose}")
     with runtime.reading() as conn:
-        party = named_party(conn, principal)
-        target = lookup_party(conn, recipient) if recipient else None
+        party = named_party(conn, d.principal)
+        target = lookup_party(conn, d.recipient) if d.recipient else None
     # The principal as the policies see it; an individual principal stands for the described person.
     subject = Subject(party["role"], party["id"], DESCRIBED if party["role"] == "individual" else None)
-    resource: tuple[str, str] = ("Person", DESCRIBED if own_data else "another person")
-    context: dict = {}
-    if action == "inquire":
-        described = None if authorization == "none" else {
-            "lender_id": party["id"] if authorized_lender == "principal" else "another lender",
-            "person_token": DESCRIBED, "purpose": authorized_purpose or purpose,
-            "products": _listed(authorized_products) or [product], "scopes": _listed(authorized_scopes) or ["loan"],
-            "separate_consent": separate_consent,
-            "expires_on": clock.today() + timedelta(days=-1 if authorization == "expired" else 30),
-            "revoked_at": clock.now() if authorization == "revoked" else None,
-            "max_inquiries": _fair_use(runtime, authorized_purpose or purpose),
-        }  # fmt: skip
-        context = decision_context(runtime, described, purpose=purpose, product=product, scopes=scope_list,
-                                   open_account=open_account, uses=uses)  # fmt: skip
-    elif action == "grant_authorization":
-        context = consent.grant_context(runtime.catalog, purpose, scope_list or ["loan"], separate_consent)
-    elif action == "furnish":
-        kind = RESOURCE_TYPES.get(target["role"], "Agency") if target else "Agency"
-        resource = (kind, target["id"] if target else "agency")
-    elif action == "staff_read":
-        context = {"staff": party["staff"], "purpose": purpose}
-    elif action == "read_supervision":
-        resource = ("SupervisionView", "supervision")
-        context = {"identifiers": identifiers}
-    elif action == "export":
-        resource = ("Dataset", "described")
-        context = {
-            "data_grade": data_grade, "credit_data": credit_data, "route": route, "approved": approved,
-            "approval_age_days": approval_age_days,
-            "approval_valid_days": 365 * runtime.settings.rules.assessment_valid_years,
-            "separate_consent": separate_consent, "foreign_authority": foreign_authority,
-        }  # fmt: skip
-    decision = runtime.policy.decide(action, subject, resource, context)
+    resource, context = _resource_and_context(runtime, d, party, target)
+    decision = runtime.policy.decide(d.action, subject, resource, context)
     return {
         **decision.explain(),
-        "request": {"principal": subject.uid(), "action": action, "resource": {"type": resource[0], "id": resource[1]}},
+        "request": {"principal": subject.uid(), "action": d.action, "resource": {"type": resource[0],
+                                                                                  "id": resource[1]}},
         "context": context,
-    }
+    }  # fmt: skip
+
+
+def _resource_and_context(runtime, d: Described, party: dict, target: dict | None) -> tuple[tuple[str, str], dict]:
+    """What the described request acts on, and the context the policies are given for it."""
+    scopes = _listed(d.scopes)
+    resource: tuple[str, str] = ("Person", DESCRIBED if d.own_data else "another person")
+    if d.action == "inquire":
+        authorization = None if d.authorization == "none" else {
+            "lender_id": party["id"] if d.authorized_lender == "principal" else "another lender",
+            "person_token": DESCRIBED, "purpose": d.authorized_purpose or d.purpose,
+            "products": _listed(d.authorized_products) or [d.product],
+            "scopes": _listed(d.authorized_scopes) or ["loan"], "separate_consent": d.separate_consent,
+            "expires_on": clock.today() + timedelta(days=-1 if d.authorization == "expired" else 30),
+            "revoked_at": clock.now() if d.authorization == "revoked" else None,
+            "max_inquiries": _fair_use(runtime, d.authorized_purpose or d.purpose),
+        }  # fmt: skip
+        return resource, decision_context(runtime, authorization, purpose=d.purpose, product=d.product,
+                                          scopes=scopes, open_account=d.open_account, uses=d.uses)  # fmt: skip
+    if d.action == "grant_authorization":
+        return resource, consent.grant_context(runtime.catalog, d.purpose, scopes or ["loan"], d.separate_consent)
+    if d.action == "furnish":
+        kind = RESOURCE_TYPES.get(target["role"], "Agency") if target else "Agency"
+        return (kind, target["id"] if target else "agency"), {}
+    if d.action == "staff_read":
+        return resource, {"staff": party["staff"], "purpose": d.purpose}
+    if d.action == "read_supervision":
+        return ("SupervisionView", "supervision"), {"identifiers": d.identifiers}
+    if d.action == "export":
+        return ("Dataset", "described"), {
+            "data_grade": d.data_grade, "credit_data": d.credit_data, "route": d.route, "approved": d.approved,
+            "approval_age_days": d.approval_age_days,
+            "approval_valid_days": 365 * runtime.settings.rules.assessment_valid_years,
+            "separate_consent": d.separate_consent, "foreign_authority": d.foreign_authority,
+        }  # fmt: skip
+    return resource, {}
 
 
 def _fair_use(runtime, purpose: str) -> int:

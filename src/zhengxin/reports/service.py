@@ -101,6 +101,68 @@ def _institution_code(key: bytes, party_id_or_uscc: str) -> str:
     return "I" + hmac.digest(key, party_id_or_uscc.encode(), "sha256").hex()[:10].upper()
 
 
+@dataclass(frozen=True)
+class Facts:
+    """Everything a report is built from, read in one place (`fetch`); the sections are built
+    from it by pure functions, testable without a database."""
+
+    accounts: list[dict]  # latest state per account, as a report may show it today
+    spend: list[dict]  # monthly consumption summaries of the last SUMMARY_MONTHS
+    trips: list[dict]  # monthly travel summaries of the last SUMMARY_MONTHS
+    asked: list  # inquiries about the person within the inquiry record's years
+    flagged: list[dict]  # disputes marking records
+    said: list[dict]  # the person's statements
+    identity: dict  # name, resident ID, phone from the vault
+    by_id: dict  # organisations by party id
+    by_uscc: dict  # organisations by USCC
+
+
+def fetch(
+    conn: Connection, runtime, person_token: str, *, scopes: list[str], today: date, inquiry: dict | None
+) -> Facts:
+    """Read what the report needs from its owners: one query per kind of fact, one for every
+    institution the report names."""
+    rules = runtime.settings.rules
+    accounts = shown_accounts(conn, runtime, person_token, today) if "loan" in scopes else []
+    first_month = month_label_of(today, SUMMARY_MONTHS - 1)
+    spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
+    trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
+    asked = asked_about(conn, person_token, _midnight(add_months(today, -12 * rules.inquiry_record_years)))
+    flagged, said = marks_for_report(conn, runtime, person_token)
+    ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
+    ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
+    ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
+    usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
+    by_id, by_uscc = runtime.directory.lookup(conn, ids, usccs)
+    identity = runtime.vault.reveal(conn, person_token)
+    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a report names institutions to its viewer (RPT-2): a lender sees other lenders coded,
+    furnishers and itself by name; the person sees every name."""
+
+    viewer: Viewer
+    codes: InstitutionCodes
+    by_id: dict
+    by_uscc: dict
+
+    def institution(self, party_id: str) -> Institution:
+        org = self.by_id.get(party_id)
+        named = (
+            self.viewer.kind == "individual" or party_id == self.viewer.party_id
+            or (org is not None and org.role != "lender")
+        )  # fmt: skip
+        return Institution(code=self.codes.code(party_id), name=org.name if org is not None and named else None)
+
+    def co_lender(self, uscc: str) -> Institution:
+        org = self.by_uscc.get(uscc)
+        if org is not None:
+            return self.institution(org.id)
+        return Institution(code=self.codes.code(uscc), name=None if self.viewer.kind == "lender" else f"USCC {uscc}")
+
+
 def assemble(
     conn: Connection,
     runtime,
@@ -112,77 +174,118 @@ def assemble(
     now: datetime,
     inquiry: dict | None = None,
 ) -> Assembled:
-    rules = runtime.settings.rules
-    codes = InstitutionCodes(runtime.pepper)
-    accounts = shown_accounts(conn, runtime, person_token, today) if "loan" in scopes else []
-    first_month = month_label_of(today, SUMMARY_MONTHS - 1)
-    spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
-    trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
-    since = add_months(today, -12 * rules.inquiry_record_years)
-    asked = asked_about(conn, person_token, _midnight(since))
-    flagged, said = marks_for_report(conn, runtime, person_token)
+    facts = fetch(conn, runtime, person_token, scopes=scopes, today=today, inquiry=inquiry)
+    report = build(
+        facts, Naming(viewer, InstitutionCodes(runtime.pepper), facts.by_id, facts.by_uscc), runtime.settings.rules,
+        scopes=scopes, today=today, now=now, inquiry=inquiry, catalog_version=runtime.catalog.version,
+    )  # fmt: skip
+    asked_on = [q.created_at.date() for q in facts.asked]
+    return Assembled(report, _sources(facts.accounts, facts.spend, facts.trips), facts.accounts, facts.spend, asked_on)
 
-    # One query for every institution the report names.
-    ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
-    ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
-    ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
-    usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
-    by_id, by_uscc = runtime.directory.lookup(conn, ids, usccs)
 
-    def institution(party_id: str) -> Institution:
-        org = by_id.get(party_id)
-        # RPT-2: a lender sees other lenders coded; furnishers and itself by name.
-        named = viewer.kind == "individual" or party_id == viewer.party_id or (org is not None and org.role != "lender")
-        return Institution(code=codes.code(party_id), name=org.name if org is not None and named else None)
+def build(
+    facts: Facts, naming: Naming, rules, *, scopes: list[str], today: date, now: datetime, inquiry: dict | None,
+    catalog_version: str,
+) -> CreditReport:  # fmt: skip
+    """The report from its facts: no database, no clock."""
+    institution = naming.institution
+    accounts, co_lending = account_sections(facts, naming, rules)
+    return CreditReport(
+        header=Header(
+            report_id=new_id("rpt"),
+            generated_at=now,
+            viewer=naming.viewer.kind,
+            inquiry=InquiryRef(
+                inquiry_id=inquiry["id"],
+                institution=institution(inquiry["lender_id"]),
+                purpose=inquiry["purpose"],
+                product=inquiry["product"],
+            )
+            if inquiry
+            else None,
+            scope=sorted(scopes),
+            catalog_version=catalog_version,
+            objection_note=(
+                f"{len(facts.flagged)} record(s) in this report are under objection (CR-25); see objections"
+                if facts.flagged
+                else None
+            ),
+        ),  # fmt: skip
+        identity=Identity(
+            name=mask_name(facts.identity.get("name")),
+            resident_id=mask_resident_id(facts.identity.get("person_id")),
+            phone=mask_phone(facts.identity.get("phone")),
+        ),
+        summary=summary_section(facts.accounts),
+        multi_platform=multi_platform_section(facts.accounts, facts.asked, rules, today),
+        accounts=accounts,
+        co_lending=co_lending,
+        consumption=consumption_section(facts.spend) if "consumption" in scopes else None,
+        travel=travel_section(facts.trips) if "travel" in scopes else None,
+        statements=[
+            PersonalStatement(
+                account_id=s["account_id"],
+                text=s["text"],
+                added_on=s["added_at"].date(),
+                furnisher=institution(s["furnisher_id"]),
+            )
+            for s in facts.said
+        ],  # fmt: skip
+        objections=[
+            ObjectionLabel(
+                account_id=d["record_key"],
+                status=d["outcome"] or d["status"],
+                opened_on=d["opened_at"].date(),
+                furnisher=institution(d["furnisher_id"]),
+                dispute_id=d["id"],
+                due_on=d["due_on"],
+            )
+            for d in facts.flagged
+        ],  # fmt: skip
+        inquiry_records=[
+            InquiryRecord(
+                date=q.created_at.date(), institution=institution(q.lender_id), purpose=q.purpose, product=q.product
+            )
+            for q in facts.asked
+        ],  # fmt: skip
+    )
 
-    def co_lender(uscc: str) -> Institution:
-        org = by_uscc.get(uscc)
-        if org is not None:
-            return institution(org.id)
-        return Institution(code=codes.code(uscc), name=None if viewer.kind == "lender" else f"USCC {uscc}")
 
-    identity = runtime.vault.reveal(conn, person_token)
-    disputed = {(d["furnisher_id"], d["record_key"]) for d in flagged if d["status"] != "closed"}
-    statement_of = {(s["furnisher_id"], s["account_id"]): s["text"] for s in said}  # the newest wins
-    report_accounts, co_lending = [], []
-    for a in sorted(accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):
+def account_sections(facts: Facts, naming: Naming, rules) -> tuple[list[Account], list[CoLending]]:
+    """Each account (open ones first, the newest first) with its status grid, dispute mark and
+    statement; and the co-lent ones with the platform's share against the minimum."""
+    disputed = {(d["furnisher_id"], d["record_key"]) for d in facts.flagged if d["status"] != "closed"}
+    statement_of = {(s["furnisher_id"], s["account_id"]): s["text"] for s in facts.said}  # the newest wins
+    accounts, co_lending = [], []
+    for a in sorted(facts.accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):
         grid = [MonthStatus(month=month_label_of(a["as_of"], i), status=s) for i, s in enumerate(a["payment_history"])]
-        report_accounts.append(
+        key = (a["furnisher_id"], a["account_id"])
+        accounts.append(
             Account(
-                furnisher=institution(a["furnisher_id"]),
-                account_id=a["account_id"],
-                product=a["product"],
-                opened_on=a["opened_on"],
-                closed_on=a["closed_on"],
-                principal_fen=a["principal_fen"],
-                credit_limit_fen=a["credit_limit_fen"],
-                balance_fen=a["balance_fen"],
-                overdue_fen=a["overdue_fen"],
-                days_past_due=a["days_past_due"],
-                status=a["status"],
-                as_of=a["as_of"],
-                payment_history=a["payment_history"],
-                status_grid=grid,
-                co_lent=a["co_lender_uscc"] is not None,
-                under_dispute=(a["furnisher_id"], a["account_id"]) in disputed,
-                statement=statement_of.get((a["furnisher_id"], a["account_id"])),
-            )  # fmt: skip
-        )
+                furnisher=naming.institution(a["furnisher_id"]), account_id=a["account_id"], product=a["product"],
+                opened_on=a["opened_on"], closed_on=a["closed_on"], principal_fen=a["principal_fen"],
+                credit_limit_fen=a["credit_limit_fen"], balance_fen=a["balance_fen"], overdue_fen=a["overdue_fen"],
+                days_past_due=a["days_past_due"], status=a["status"], as_of=a["as_of"],
+                payment_history=a["payment_history"], status_grid=grid, co_lent=a["co_lender_uscc"] is not None,
+                under_dispute=key in disputed, statement=statement_of.get(key),
+            )
+        )  # fmt: skip
         if a["co_lender_uscc"] is not None and a["platform_share"] is not None:
             co_lending.append(
                 CoLending(
-                    account_id=a["account_id"],
-                    furnisher=institution(a["furnisher_id"]),
-                    co_lender=co_lender(a["co_lender_uscc"]),
-                    platform_share=a["platform_share"],
+                    account_id=a["account_id"], furnisher=naming.institution(a["furnisher_id"]),
+                    co_lender=naming.co_lender(a["co_lender_uscc"]), platform_share=a["platform_share"],
                     min_platform_share=rules.min_platform_share,
                     below_minimum=a["platform_share"] < rules.min_platform_share,
-                )  # fmt: skip
-            )
+                )
+            )  # fmt: skip
+    return accounts, co_lending
 
+
+def summary_section(accounts: list[dict]) -> Summary:
     open_accounts = [a for a in accounts if a["status"] in OPEN_STATUSES]
     histories = "".join(a["payment_history"] for a in accounts) or "#"
-    summary = Summary(
+    return Summary(
         accounts=len(accounts),
         open_accounts=len(open_accounts),
         closed_accounts=sum(a["status"] == "closed" for a in accounts),
@@ -195,15 +298,21 @@ def assemble(
         worst_status_24m=max(histories, key=lambda s: SEVERITY.get(s, 0)),
     )
 
+
+def multi_platform_section(accounts: list[dict], asked: list, rules, today: date) -> MultiPlatform:
+    """Borrowing across platforms: how many hold an open account, recent openings and inquiries,
+    and the unsecured balance against the lending caps."""
+
     def within(months: int, days: list[date]) -> int:
         start = add_months(today, -months)
         return sum(d > start for d in days)
 
+    open_accounts = [a for a in accounts if a["status"] in OPEN_STATUSES]
     opened = [a["opened_on"] for a in accounts]
     asked_on = [q.created_at.date() for q in asked]
     unsecured = sum(a["balance_fen"] for a in open_accounts if a["product"] in UNSECURED)
     platforms = len({a["furnisher_id"] for a in open_accounts})
-    multi = MultiPlatform(
+    return MultiPlatform(
         active_platforms=platforms,
         platform_threshold=rules.multi_platform_threshold,
         above_threshold=platforms > rules.multi_platform_threshold,
@@ -218,90 +327,35 @@ def assemble(
         ],
     )  # fmt: skip
 
-    consumption = None
-    if "consumption" in scopes:
-        by_category: dict[str, list[int]] = {}
-        by_month: dict[str, list[int]] = {}
-        for r in spend:
-            for bucket in (by_category.setdefault(r["category"], [0, 0]), by_month.setdefault(r["month"], [0, 0])):
-                bucket[0] += r["amount_fen"]
-                bucket[1] += r["orders"]
-        consumption = Consumption(
-            months=len(by_month),
-            total_fen=sum(v[0] for v in by_month.values()),
-            by_category=[
-                CategorySpend(category=c, amount_fen=v[0], orders=v[1])
-                for c, v in sorted(by_category.items(), key=lambda kv: -kv[1][0])
-            ],
-            by_month=[MonthSpend(month=m, amount_fen=v[0], orders=v[1]) for m, v in sorted(by_month.items())],
-        )
-    travel = None
-    if "travel" in scopes:
-        per_month: dict[str, list[int]] = {}
-        for r in trips:
-            bucket = per_month.setdefault(r["month"], [0, 0])
-            bucket[0] += r["trips"]
-            bucket[1] = max(bucket[1], r["cities"])  # cities are not additive across platforms
-        travel = Travel(
-            months=[TravelMonth(month=m, trips=v[0], cities=v[1]) for m, v in sorted(per_month.items())],
-            total_trips=sum(v[0] for v in per_month.values()),
-        )
 
-    header = Header(
-        report_id=new_id("rpt"),
-        generated_at=now,
-        viewer=viewer.kind,
-        inquiry=InquiryRef(
-            inquiry_id=inquiry["id"], institution=institution(inquiry["lender_id"]), purpose=inquiry["purpose"],
-            product=inquiry["product"],
-        ) if inquiry else None,
-        scope=sorted(scopes),
-        catalog_version=runtime.catalog.version,
-        objection_note=(
-            f"{len(flagged)} record(s) in this report are under objection (CR-25); see objections" if flagged else None
-        ),
-    )  # fmt: skip
-    report = CreditReport(
-        header=header,
-        identity=Identity(
-            name=mask_name(identity.get("name")),
-            resident_id=mask_resident_id(identity.get("person_id")),
-            phone=mask_phone(identity.get("phone")),
-        ),
-        summary=summary,
-        multi_platform=multi,
-        accounts=report_accounts,
-        co_lending=co_lending,
-        consumption=consumption,
-        travel=travel,
-        statements=[
-            PersonalStatement(
-                account_id=s["account_id"],
-                text=s["text"],
-                added_on=s["added_at"].date(),
-                furnisher=institution(s["furnisher_id"]),
-            )
-            for s in said
+def consumption_section(spend: list[dict]) -> Consumption:
+    by_category: dict[str, list[int]] = {}
+    by_month: dict[str, list[int]] = {}
+    for r in spend:
+        for bucket in (by_category.setdefault(r["category"], [0, 0]), by_month.setdefault(r["month"], [0, 0])):
+            bucket[0] += r["amount_fen"]
+            bucket[1] += r["orders"]
+    return Consumption(
+        months=len(by_month),
+        total_fen=sum(v[0] for v in by_month.values()),
+        by_category=[
+            CategorySpend(category=c, amount_fen=v[0], orders=v[1])
+            for c, v in sorted(by_category.items(), key=lambda kv: -kv[1][0])
         ],
-        objections=[
-            ObjectionLabel(
-                account_id=d["record_key"],
-                status=d["outcome"] or d["status"],
-                opened_on=d["opened_at"].date(),
-                furnisher=institution(d["furnisher_id"]),
-                dispute_id=d["id"],
-                due_on=d["due_on"],
-            )
-            for d in flagged
-        ],
-        inquiry_records=[
-            InquiryRecord(
-                date=q.created_at.date(), institution=institution(q.lender_id), purpose=q.purpose, product=q.product
-            )
-            for q in asked
-        ],  # fmt: skip
+        by_month=[MonthSpend(month=m, amount_fen=v[0], orders=v[1]) for m, v in sorted(by_month.items())],
     )
-    return Assembled(report, _sources(accounts, spend, trips), accounts, spend, asked_on)
+
+
+def travel_section(trips: list[dict]) -> Travel:
+    per_month: dict[str, list[int]] = {}
+    for r in trips:
+        bucket = per_month.setdefault(r["month"], [0, 0])
+        bucket[0] += r["trips"]
+        bucket[1] = max(bucket[1], r["cities"])  # cities are not additive across platforms
+    return Travel(
+        months=[TravelMonth(month=m, trips=v[0], cities=v[1]) for m, v in sorted(per_month.items())],
+        total_trips=sum(v[0] for v in per_month.values()),
+    )
 
 
 def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list[Source]:

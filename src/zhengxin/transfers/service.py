@@ -122,40 +122,14 @@ def request(
     """Ask to send a dataset abroad: the gate decides its route and whether it must wait for the
     regulator. Every request is kept and logged, a denied one too."""
     catalog, params = runtime.catalog, runtime.settings.rules
-    destination = destination.strip().upper()
-    if destination not in COUNTRIES:
-        raise Problem(422, "invalid_destination", "destination must be an ISO 3166-1 alpha-2 country code")
-    if destination == "CN":
-        raise Problem(422, "not_cross_border", "a transfer within China is not a cross-border transfer", rule="PIPL-38")
-    if data_grade not in GRADES:
-        raise Problem(422, "invalid_data_grade", f"data_grade must be one of {', '.join(GRADES)}", rule="DSL-21")
-    record_types = sorted(set(record_types))
-    unknown = [t for t in record_types if t not in catalog.record_types]
-    if unknown or not record_types:
-        raise Problem(
-            422, "unknown_record_type",
-            f"record types must be catalog record types ({', '.join(catalog.record_types)})", unknown=unknown,
-        )  # fmt: skip
-    if persons < 0 or sensitive_persons < 0:
-        raise Problem(422, "invalid_count", "persons and sensitive_persons are counts (>= 0)")
-    if sensitive_persons > persons:
-        raise Problem(422, "sensitive_exceeds_persons", "sensitive_persons cannot exceed persons")
-    carrying = sorted(set(record_types) & sensitive_record_types(catalog))
-    if carrying and sensitive_persons < persons:
-        raise Problem(
-            422, "sensitive_persons_understated",
-            f"{', '.join(carrying)} hold sensitive personal information of every person exported: "
-            "sensitive_persons must equal persons", rule="PIPL-28", record_types=carrying,
-        )  # fmt: skip
+    destination, record_types = _checked(
+        catalog, destination=destination, record_types=record_types, persons=persons,
+        sensitive_persons=sensitive_persons, data_grade=data_grade,
+    )  # fmt: skip
 
     lock_party(conn, actor.party_id)  # one request at a time per requester, so no two count past each other
     now = clock.now()
-    earlier_persons, earlier_sensitive = conn.execute(
-        select(func.coalesce(func.sum(transfers.c.persons), 0),
-               func.coalesce(func.sum(transfers.c.sensitive_persons), 0))
-        .where(transfers.c.requester_id == actor.party_id, transfers.c.status.in_(LIVE),
-               transfers.c.created_at >= datetime(now.year, 1, 1, tzinfo=UTC))
-    ).one()  # fmt: skip
+    earlier_persons, earlier_sensitive = _this_year(conn, actor.party_id, now)
     cumulative = (int(earlier_persons) + persons, int(earlier_sensitive) + sensitive_persons)
     credit_data = bool(set(record_types) & credit_record_types(catalog))
     route, rules = route_for(data_grade, credit_data, (persons, sensitive_persons), cumulative, params)
@@ -200,6 +174,50 @@ def request(
         cumulative_persons=cumulative[0], cumulative_sensitive=cumulative[1], route=route, status=status, rules=rules,
     )  # fmt: skip
     return view(conn, get(conn, transfer_id))
+
+
+def _checked(
+    catalog, *, destination: str, record_types: list[str], persons: int, sensitive_persons: int, data_grade: str
+) -> tuple[str, list[str]]:
+    """The request's destination and record types as the checks leave them, or the problem with
+    the first fact refused."""
+    destination = destination.strip().upper()
+    if destination not in COUNTRIES:
+        raise Problem(422, "invalid_destination", "destination must be an ISO 3166-1 alpha-2 country code")
+    if destination == "CN":
+        raise Problem(422, "not_cross_border", "a transfer within China is not a cross-border transfer", rule="PIPL-38")
+    if data_grade not in GRADES:
+        raise Problem(422, "invalid_data_grade", f"data_grade must be one of {', '.join(GRADES)}", rule="DSL-21")
+    record_types = sorted(set(record_types))
+    unknown = [t for t in record_types if t not in catalog.record_types]
+    if unknown or not record_types:
+        raise Problem(
+            422, "unknown_record_type",
+            f"record types must be catalog record types ({', '.join(catalog.record_types)})", unknown=unknown,
+        )  # fmt: skip
+    if persons < 0 or sensitive_persons < 0:
+        raise Problem(422, "invalid_count", "persons and sensitive_persons are counts (>= 0)")
+    if sensitive_persons > persons:
+        raise Problem(422, "sensitive_exceeds_persons", "sensitive_persons cannot exceed persons")
+    carrying = sorted(set(record_types) & sensitive_record_types(catalog))
+    if carrying and sensitive_persons < persons:
+        raise Problem(
+            422, "sensitive_persons_understated",
+            f"{', '.join(carrying)} hold sensitive personal information of every person exported: "
+            "sensitive_persons must equal persons", rule="PIPL-28", record_types=carrying,
+        )  # fmt: skip
+    return destination, record_types
+
+
+def _this_year(conn: Connection, requester_id: str, now: datetime) -> tuple[int, int]:
+    """Persons and sensitive persons of the requester's live transfers since 1 January (the
+    thresholds count the year's total)."""
+    return conn.execute(
+        select(func.coalesce(func.sum(transfers.c.persons), 0),
+               func.coalesce(func.sum(transfers.c.sensitive_persons), 0))
+        .where(transfers.c.requester_id == requester_id, transfers.c.status.in_(LIVE),
+               transfers.c.created_at >= datetime(now.year, 1, 1, tzinfo=UTC))
+    ).one()  # fmt: skip
 
 
 def decide(conn: Connection, runtime, regulator: Actor, transfer_id: str, *, decision: str, note: str | None) -> dict:

@@ -72,28 +72,7 @@ def train(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optbinning's own deprecation noise
         card.fit(x_train, y_train)
-    table = card.table(style="detailed")
-    fitted = card.binning_process_
-    model_features = []
-    for name in features:
-        rows = table[table["Variable"] == name]
-        splits = [float(s) for s in fitted.get_binned_variable(name).splits]
-        regular = rows[~rows["Bin"].isin(["Special", "Missing"])]
-        model_features.append(
-            {
-                "name": name,
-                "trend": trends[name],
-                "splits": splits,
-                "points": [float(p) for p in regular["Points"]],
-                "missing_points": float(rows[rows["Bin"] == "Missing"]["Points"].iloc[0]),
-                "bins": [
-                    {"bin": str(r["Bin"]), "count": int(r["Count"]), "event_rate": float(r["Event rate"]),
-                     "woe": float(r["WoE"]), "points": float(r["Points"])}
-                    for _, r in rows.iterrows()
-                ],
-                "iv": float(rows["IV"].sum()),
-            }
-        )  # fmt: skip
+    model_features = _fitted_features(card, features, trends)
     trained_at = datetime.now(UTC).replace(microsecond=0)
     model = {
         "format": MODEL_FORMAT,
@@ -129,6 +108,34 @@ def train(
         "metrics": metrics,
     }  # fmt: skip
     return model, model_card
+
+
+def _fitted_features(card, features: list[str], trends: dict[str, str]) -> list[dict]:
+    """Each feature as the fitted scorecard holds it: its splits and points per bin (what the
+    exported model scores with), and its bins' counts, event rates, WoE and IV (the card)."""
+    table = card.table(style="detailed")
+    fitted = card.binning_process_
+    model_features = []
+    for name in features:
+        rows = table[table["Variable"] == name]
+        splits = [float(s) for s in fitted.get_binned_variable(name).splits]
+        regular = rows[~rows["Bin"].isin(["Special", "Missing"])]
+        model_features.append(
+            {
+                "name": name,
+                "trend": trends[name],
+                "splits": splits,
+                "points": [float(p) for p in regular["Points"]],
+                "missing_points": float(rows[rows["Bin"] == "Missing"]["Points"].iloc[0]),
+                "bins": [
+                    {"bin": str(r["Bin"]), "count": int(r["Count"]), "event_rate": float(r["Event rate"]),
+                     "woe": float(r["WoE"]), "points": float(r["Points"])}
+                    for _, r in rows.iterrows()
+                ],
+                "iv": float(rows["IV"].sum()),
+            }
+        )  # fmt: skip
+    return model_features
 
 
 def score(model: dict, features: dict) -> tuple[int, list[dict]]:
