@@ -170,6 +170,18 @@ BATCHES = [
 ]
 
 
+# What each batch accepted, by record type: Platform A's consumption comes in three batches only.
+TYPES = {"bat_a1": {"loan": 5, "consumption": 3}, "bat_a3": {"loan": 5}, "bat_a4": {"loan": 2, "consumption": 2},
+         "bat_a5": {"loan": 5}, "bat_a6": {"loan": 1, "consumption": 1}, "bat_a7": {"loan": 3},
+         "bat_b1": {"loan": 2}, "bat_b2": {"loan": 3}, "bat_b3": {"loan": 3}, "bat_c1": {"travel": 2},
+         "bat_c2": {"travel": 1}}  # fmt: skip
+DELIVERIES = [
+    {"batch_id": b["id"], "furnisher_id": b["furnisher_id"], "record_type": t, "accepted": n,
+     "created_at": b["created_at"], "completed_at": b["completed_at"], "month": b["month"]}
+    for b in BATCHES for t, n in TYPES.get(b["id"], {}).items()
+]  # fmt: skip
+
+
 def _rejection(batch, line, code, rule=None, record_type="loan", field="person_id") -> dict:
     found = next(b for b in BATCHES if b["id"] == batch)
     return {
@@ -218,6 +230,7 @@ ROWS = {
     "inquiries": INQUIRIES,
     "disputes": DISPUTES,
     "batches": BATCHES,
+    "deliveries": DELIVERIES,
     "rejections": REJECTIONS,
     "parties": [{**p, "created_at": at("2025-01-01")} for p in PARTIES],
     "obligations": OBLIGATIONS,

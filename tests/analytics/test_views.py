@@ -14,29 +14,35 @@ from zhengxin.config import RuleParameters
 from zhengxin.kit.errors import Problem
 
 # obligations, as of 2026-06-15 ---------------------------------------------------------------
-# obl_1, Platform A, monthly from 2026-02-10, created 2026-01-15. Due: 02-10 03-10 04-10 05-10
-# 06-10 (5), running period to 07-10. Deliveries (batches with an accepted record, up to as_of):
-# 02-05, 03-15, 04-08, 05-20, 06-12 (03-05 accepted nothing; 06-20 is after as_of).
-#   02-10 <- 02-05 on time; 03-10 <- 03-15 late; 04-10 <- 04-08 on time; 05-10 <- 05-20 late;
-#   06-10 <- 06-12 late. On time 2, late 3, missing 0.
+# A period is on time when every required type came in its window, missing when a type has not
+# come by as_of, late otherwise; each type's deliveries serve its waiting periods oldest first.
+# obl_1, Platform A, loan and consumption, monthly from 2026-02-10, created 2026-01-15. Due 02-10
+# 03-10 04-10 05-10 06-10 (5), running period to 07-10. Deliveries up to as_of:
+#   loan 02-05, 03-15, 04-08, 05-20, 06-12 (03-05 accepted nothing; 06-20 is after as_of):
+#     02-10 <- 02-05 on time; 03-10 <- 03-15 late; 04-10 <- 04-08 on time; 05-10 <- 05-20 late;
+#     06-10 <- 06-12 late.
+#   consumption 02-05, 04-08, 06-12: 02-10 <- 02-05 on time; 03-10 <- 04-08 late; 04-10 <- 06-12
+#     late; 05-10 and 06-10 missing.
+#   So 02-10 on time; 03-10 late; 04-10 late (consumption); 05-10, 06-10 missing:
+#   on time 1, late 2, missing 2. Both types were accepted: never accepted none.
 #   Volumes: 6 batches, received 10+3+5+5+5+2 = 30, accepted 8+0+5+4+5+2 = 24, rejected 6: 0.2.
 #   Codes: invalid_resident_id 4 (4/30 = 0.1333), missing_consent 1, prohibited_field 1 (ties by
 #   code; 1/30 = 0.0333); the after-as_of batch's invalid_date is left out.
-#   Types: loan accounts yes, consumption none from A -> never accepted: consumption.
-# obl_2, Platform B, weekly from 2026-05-18 (Mondays), created 05-01. Due 05-18 05-25 06-01 06-08
-# 06-15 (5). Deliveries 05-10 (window from 05-01 to 05-18: on time), 05-24 (on time); the 04-01
-# batch came before the obligation. On time 2, late 0, missing 3.
+# obl_2, Platform B, loan, weekly from 2026-05-18 (Mondays), created 05-01. Due 05-18 05-25 06-01
+# 06-08 06-15 (5). Deliveries 05-10 (window from 05-01 to 05-18: on time), 05-24 (on time); the
+# 04-01 batch came before the obligation. On time 2, late 0, missing 3.
 #   Volumes: 3 batches, received 4+3+3 = 10, rejected 2: 0.2; unknown_field 2 (CM-7), 0.2.
-# obl_3, Platform C, daily from 2026-06-13, created 06-01. Due 06-13 06-14 06-15 (3). Deliveries
-# 06-12 (serves 06-13, on time) and 06-15 23:00 (serves 06-14, late), so 06-15 is missing.
-#   Travel: none in the lake -> never accepted. Volumes 2 batches, 3 received, none rejected.
-# obl_4, Platform D, first due 2026-07-01: nothing due yet; no batches at all.
+# obl_3, Platform C, travel, daily from 2026-06-13, created 06-01. Due 06-13 06-14 06-15 (3).
+# Deliveries 06-12 (serves 06-13, on time) and 06-15 23:30 (serves 06-14, late), so 06-15 is
+# missing. Volumes 2 batches, 3 received, none rejected.
+# obl_4, Platform D, first due 2026-07-01: nothing due yet; no batch at all, so loan was never
+# accepted from D.
 # obl_5 is inactive.
 OBLIGATIONS = [
     {
         "furnisher_id": "fur_a", "furnisher": "Platform A", "obligation_id": "obl_1",
         "record_types": ["consumption", "loan"], "frequency": "monthly", "first_due_on": "2026-02-10",
-        "expected": 5, "on_time": 2, "late": 3, "missing": 0, "never_accepted": ["consumption"],
+        "expected": 5, "on_time": 1, "late": 2, "missing": 2, "never_accepted": [],
         "last_delivery_at": "2026-06-12T10:00:00Z", "batches": 6, "received": 30, "accepted": 24, "rejected": 6,
         "rejection_rate": 0.2,
         "error_codes": [
@@ -55,13 +61,13 @@ OBLIGATIONS = [
     {
         "furnisher_id": "fur_c", "furnisher": "Platform C", "obligation_id": "obl_3", "record_types": ["travel"],
         "frequency": "daily", "first_due_on": "2026-06-13", "expected": 3, "on_time": 1, "late": 1, "missing": 1,
-        "never_accepted": ["travel"], "last_delivery_at": "2026-06-15T23:00:00Z", "batches": 2, "received": 3,
+        "never_accepted": [], "last_delivery_at": "2026-06-15T23:00:00Z", "batches": 2, "received": 3,
         "accepted": 3, "rejected": 0, "rejection_rate": 0.0, "error_codes": [],
     },
     {
         "furnisher_id": "fur_d", "furnisher": "Platform D", "obligation_id": "obl_4", "record_types": ["loan"],
         "frequency": "monthly", "first_due_on": "2026-07-01", "expected": 0, "on_time": 0, "late": 0, "missing": 0,
-        "never_accepted": [], "last_delivery_at": None, "batches": 0, "received": 0, "accepted": 0, "rejected": 0,
+        "never_accepted": ["loan"], "last_delivery_at": None, "batches": 0, "received": 0, "accepted": 0, "rejected": 0,
         "rejection_rate": None, "error_codes": [],
     },
 ]  # fmt: skip

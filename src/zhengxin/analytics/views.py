@@ -27,8 +27,6 @@ HARVEST_DAYS = 90
 NOT_APPLICATIONS = ("post_loan_management",)
 DISPUTE_OUTCOMES = ("corrected", "verified", "unconfirmable", "withdrawn")
 TOP_ERROR_CODES = 5
-# Which lake table shows that a record type was accepted from a furnisher.
-RECORD_TABLES = {"loan": "accounts", "consumption": "consumption", "travel": "travel"}
 
 
 def _month(as_of: date) -> str:
@@ -99,35 +97,32 @@ def _periods(obligations: ir.Table, as_of: date) -> ir.Table:
 def obligations(
     obligations: ir.Table,
     batches: ir.Table,
+    deliveries: ir.Table,
     rejections: ir.Table,
     parties: ir.Table,
-    accounts: ir.Table,
-    consumption: ir.Table,
-    travel: ir.Table,
     *,
     as_of: date,
 ) -> ir.Table:
-    """Furnishing compliance per furnisher and obligation.
+    """Furnishing compliance per furnisher and obligation, by the furnisher's own rule
+    (furnishing.service.period_verdicts, held to this view by tests/analytics/test_parity.py).
 
-    Each period owes one delivery (a batch with at least one accepted record); deliveries serve
-    the owed periods oldest first, and one arriving before a period opened (its previous due
-    date; the obligation's creation day for the first) cannot serve it. So a period is *on
-    time* when it was served within its own window, *late* when served afterwards, *missing*
-    when still unserved at as_of: the reading of the furnisher's own obligation status
-    (furnishing.service.obligation_status), with any batch as the delivery of every type.
-    The backlog after window k is B_k = max(0, B_{k-1} + 1 - n_k) (n_k deliveries in it), i.e.
-    S_k - min(0, min_{j<=k} S_j) with S_k = sum_{i<=k} (1 - n_i): period k is on time iff
-    B_k = 0, and the unserved periods at as_of are the newest B_N (N the running period).
-    Record types required but never accepted, the batches' rejection rate and the most
-    frequent error codes complete the row.
+    Each period owes a delivery of every required record type (a batch that accepted records of
+    that type); for each type, deliveries serve the owed periods oldest first, and one arriving
+    before a period opened (its previous due date; the obligation's creation day for the first)
+    cannot serve it. A period is *on time* when every type was served within its own window,
+    *missing* when a type is still unserved at as_of, *late* otherwise. For one type the backlog
+    after window k is B_k = max(0, B_{k-1} + 1 - n_k) (n_k deliveries in it), i.e.
+    S_k - min(0, min_{j<=k} S_j) with S_k = sum_{i<=k} (1 - n_i): the type is on time in period k
+    iff B_k = 0, and its unserved periods at as_of are the newest B_N - 1 (N the running period).
+    Record types required but never accepted, the batches' rejection rate and the most frequent
+    error codes complete the row.
     """
     day = _day(as_of)
     active = obligations.filter(obligations.active & (obligations.created_at.date() <= day))
     upto = batches.filter(batches.created_at.date() <= day)
-    verdicts = _verdicts(active, upto, as_of)
-
-    never = _never_accepted(active, accounts, consumption, travel, as_of)
-
+    delivered = deliveries.filter((deliveries.completed_at.date() <= day) & (deliveries.accepted > 0))
+    verdicts = _verdicts(active, delivered, as_of)
+    never = _never_accepted(active, delivered)
     volumes = upto.group_by("furnisher_id").aggregate(
         batches=upto.count(),
         received=upto.received.sum(),
@@ -176,50 +171,58 @@ def obligations(
     ).order_by(["furnisher", "obligation_id"])  # fmt: skip
 
 
-def _verdicts(active: ir.Table, upto: ir.Table, as_of: date) -> ir.Table:
-    """Per obligation: periods due, on time, late and missing (the backlog rule in `obligations`)."""
+def _verdicts(active: ir.Table, delivered: ir.Table, as_of: date) -> ir.Table:
+    """Per obligation: periods due, on time, late and missing (the rule in `obligations`)."""
     day = _day(as_of)
     periods = _periods(active, as_of)
-    deliveries = upto.filter(upto.accepted > 0).select(
-        furnisher_id=upto.furnisher_id, delivered_on=upto.created_at.date()
-    )
+    required = active.select(obligation_id=active.id, record_type=active.record_types.unnest())
+    periods = periods.join(required, "obligation_id")
+    arrivals = delivered.select("furnisher_id", "record_type", delivered_on=delivered.completed_at.date())
     in_window = periods.left_join(
-        deliveries,
+        arrivals,
         [
-            periods.furnisher_id == deliveries.furnisher_id,
-            deliveries.delivered_on > periods.window_from,
-            deliveries.delivered_on <= ibis.least(periods.due_on, day),
+            periods.furnisher_id == arrivals.furnisher_id,
+            periods.record_type == arrivals.record_type,
+            arrivals.delivered_on > periods.window_from,
+            arrivals.delivered_on <= ibis.least(periods.due_on, day),
         ],
     )
-    counted = in_window.group_by(["obligation_id", "k", "due_on"]).aggregate(n=in_window.delivered_on.count())
-    cumulative = ibis.window(group_by=counted.obligation_id, order_by=counted.k, rows=(None, 0))
+    counted = in_window.group_by(["obligation_id", "record_type", "k", "due_on"]).aggregate(
+        n=in_window.delivered_on.count()
+    )
+    cumulative = ibis.window(group_by=[counted.obligation_id, counted.record_type], order_by=counted.k, rows=(None, 0))
     owed = counted.mutate(s=(1 - counted.n).sum().over(cumulative))
     owed = owed.mutate(backlog=owed.s - ibis.least(owed.s.min().over(cumulative), 0))
     due = owed.due_on <= day
-    verdicts = owed.group_by("obligation_id").aggregate(
-        expected=due.sum(),
-        on_time=(due & (owed.backlog == 0)).sum(),
-        # the running period is the one not yet due; it is owed first when counting what is missing
-        missing=ibis.greatest(owed.backlog.max(where=~due) - 1, 0),
+    # The running period is the one not yet due; it is owed first when counting what is missing.
+    per_type = owed.group_by(["obligation_id", "record_type"]).aggregate(
+        unserved=ibis.greatest(owed.backlog.max(where=~due) - 1, 0)
     )
-    verdicts = verdicts.mutate(late=verdicts.expected - verdicts.on_time - verdicts.missing)
-    return verdicts
+    per_period = owed.filter(due).group_by(["obligation_id", "k"]).aggregate(worst=owed.backlog.max())
+    counts = per_period.group_by("obligation_id").aggregate(
+        expected=per_period.count(), on_time=(per_period.worst == 0).sum()
+    )
+    missing = per_type.group_by("obligation_id").aggregate(missing=per_type.unserved.max())
+    verdicts = (
+        active.select(obligation_id=active.id)
+        .left_join(counts, "obligation_id")
+        .drop("obligation_id_right")
+        .left_join(missing, "obligation_id")
+        .drop("obligation_id_right")
+    )
+    zero = ibis.literal(0, type="int64")
+    verdicts = verdicts.mutate(
+        expected=verdicts.expected.fill_null(zero).cast("int64"),
+        on_time=verdicts.on_time.fill_null(zero).cast("int64"),
+        missing=verdicts.missing.fill_null(zero).cast("int64"),
+    )
+    return verdicts.mutate(late=verdicts.expected - verdicts.on_time - verdicts.missing)
 
 
-def _never_accepted(
-    obligations: ir.Table, accounts: ir.Table, consumption: ir.Table, travel: ir.Table, as_of: date
-) -> ir.Table:
-    """Per obligation, the required record types of which the lake holds no record from the
-    furnisher. Only types with a lake table are judged (loan, consumption, travel)."""
-    month = _month(as_of)
-    tables = {"accounts": accounts, "consumption": consumption, "travel": travel}
-    accepted = ibis.union(
-        *(
-            tables[name].filter(tables[name].month <= month).select("furnisher_id", record_type=ibis.literal(kind))
-            for kind, name in RECORD_TABLES.items()
-        ),
-        distinct=True,
-    )
+def _never_accepted(obligations: ir.Table, delivered: ir.Table) -> ir.Table:
+    """Per obligation, the required record types of which no batch of the furnisher has accepted
+    a record (up to as_of)."""
+    accepted = delivered.select("furnisher_id", "record_type").distinct()
     required = obligations.select(
         obligation_id=obligations.id,
         furnisher_id=obligations.furnisher_id,
@@ -228,8 +231,9 @@ def _never_accepted(
     flagged = required.left_join(accepted.mutate(seen=True), ["furnisher_id", "record_type"]).select(
         "obligation_id", "record_type", "seen"
     )
-    missing = (flagged.seen.isnull()) & flagged.record_type.isin(list(RECORD_TABLES))
-    return flagged.group_by("obligation_id").aggregate(never_accepted=flagged.record_type.collect(where=missing).sort())
+    return flagged.group_by("obligation_id").aggregate(
+        never_accepted=flagged.record_type.collect(where=flagged.seen.isnull()).sort()
+    )
 
 
 def _top_error_codes(rejections: ir.Table, batches: ir.Table, volumes: ir.Table) -> ir.Table:
@@ -495,15 +499,8 @@ def build(tables: dict[str, ir.Table], *, as_of: date, rules: RuleParameters) ->
     t = tables
     expressions = {
         "obligations": obligations(
-            t["obligations"],
-            t["batches"],
-            t["rejections"],
-            t["parties"],
-            t["accounts"],
-            t["consumption"],
-            t["travel"],
-            as_of=as_of,
-        ),  # fmt: skip
+            t["obligations"], t["batches"], t["deliveries"], t["rejections"], t["parties"], as_of=as_of
+        ),
         "co-lending": co_lending(t["accounts"], t["parties"], as_of=as_of, rules=rules),
         "multi-lending": multi_lending(t["accounts"], as_of=as_of, rules=rules),
         "inquiries": inquiries(t["inquiries"], t["accounts"], t["parties"], as_of=as_of),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -510,11 +510,8 @@ def due_dates(first_due_on: date, frequency: str, until: date) -> list[date]:
 
 
 def obligation_status(conn: Connection, obligation: dict, today: date | None = None, periods: int = 12) -> dict:
-    """Each period's verdict: on_time, late (after its due date), missing types, or pending.
-
-    A delivery of a record type counts for one period only: the earliest period still
-    waiting for that type, among those open when it arrived.
-    """
+    """The obligation with its last `periods` periods' verdicts (`period_verdicts`) and the
+    status of the latest one that is due."""
     today = today or clock.today()
     rows = conn.execute(
         select(batches.c.completed_at, batches.c.accepted_by_type)
@@ -523,13 +520,35 @@ def obligation_status(conn: Connection, obligation: dict, today: date | None = N
     ).all()
     wanted = sorted(obligation["record_types"])
     deliveries = {t: [r.completed_at.date() for r in rows if (r.accepted_by_type or {}).get(t)] for t in wanted}
+    results = period_verdicts(obligation, deliveries, today)[-periods:]
+    current = next((p for p in reversed(results) if p["status"] != "pending"), None)
+    return {
+        **obligation,
+        "status": current["status"] if current else "pending",
+        "missing": current["missing"] if current else [],
+        "periods": results,
+    }
+
+
+def period_verdicts(obligation: Mapping, deliveries: Mapping[str, list[date]], today: date) -> list[dict]:
+    """The rule of an obligation, the one specification (the supervision view,
+    analytics.views.obligations, computes the same, tests/analytics/test_parity.py): each
+    period's verdict on `today`, from the days each required record type was delivered (sorted).
+
+    Every period owes a delivery of every required type. For each type, a delivery serves one
+    period only, the earliest still waiting among those open when it arrived (a period opens on
+    its previous due date, the first on the obligation's creation day). A period is on_time when
+    every type came by its due date, late when one came after it, missing when one has not come
+    by `today`, and pending while it is not yet due and a type is still owed.
+    """
+    wanted = sorted(obligation["record_types"])
     used = dict.fromkeys(wanted, 0)
     opened = obligation["created_at"].date()
     results = []
     for due in due_dates(obligation["first_due_on"], obligation["frequency"], today):
         late, missing = False, []
         for t in wanted:
-            queue = deliveries[t]
+            queue = deliveries.get(t, [])
             while used[t] < len(queue) and queue[used[t]] <= opened:
                 used[t] += 1  # delivered before this period opened: it served an earlier one
             if used[t] < len(queue) and queue[used[t]] <= today:
@@ -543,14 +562,7 @@ def obligation_status(conn: Connection, obligation: dict, today: date | None = N
             status = "missing" if missing else ("late" if late else "on_time")
         results.append({"due_on": due, "status": status, "missing": missing})
         opened = due
-    results = results[-periods:]
-    current = next((p for p in reversed(results) if p["status"] != "pending"), None)
-    return {
-        **obligation,
-        "status": current["status"] if current else "pending",
-        "missing": current["missing"] if current else [],
-        "periods": results,
-    }
+    return results
 
 
 def list_obligations(conn: Connection, actor: Actor, furnisher_id: str | None = None) -> list[dict]:

@@ -92,6 +92,7 @@ def export(runtime, out: Path, *, progress: Progress | None = None, chunk_rows: 
             _append_by_time(
                 run, layout.BATCHES, _batches_query(), batches.c.created_at, batches.c.id, written=new_batches
             )
+            _deliveries(run, new_batches)
             _rejections(run, new_batches)
             _append_by_time(run, layout.INQUIRIES, _inquiries_query(), inquiries.c.created_at, inquiries.c.id)
             _append_by_time(run, layout.DENIALS, _denials_query(), policy_decisions.c.created_at, policy_decisions.c.id)
@@ -386,6 +387,41 @@ def _append_by_time(
         st["watermark"] = {"created_at": _iso(latest), "recent": sorted(recent)}
     rows = sum(writer.rows.values())
     run.done(table, rows, len(writer.rows), writer.rows)
+
+
+def _deliveries(run: _Run, ids: list[str]) -> None:
+    """What each batch this run wrote delivered, by record type, in the month of its batch. A
+    lake that has no deliveries yet (older than this table) gets those of every batch it holds."""
+    table = layout.DELIVERIES
+    if table.name not in run.state["tables"]:
+        ids = [r[0] for r in run.store.all(select(batches.c.id).order_by(batches.c.id))]
+    st = run.begin(table, 0)
+    b = batches.c
+    columns = [("batch_id", "str"), ("furnisher_id", "str"), ("created_at", "ts"), ("completed_at", "ts")]
+    writer = files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st))
+    try:
+        for i in range(0, len(ids), IDS_PER_QUERY):
+            chunk = ids[i : i + IDS_PER_QUERY]
+            typed = run.store.all(select(b.id, b.accepted_by_type).where(b.id.in_(chunk)))
+            counts = pl.DataFrame(
+                [(batch_id, t, n) for batch_id, by_type in typed for t, n in _by_type(by_type).items() if n],
+                schema={"batch_id": pl.String, "record_type": pl.String, "accepted": pl.Int32}, orient="row",
+            )  # fmt: skip
+            query = select(b.id, b.furnisher_id, b.created_at, b.completed_at).where(b.id.in_(chunk)).order_by(b.id)
+            for frame in run.store.frames(query, columns):
+                rows = frame.join(counts, on="batch_id").select(table.column_names)
+                writer.add(rows.with_columns(_month_of("created_at")))
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    _appended(st, writer.rows)
+    run.done(table, sum(writer.rows.values()), len(writer.rows), writer.rows)
+
+
+def _by_type(value) -> dict[str, int]:
+    """A batch's accepted records by type, as the driver returns the JSON column."""
+    return json.loads(value) if isinstance(value, str | bytes) else (value or {})
 
 
 def _rejections(run: _Run, ids: list[str]) -> None:

@@ -89,6 +89,10 @@ BATCHES = LakeTable(
     _cols("id furnisher_id format received:int32 accepted:int32 rejected:int32 created_at:ts completed_at:ts"),
     "append",
 )
+# What each batch delivered: its accepted records by record type (what obligations are judged by).
+DELIVERIES = LakeTable(
+    "deliveries", _cols("batch_id furnisher_id record_type accepted:int32 created_at:ts completed_at:ts"), "append"
+)
 REJECTIONS = LakeTable("rejections", _cols("batch_id furnisher_id line:int32 record_type field code rule"), "append")
 PARTIES = LakeTable("parties", _cols("id role name uscc created_at:ts"), "digest", partitioned=False)
 OBLIGATIONS = LakeTable(
@@ -99,5 +103,6 @@ OBLIGATIONS = LakeTable(
 )
 
 TABLES = (
-    ACCOUNTS, CONSUMPTION, TRAVEL, INQUIRIES, DENIALS, DISPUTES, LOG_INDEX, BATCHES, REJECTIONS, PARTIES, OBLIGATIONS,
+    ACCOUNTS, CONSUMPTION, TRAVEL, INQUIRIES, DENIALS, DISPUTES, LOG_INDEX, BATCHES, DELIVERIES, REJECTIONS, PARTIES,
+    OBLIGATIONS,
 )  # fmt: skip
