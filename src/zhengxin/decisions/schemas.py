@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from zhengxin.catalog import CATALOG_NAME
 from zhengxin.policy import ACTIONS
 
 
 class Described(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     action: Literal[ACTIONS]
     principal: str = Field(max_length=200, description="The acting party's name or id (an organisation, or a staff "
                                                        "account)")  # fmt: skip
