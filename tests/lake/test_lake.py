@@ -71,6 +71,12 @@ class World:
         with self.runtime.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
+    def deliveries(self) -> int:
+        """Record types with accepted records, summed over batches: the lake's deliveries rows."""
+        with self.runtime.engine.connect() as conn:
+            by_type = conn.execute(select(batches.c.accepted_by_type)).scalars()
+            return sum(1 for types in by_type for n in (types or {}).values() if n)
+
 
 @pytest.fixture
 def world(client, parties, runtime) -> World:
@@ -106,6 +112,7 @@ def test_a_first_export_writes_every_table_with_the_stores_rows(world, runtime, 
         "disputes": world.count(disputes),
         "log_index": world.count(log_leaves),
         "batches": world.count(batches),
+        "deliveries": world.deliveries(),
         "rejections": world.count(quarantine),
         "parties": world.count(parties, parties.c.role != "individual"),
         "obligations": world.count(obligations),
@@ -170,11 +177,13 @@ def test_a_new_month_writes_its_partition_and_new_inquiry_and_log_parts(world, r
     assert tables["inquiries"]["partitions"] == [this_month]
     assert (lake / "inquiries" / f"month={this_month}" / "part-000002.parquet").exists()
     assert tables["log_index"]["files"] >= 1 and tables["batches"]["rows"] == 1
+    assert tables["deliveries"]["rows"] == 1  # the new batch's one record type
     after = data_files(lake)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing written before was touched
     new = sorted(set(after) - set(before))
     assert "accounts/month=2026-11/part-000000.parquet" in new
-    assert all(re.match(r"(accounts|inquiries|log_index|batches|denials)/month=[\d-]+/part-\d{6}\.parquet$", p)
+    assert all(re.match(r"(accounts|inquiries|log_index|batches|deliveries|denials)/month=[\d-]+/part-\d{6}\.parquet$",
+                        p)
                for p in new), new  # fmt: skip
 
     assert read(lake, "accounts").height == world.count(account_snapshots)
