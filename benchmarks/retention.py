@@ -193,7 +193,7 @@ def timed_run(runtime, day: date) -> tuple[dict, float, dict[str, float]]:
     """One retention run in one transaction, as `zhengxin retention run` makes it: the run row,
     its seconds (commit included) and the seconds of each stage (a stage runs from the end of
     the previous one; `commit` is the events, the run row and the commit)."""
-    from zhengxin.records import retention
+    from zhengxin.flows import retention
 
     marks: dict[str, float] = {}
 
@@ -214,7 +214,7 @@ def timed_run(runtime, day: date) -> tuple[dict, float, dict[str, float]]:
 
 def leftovers(runtime, day: date) -> dict[str, int]:
     """Rows past their period that must not remain after a run (independent SQL, not the run's own)."""
-    from zhengxin.records.retention import last_expired_day, month_index, month_label
+    from zhengxin.kit.calendar import last_expired_day, month_index, month_label
     from zhengxin.records.tables import account_snapshots, consumption_summaries, travel_summaries
 
     types = runtime.catalog.record_types

@@ -346,7 +346,7 @@ def vault_rotate(
     db: DbOpt = None,
 ) -> None:
     """Re-encrypt every vault value and quarantined record under a new (or the given) key."""
-    from zhengxin.identity.rotation import rotate_keys
+    from zhengxin.flows.rotation import rotate_keys
 
     settings = load_settings(data_dir, db)
     try:
@@ -568,8 +568,8 @@ def retention_run(
     or a systemd timer (OnCalendar=daily) beside the server.
     """
     from zhengxin.audit.service import sequence_all
+    from zhengxin.flows import retention
     from zhengxin.kit import clock
-    from zhengxin.records import retention
 
     runtime = open_runtime(data_dir, db)
     day = as_of.date() if as_of is not None else clock.today()

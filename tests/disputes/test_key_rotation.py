@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from tests.bureau import Bureau
 from tests.records import loan
 from zhengxin.disputes import service as disputes
-from zhengxin.identity.rotation import rotate_keys
+from zhengxin.flows.rotation import rotate_keys
 from zhengxin.identity.vault import Vault
 from zhengxin.notifications import service as notifications
 from zhengxin.runtime import Runtime

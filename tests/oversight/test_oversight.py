@@ -22,13 +22,13 @@ from tests.records import consumption, loan
 from zhengxin.audit.service import sequence_all
 from zhengxin.audit.tables import log_heads, log_leaves
 from zhengxin.cli import app
+from zhengxin.flows import retention
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import merged_catalog
 from zhengxin.oversight import render, service
 from zhengxin.oversight.service import Release
 from zhengxin.parties.tables import parties
-from zhengxin.records import retention
 from zhengxin.records.tables import account_snapshots, consumption_summaries
 
 PURPOSES = ("loan_application", "credit_card_application", "post_loan_management", "guarantee_review",

@@ -26,6 +26,7 @@ from zhengxin.audit.tables import log_leaves
 from zhengxin.catalog.model import DEFAULT_PATH
 from zhengxin.cli import app
 from zhengxin.disputes.tables import disputes
+from zhengxin.flows import retention
 from zhengxin.identity.resident_id import validate
 from zhengxin.identity.tables import pii_vault
 from zhengxin.identity.tokens import person_token
@@ -33,7 +34,6 @@ from zhengxin.kit import calendar, clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.tables import parties as party_table
 from zhengxin.records import history as rules
-from zhengxin.records import retention
 from zhengxin.records.tables import (
     account_snapshots,
     consumption_summaries,

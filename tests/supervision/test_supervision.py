@@ -338,7 +338,7 @@ def test_risk_assessment_counts_what_the_stores_hold(client, parties, runtime, r
     }  # fmt: skip
     measures = {c["module"]: c["in_place"] for risk in doc["risks"] for c in risk["countermeasures"]}
     for module in ("zhengxin.identity.vault", "zhengxin.identity.tokens", "zhengxin.policy", "zhengxin.audit",
-                   "zhengxin.records.retention", "zhengxin.decisions.service"):  # fmt: skip
+                   "zhengxin.flows.retention", "zhengxin.decisions.service"):  # fmt: skip
         assert measures[module] is True, module
     assert "zhengxin.transfers" in measures
     assert doc["controls"]["staff_reads"] == 0 and doc["controls"]["policy_decisions"]["denied"] == 0

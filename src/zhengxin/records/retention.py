@@ -30,14 +30,10 @@ from itertools import groupby
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, union, update
 
 from zhengxin.audit import service as audit
-from zhengxin.consent import service as consent
-from zhengxin.disputes.repository import open_dispute_exists
-from zhengxin.identity import vault
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import last_expired_day, month_index, month_label
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import active_account_exists
 from zhengxin.records.history import (
     DELINQUENT_STATUSES,
     HISTORY_MONTHS,
@@ -108,7 +104,17 @@ class _Tally:
             self.totals[kind] += n
 
 
-def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None) -> dict:
+@dataclass(frozen=True)
+class Neighbours:
+    """What the run needs from the features around the record store; the flow that runs it
+    (flows.retention) fills it in, so the store depends on none of them."""
+
+    withdrawn_of_type: Callable  # record type -> SQL: tokens of the persons who withdrew it (consent)
+    holds_identity: Callable  # (token column, day) -> SQL conditions that keep an identity
+    purge_identities: Callable  # (conn, still_needed) -> tokens whose identity was deleted (the vault)
+
+
+def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None, *, neighbours: Neighbours) -> dict:
     """Erase everything past its retention period on `as_of`, log one `retention.erased` event
     per affected person and record the run; returns the run row. Never commits."""
     if as_of > clock.today():
@@ -136,10 +142,11 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
             _count(tally, conn, query, generic_records, name)
             tick(name, 1, 1)
     tick("withdrawn", 0, 1)
-    _erase_withdrawn(conn, catalog, tally)
+    _erase_withdrawn(conn, catalog, tally, neighbours.withdrawn_of_type)
     tick("withdrawn", 1, 1)
     tick("pii_vault", 0, 1)
-    for token in vault.purge(conn, lambda token: _needs_identity(token, as_of)):
+    needed = lambda token: _needs_identity(token, as_of, neighbours.holds_identity)  # noqa: E731
+    for token in neighbours.purge_identities(conn, needed):
         tally.add(token, "pii_vault", 1, RETENTION_RULE)
     tick("pii_vault", 1, 1)
     if sum(tally.totals.values()) >= runtime.settings.analyze_after_records:
@@ -241,7 +248,7 @@ def _accounts_in(keys: list[tuple[str, str]]):
     )
 
 
-def _erase_withdrawn(conn: Connection, catalog, tally: _Tally) -> None:
+def _erase_withdrawn(conn: Connection, catalog, tally: _Tally, withdrawn_of_type: Callable) -> None:
     """Records of a type the person withdrew consent to that a batch in flight stored after
     the withdrawal erased the rest."""
     for name, spec in catalog.record_types.items():
@@ -251,20 +258,17 @@ def _erase_withdrawn(conn: Connection, catalog, tally: _Tally) -> None:
             table, extra = generic_records, [generic_records.c.record_type == name]
         else:
             table, extra = (consumption_summaries if spec.store == "consumption" else travel_summaries), []
-        withdrawn = consent.withdrawn_of_type(name)  # few: walk the person index
+        withdrawn = withdrawn_of_type(name)  # few: walk the person index
         query = delete(table).where(table.c.person_token.in_(withdrawn), *extra)
         for token, n in Counter(conn.execute(query.returning(table.c.person_token)).scalars()).items():
             tally.add(token, f"{name}_withdrawn", n, WITHDRAWAL_RULE)
 
 
-def _needs_identity(token, today: date) -> list:
-    """SQL: what keeps a person's identity: a record, an active account, a live authorization
-    or an open dispute that names them."""
+def _needs_identity(token, today: date, holds_identity: Callable) -> list:
+    """SQL: what keeps a person's identity: a record, or what the neighbours name (an active
+    account, a live authorization, an open dispute)."""
     held = [
         exists().where(t.c.person_token == token)
         for t in (account_snapshots, consumption_summaries, travel_summaries, generic_records)
     ]
-    return [
-        *held, active_account_exists(token), consent.live_authorization_exists(token, today),
-        open_dispute_exists(token),
-    ]  # fmt: skip
+    return [*held, *holds_identity(token, today)]

@@ -87,7 +87,7 @@ ACTIVITIES = [
         "name": "Retention: erasing what is past its period",
         "basis": "legal duty",
         "rules": ["CR-16", "PIPL-47"],
-        "module": "zhengxin.records.retention",
+        "module": "zhengxin.flows.retention",
     },
     {
         "id": "export",
@@ -124,7 +124,7 @@ RISKS = [
             (
                 "Vault keys rotate: vault entries, quarantined records and sealed texts are re-encrypted under the "
                 "new key in one transaction",
-                "zhengxin.identity.rotation",
+                "zhengxin.flows.rotation",
             ),
         ],
     },
@@ -166,7 +166,7 @@ RISKS = [
             (
                 "A daily retention job erases negative information 5 years after it ends, and other records and "
                 "vault entries after their catalog periods, logging each run",
-                "zhengxin.records.retention",
+                "zhengxin.flows.retention",
             ),
         ],
     },
