@@ -25,9 +25,9 @@ from zhengxin.complaints import routes as complaints_routes
 from zhengxin.config import Settings
 from zhengxin.consent.routes import me_router as withdrawals_router
 from zhengxin.consent.routes import router as consent_router
-from zhengxin.decisions.routes import router as policy_router
 from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.disputes import routes as disputes_routes
+from zhengxin.dry_run import router as policy_router
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit import openapi, spool

@@ -1,6 +1,9 @@
 """The policies in force, and the dry run: how they would decide a described request. A dry run
 names no person and reads no one's data, so it can reveal nothing about anyone (a resident ID
-in its query string would also reach access logs and proxies)."""
+in its query string would also reach access logs and proxies).
+
+An entry point of its own beside the app: the dry run builds the contexts the consent and inquiry
+flows would give the policies, so it sits above those features rather than inside one of them."""
 
 from __future__ import annotations
 
