@@ -80,3 +80,14 @@ def test_a_type_never_delivered_leaves_every_period_missing(con):
     expected = {"expected": 2, "on_time": 0, "late": 0, "missing": 2}
     assert python_counts(obligation, delivered, date(2025, 3, 20)) == expected
     assert view_counts(con, obligation, delivered, date(2025, 3, 20)) == expected
+
+
+def test_nothing_delivered_before_the_obligation_existed_serves_it(con):
+    """Found by the parity test: an obligation created after its first due day. A delivery
+    between that day and the creation served a later period in the view, none in the rule."""
+    obligation = {"frequency": "daily", "first_due_on": date(2025, 1, 7), "created_on": date(2025, 1, 10),
+                  "record_types": ["loan"]}  # fmt: skip
+    delivered = [("loan", date(2025, 1, 8)), ("loan", date(2025, 1, 11))]
+    expected = {"expected": 5, "on_time": 0, "late": 1, "missing": 4}
+    assert python_counts(obligation, delivered, date(2025, 1, 11)) == expected
+    assert view_counts(con, obligation, delivered, date(2025, 1, 11)) == expected

@@ -91,7 +91,10 @@ def _periods(obligations: ir.Table, as_of: date) -> ir.Table:
     previous = periods.due_on.lag().over(group_by=periods.obligation_id, order_by=periods.k)
     periods = periods.mutate(prev_due_on=previous)
     periods = periods.filter(periods.prev_due_on.isnull() | (periods.prev_due_on <= day))
-    return periods.mutate(window_from=periods.prev_due_on.fill_null(periods.opened_on))
+    # Nothing delivered before the obligation existed serves it, whatever the period.
+    return periods.mutate(
+        window_from=ibis.greatest(periods.prev_due_on.fill_null(periods.opened_on), periods.opened_on)
+    )
 
 
 def obligations(
