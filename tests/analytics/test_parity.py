@@ -64,7 +64,9 @@ def view_counts(con, obligation: dict, delivered: list[tuple[str, date]], as_of:
     return {k: int(result[k]) for k in ("expected", "on_time", "late", "missing")}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(obligation=obligations, delivered=arrivals, as_of=days(0, 400))
 def test_the_furnishers_status_and_the_supervision_view_agree(con, obligation, delivered, as_of):
     delivered = [(t, d) for t, d in delivered if d <= as_of]  # the view reads the lake as of the day
