@@ -291,17 +291,12 @@ def _file(root: Path, month: str, number: int) -> Path:
 
 def _write(run: _Run, table: LakeTable, query: Select, columns: list, file_for) -> int:
     """Stream `query` into one new file per month; returns the rows written."""
-    writer = files.PartitionWriter(run.root(table), table.schema, file_for)
     done = 0
-    try:
+    with files.PartitionWriter(run.root(table), table.schema, file_for) as writer:
         for frame in run.store.frames(query, columns):
             done += frame.height
             writer.add(frame)
             run.tick(table, done)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     return sum(writer.rows.values())
 
 
@@ -361,9 +356,8 @@ def _append_by_time(
     query = query.order_by(created, key)
     key_name, created_name = table.columns[0][0], created.name  # the key is each table's first column
     window: list[pl.DataFrame] = []  # keys of the rows read within the lookback of the latest
-    writer = files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st))
     done = 0
-    try:
+    with files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st)) as writer:
         for frame in run.store.frames(query, table.columns):
             done += frame.height
             chunk_latest = frame[created_name].max()
@@ -377,10 +371,6 @@ def _append_by_time(
             if written is not None:
                 written += frame[key_name].to_list()
             run.tick(table, done)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     _appended(st, writer.rows)
     if latest is not None:
         recent = window[0][key_name].to_list() if window else sorted(written_before)
@@ -398,8 +388,7 @@ def _deliveries(run: _Run, ids: list[str]) -> None:
     st = run.begin(table, 0)
     b = batches.c
     columns = [("batch_id", "str"), ("furnisher_id", "str"), ("created_at", "ts"), ("completed_at", "ts")]
-    writer = files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st))
-    try:
+    with files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st)) as writer:
         for i in range(0, len(ids), IDS_PER_QUERY):
             chunk = ids[i : i + IDS_PER_QUERY]
             typed = run.store.all(select(b.id, b.accepted_by_type).where(b.id.in_(chunk)))
@@ -411,10 +400,6 @@ def _deliveries(run: _Run, ids: list[str]) -> None:
             for frame in run.store.frames(query, columns):
                 rows = frame.join(counts, on="batch_id").select(table.column_names)
                 writer.add(rows.with_columns(_month_of("created_at")))
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     _appended(st, writer.rows)
     run.done(table, sum(writer.rows.values()), len(writer.rows), writer.rows)
 
@@ -434,16 +419,11 @@ def _rejections(run: _Run, ids: list[str]) -> None:
         quarantine, batches, q.batch_id == b.id
     )
     columns = [*table.columns, ("batch_created_at", "ts")]
-    writer = files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st))
-    try:
+    with files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st)) as writer:
         for i in range(0, len(ids), IDS_PER_QUERY):
             query = base.where(q.batch_id.in_(ids[i : i + IDS_PER_QUERY])).order_by(q.batch_id, q.line)
             for frame in run.store.frames(query, columns):
                 writer.add(frame.with_columns(_month_of("batch_created_at")))
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     _appended(st, writer.rows)
     run.done(table, sum(writer.rows.values()), len(writer.rows), writer.rows)
 
@@ -458,18 +438,13 @@ def _log_index(run: _Run) -> None:
     last = run.store.all(select(func.max(leaf.leaf_index)))[0][0]
     st = run.begin(table, 0 if last is None else max(last - after, 0))
     query = select(leaf.leaf_index, leaf.kind, leaf.person_token, leaf.created_at).where(leaf.leaf_index > after)
-    writer = files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st))
     done = 0
-    try:
+    with files.PartitionWriter(run.root(table), table.schema, _appender(run, table, st)) as writer:
         for frame in run.store.frames(query.order_by(leaf.leaf_index), table.columns):
             after = max(after, frame["leaf_index"].max())
             writer.add(frame.with_columns(_month_of("created_at")))
             done += frame.height
             run.tick(table, done)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     _appended(st, writer.rows)
     st["watermark"] = {"leaf_index": after}
     run.done(table, sum(writer.rows.values()), len(writer.rows), writer.rows)

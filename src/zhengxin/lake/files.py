@@ -100,6 +100,21 @@ class PartitionWriter:
         self._writers.clear()
         return done
 
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        """Commit when the block ends normally; abort on any exception (an interrupt too), or
+        when the commit itself fails, so no partial file is left."""
+        if kind is not None:
+            self.abort()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.abort()
+            raise
+
     def abort(self) -> None:
         for writer, tmp, _ in self._writers.values():
             try:
