@@ -15,20 +15,12 @@ from fastapi.routing import APIRoute
 
 from tests.records import resident_id
 from zhengxin.app import create_app
+from zhengxin.kit.http import flat_routes
 from zhengxin.parties.auth import current_actor
 from zhengxin.parties.tables import ROLES
 
 # Routes anyone may call, without a key.
 PUBLIC = {("GET", "/healthz")}
-
-
-def _flat(routes):
-    for route in routes:
-        inner = getattr(getattr(route, "original_router", None), "routes", None)
-        if inner is not None:
-            yield from _flat(inner)
-        else:
-            yield route
 
 
 def _declared_roles(dependant) -> tuple[str, ...] | None:
@@ -55,7 +47,7 @@ def _declared_roles(dependant) -> tuple[str, ...] | None:
 
 def api_routes(app) -> list[tuple[str, str, tuple[str, ...] | None]]:
     rows = []
-    for route in _flat(app.routes):
+    for route in flat_routes(app.routes):
         if not isinstance(route, APIRoute) or not (route.path.startswith("/v1/") or route.path == "/metrics"):
             continue
         for method in sorted(route.methods):

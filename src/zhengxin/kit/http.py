@@ -75,7 +75,7 @@ def _allowed_methods(request: Request) -> list[str]:
     (/v1/authorizations/keys) is its own resource, not an instance of a templated one."""
     path = request.url.path
     matching = [
-        route for route in _flat(request.app.routes)
+        route for route in flat_routes(request.app.routes)
         if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None)
         and route.path_regex.match(path)
     ]  # fmt: skip
@@ -83,11 +83,11 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted({method for route in literal or matching for method in route.methods})
 
 
-def _flat(routes):
+def flat_routes(routes):
     """Every route, including those of the routers FastAPI keeps wrapped."""
     for route in routes:
         inner = getattr(getattr(route, "original_router", None), "routes", None)
         if inner is not None:
-            yield from _flat(inner)
+            yield from flat_routes(inner)
         else:
             yield route
