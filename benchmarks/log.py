@@ -105,7 +105,7 @@ def run(backend: str, total: int, singles: int, proofs: int) -> dict:
     )
 
     with runtime.transaction() as conn:
-        head = service.sign_head(conn, runtime.log_signer)
+        head = service.sign_head(conn, service.log_signer(runtime))
     root = bytes.fromhex(head["root_hash"])
     rng = random.Random(1)
     inclusion_ms, consistency_ms = [], []
@@ -130,7 +130,7 @@ def run(backend: str, total: int, singles: int, proofs: int) -> dict:
 
     started = time.perf_counter()
     with runtime.engine.connect() as conn:
-        check = verify_store(conn, runtime.log_signer.public_keys())
+        check = verify_store(conn, service.log_signer(runtime).public_keys())
     result["full_verify_seconds"] = round(time.perf_counter() - started, 2)
     result["full_verify_problems"] = len(check["problems"])
     result["ratio_full_verify_to_sha256"] = round(result["full_verify_seconds"] / raw, 1)

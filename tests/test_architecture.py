@@ -1,7 +1,8 @@
 """Issue 16: one owner for every table, held by contracts that run with the tests.
 
 `lint-imports` checks the contracts in pyproject.toml (each feature's `tables` imported only by
-that feature, the schema, the migrations and the read model). The read side (supervision,
+that feature, the schema, the migrations and the read model; the features in floors, none beside
+another; no circle between packages below the entry floor). The read side (supervision,
 oversight, the lake) may read the read model's tables but never write them."""
 
 from __future__ import annotations

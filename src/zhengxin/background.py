@@ -38,7 +38,7 @@ def sign_head(runtime: Runtime) -> None:
     """Sign the tree with everything queued so far (a no-op when the tree has not grown)."""
     audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        audit.sign_head(conn, runtime.log_signer)
+        audit.sign_head(conn, audit.log_signer(runtime))
 
 
 def deliver_webhooks(runtime: Runtime) -> None:

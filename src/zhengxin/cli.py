@@ -369,6 +369,7 @@ def log_verify(
 ) -> None:
     """Recompute the tree from the leaves and check every signed head; exit 1 on any mismatch."""
     from zhengxin.audit.check import verify_remote, verify_store
+    from zhengxin.audit.service import log_signer
 
     if remote:
         if not api_key:
@@ -379,7 +380,7 @@ def log_verify(
         runtime = open_runtime(data_dir, db)
         with runtime.engine.connect() as conn, console.status("verifying") as status:
             result = verify_store(
-                conn, runtime.log_signer.public_keys(), lambda n: status.update(f"verifying: {n:,} leaves read")
+                conn, log_signer(runtime).public_keys(), lambda n: status.update(f"verifying: {n:,} leaves read")
             )
         runtime.engine.dispose()
     for problem in result["problems"]:
@@ -419,12 +420,12 @@ def log_keep(data_dir: DirOpt = None, db: DbOpt = None) -> None:
 @log_app.command("sign")
 def log_sign(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     """Sequence queued log events and sign a tree head now."""
-    from zhengxin.audit.service import sequence_all, sign_head
+    from zhengxin.audit.service import log_signer, sequence_all, sign_head
 
     runtime = open_runtime(data_dir, db)
     sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        head = sign_head(conn, runtime.log_signer)
+        head = sign_head(conn, log_signer(runtime))
     typer.echo(json.dumps(head))
 
 

@@ -361,7 +361,7 @@ def _sign_and_witness(runtime: Runtime, data_dir: Path, witnesses: list[dict]) -
     folder.mkdir(exist_ok=True)
     audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        head = audit.sign_head(conn, runtime.log_signer)
+        head = audit.sign_head(conn, audit.log_signer(runtime))
         for party in witnesses:
             seed = os.urandom(32)
             key_path = folder / f"{party['id']}.key"

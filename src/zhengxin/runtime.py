@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
@@ -15,11 +15,22 @@ from zhengxin.config import Settings
 from zhengxin.identity.vault import Vault
 from zhengxin.kit.db import make_engine, transaction
 
+T = TypeVar("T")
+
 
 class Runtime:
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
         self.engine = engine or make_engine(settings.url, busy_seconds=settings.database_busy_seconds)
+        # What features build once per deployment and keep here (the log's signing keys, the
+        # directory of organisations), by kind: the runtime holds them without importing them.
+        self.kept_objects: dict[type, object] = {}
+
+    def kept(self, kind: type[T], build: Callable[[], T]) -> T:
+        """This deployment's one `kind`, built on first use."""
+        if kind not in self.kept_objects:
+            self.kept_objects.setdefault(kind, build())
+        return self.kept_objects[kind]  # type: ignore[return-value]
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -28,12 +39,6 @@ class Runtime:
     @cached_property
     def vault(self) -> Vault:
         return Vault.from_settings(self.settings)
-
-    @cached_property
-    def log_signer(self):
-        from zhengxin.audit.service import LogSigner
-
-        return LogSigner.from_settings(self.settings)
 
     @cached_property
     def artefact_keys(self):
@@ -48,13 +53,6 @@ class Runtime:
         from zhengxin.policy import PolicyEngine
 
         return PolicyEngine()
-
-    @cached_property
-    def directory(self):
-        """Organisations by id and USCC, kept in memory (they never change once registered)."""
-        from zhengxin.parties.service import Directory
-
-        return Directory()
 
     @cached_property
     def pepper(self) -> bytes:

@@ -195,7 +195,7 @@ def test_verify_passes_then_catches_an_edited_leaf_and_a_truncated_log(client, r
     for i in range(3):
         furnish(client, h, [loan(10 * i + j) for j in range(1, 4)], f"f{i}")
         client.post("/v1/log/sth", headers=agency)
-    keys = runtime.log_signer.public_keys()
+    keys = service.log_signer(runtime).public_keys()
     with runtime.engine.connect() as conn:
         ok = verify_store(conn, keys)
     assert ok["problems"] == [] and ok["tree_size"] == 12 and ok["heads"] == 3
@@ -329,7 +329,7 @@ def test_rotating_the_signing_key_keeps_old_heads_verifiable(client, runtime, pa
     furnish(client, h, [loan(1)], "r1")
     old = client.post("/v1/log/sth", headers=agency).json()
     seeds = {**runtime.settings.log_key_bytes(), "log2": secrets.token_bytes(32)}
-    runtime.log_signer = LogSigner(seeds, "log2")  # what a restart with the new settings does
+    runtime.kept_objects[LogSigner] = LogSigner(seeds, "log2")  # what a restart with the new settings does
     furnish(client, h, [loan(2)], "r2")
     new = client.post("/v1/log/sth", headers=agency).json()
     assert (old["key_id"], new["key_id"]) == ("log1", "log2")
@@ -410,9 +410,9 @@ def test_concurrent_appends_build_one_consistent_tree(runtime):
     assert sorted((e["worker"], e["i"]) for e in leaves) == sorted((w, i + k) for w in range(4) for i in range(15)
                                                                    for k in (0, 1000))  # fmt: skip
     with runtime.transaction() as conn:
-        service.sign_head(conn, runtime.log_signer)
+        service.sign_head(conn, service.log_signer(runtime))
     with runtime.engine.connect() as conn:
-        check = verify_store(conn, runtime.log_signer.public_keys())
+        check = verify_store(conn, service.log_signer(runtime).public_keys())
     assert check["problems"] == [] and check["tree_size"] == 120
 
 

@@ -27,7 +27,7 @@ def test_the_overseer_publishes_the_report_and_checks_the_log(site, page, lang):
     # agency's signer signs the log again.
     audit.sequence_all(site.runtime.engine)
     with site.runtime.transaction() as conn:
-        audit.sign_head(conn, site.runtime.log_signer)
+        audit.sign_head(conn, audit.log_signer(site.runtime))
     page.get_by_role("link", name=t(lang, "The log", "日志")).click()
     assert page.get_by_role("heading", name=t(lang, "The transparency log", "透明日志")).is_visible()
     assert page.get_by_role("cell", name="oversight.report").first.is_visible()

@@ -76,10 +76,10 @@ def test_reads_answer_while_the_writer_lock_is_held_and_writes_get_503(sqlite_ru
     _, furnisher = parties.add("furnisher")
     _, lender = parties.add("lender")
     _, agency = parties.add("agency")
-    from zhengxin.audit.service import sign_head
+    from zhengxin.audit.service import log_signer, sign_head
 
     with sqlite_runtime.transaction() as conn:
-        sign_head(conn, sqlite_runtime.log_signer)
+        sign_head(conn, log_signer(sqlite_runtime))
     holder = _hold_writer_lock(sqlite_runtime.settings.url)
     try:
         with TestClient(create_app(runtime=sqlite_runtime), base_url="http://127.0.0.1") as client:

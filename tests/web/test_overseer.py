@@ -13,11 +13,11 @@ def test_the_log_browser_shows_entries_heads_and_proves_consistency(client, part
     bureau.person(1)
     audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        first = audit.sign_head(conn, runtime.log_signer)
+        first = audit.sign_head(conn, audit.log_signer(runtime))
     bureau.person(2)
     audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        second = audit.sign_head(conn, runtime.log_signer)
+        second = audit.sign_head(conn, audit.log_signer(runtime))
     assert second["tree_size"] > first["tree_size"]
     _, overseer = parties.add("overseer", "Member One")
     sign_in(client, overseer)

@@ -37,7 +37,7 @@ def get_sth(actor: AnyParty, runtime: RuntimeDep):
         head = service.latest_head(conn)
     if head is None:
         with runtime.transaction() as conn:
-            service.sign_head(conn, runtime.log_signer)
+            service.sign_head(conn, service.log_signer(runtime))
             head = service.latest_head(conn)
     return head
 
@@ -47,21 +47,21 @@ def sign_sth(actor: Agency, runtime: RuntimeDep):
     """Sequence queued events and sign the tree now (both also happen on a schedule)."""
     service.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        service.sign_head(conn, runtime.log_signer)
+        service.sign_head(conn, service.log_signer(runtime))
         return service.latest_head(conn)
 
 
 @router.get("/key", response_model=LogKey)
 def get_key(actor: AnyParty, runtime: RuntimeDep):
     """The key that signs new tree heads."""
-    signer = runtime.log_signer
+    signer = service.log_signer(runtime)
     return {"key_id": signer.active_key_id, "public_key": signer.public_keys()[signer.active_key_id]}
 
 
 @router.get("/keys", response_model=LogKeys)
 def get_keys(actor: AnyParty, runtime: RuntimeDep):
     """Every key that has signed tree heads, so heads signed before a rotation stay verifiable."""
-    return {"keys": [{"key_id": k, "public_key": v} for k, v in runtime.log_signer.public_keys().items()]}
+    return {"keys": [{"key_id": k, "public_key": v} for k, v in service.log_signer(runtime).public_keys().items()]}
 
 
 @router.get("/entries", response_model=Entries)
@@ -128,4 +128,4 @@ def my_receipt(leaf_index: int, actor: Individual, runtime: RuntimeDep):
         raise Problem(404, "receipt_not_found", "no such event about you")
     service.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        return service.receipt(conn, runtime.log_signer, actor, leaf_index)
+        return service.receipt(conn, service.log_signer(runtime), actor, leaf_index)

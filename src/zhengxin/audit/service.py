@@ -34,6 +34,7 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.signing import SigningKeys
 from zhengxin.kit.staging import insert_if_all_new
 from zhengxin.parties.service import Actor, profiles
+from zhengxin.runtime import Runtime
 
 LEVEL_SHIFT = 48
 MAX_ENTRIES = 1000
@@ -55,6 +56,11 @@ class LogSigner(SigningKeys):
 
     def sign_head(self, head: dict) -> dict:
         return {**head, "key_id": self.active_key_id, "signature": self.sign(head_message(head))}
+
+
+def log_signer(runtime: Runtime) -> LogSigner:
+    """The deployment's tree-head keys, read from its settings once."""
+    return runtime.kept(LogSigner, lambda: LogSigner.from_settings(runtime.settings))
 
 
 def event(kind: str, actor: Actor | None, person_token: str | None = None, **details) -> dict:

@@ -450,7 +450,7 @@ def report(conn: Connection, runtime, period: Period, epsilon: float | None = No
     earlier, spent = spent_before(conn, period)
     privacy["period_reports"] = earlier + 1
     privacy["period_epsilon_spent"] = spent + privacy["epsilon_spent"]
-    head = audit.sign_head(conn, runtime.log_signer)
+    head = audit.sign_head(conn, audit.log_signer(runtime))
     return {
         "title": "Personal information protection report",
         "rule": RULE,

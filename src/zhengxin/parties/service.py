@@ -23,6 +23,7 @@ from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.tables import ROLES, api_keys, parties, portal_sessions
+from zhengxin.runtime import Runtime
 
 ORGANISATION_ROLES = {"furnisher", "lender"}
 
@@ -213,6 +214,11 @@ class Directory:
             self._absent = (ids - self.by_id.keys()) | (usccs - self.by_uscc.keys())
             self._loaded_at = time.monotonic()
         return self.by_id, self.by_uscc
+
+
+def directory(runtime: Runtime) -> Directory:
+    """The deployment's one directory of organisations."""
+    return runtime.kept(Directory, Directory)
 
 
 _ORGANISATIONS = select(parties.c.id, parties.c.name, parties.c.uscc, parties.c.role).where(

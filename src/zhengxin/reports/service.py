@@ -19,6 +19,7 @@ from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
 from zhengxin.kit.calendar import add_months, month_label_of
 from zhengxin.kit.ids import new_id
+from zhengxin.parties.service import directory
 from zhengxin.records.history import SEVERITY
 from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
 from zhengxin.reports.model import (
@@ -133,7 +134,7 @@ def fetch(
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
-    by_id, by_uscc = runtime.directory.lookup(conn, ids, usccs)
+    by_id, by_uscc = directory(runtime).lookup(conn, ids, usccs)
     identity = runtime.vault.reveal(conn, person_token)
     return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc)
 

@@ -171,7 +171,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
     The caller sequences the log first; a head covering the newest event is signed if none is."""
     _allowed(conn, runtime, person, "accesses")
     rows = audit.events_about(conn, person.person_token, limit)
-    head = audit.head_covering(conn, runtime.log_signer, rows[0].leaf_index) if rows else audit.latest_head(conn)
+    head = audit.head_covering(conn, audit.log_signer(runtime), rows[0].leaf_index) if rows else audit.latest_head(conn)
     signed = {k: head[k] for k in ("tree_size", "timestamp", "root_hash", "key_id", "signature")} if head else None
     events = [json.loads(r.leaf) for r in rows]
     named = names(conn, {e["actor"]["party"] for e in events if "actor" in e} | _lenders(events))
@@ -201,7 +201,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
         )  # fmt: skip
     return {
         "accesses": items,
-        "log_key": {"key_id": head["key_id"], "public_key": runtime.log_signer.public_keys()[head["key_id"]]}
+        "log_key": {"key_id": head["key_id"], "public_key": audit.log_signer(runtime).public_keys()[head["key_id"]]}
         if head else None,
     }  # fmt: skip
 

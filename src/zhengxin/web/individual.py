@@ -69,7 +69,7 @@ def my_receipt(leaf_index: int, person: IndividualUser, runtime: RuntimeDep):
     """One of the person's own receipts (as GET /v1/me/receipts/{index}), which portal.js verifies."""
     audit.sequence_all(runtime.engine)
     with runtime.transaction() as conn:
-        return JSONResponse(jsonable_encoder(audit.receipt(conn, runtime.log_signer, person, leaf_index)))
+        return JSONResponse(jsonable_encoder(audit.receipt(conn, audit.log_signer(runtime), person, leaf_index)))
 
 
 @router.get("/me/authorizations")

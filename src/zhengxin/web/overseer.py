@@ -58,7 +58,7 @@ def _consistency(conn, runtime, first: int, second: int) -> dict:
     """Is the tree of `second` leaves an extension of the one of `first`? Both heads' signatures
     and the proof between them are checked here, from the stored heads and nodes."""
     older, newer = audit.head_at(conn, first), audit.head_at(conn, second)
-    keys = runtime.log_signer.public_keys()
+    keys = audit.log_signer(runtime).public_keys()
     proof = audit.consistency_proof(conn, first, second)
     try:
         verify_head(older, keys)
