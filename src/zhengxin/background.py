@@ -2,17 +2,27 @@
 
 The server runs it in a thread (`log_schedule`); `zhengxin serve --workers N` runs it in one
 process beside the request workers, and `zhengxin worker` (alias `zhengxin log keep`) alone.
-One per deployment is enough; more only wait on each other's locks. A job that fails is
-logged and tried again at its next turn; the others go on.
+A deployment may run several (N API nodes behind a load balancer, each with its own): on
+PostgreSQL exactly one leads at a time, the one holding a session advisory lock of the
+deployment's schema on a connection of its own; the others try again every
+`background_takeover_seconds`. A leader that dies (even by SIGKILL) loses its session and so its
+lock, and another takes over at its next try. On SQLite a deployment is one machine's file and
+its writers queue on the file's lock. A job that fails is logged and tried again at its next
+turn; the others go on.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from zhengxin.audit import service as audit
 from zhengxin.config import Settings
@@ -61,14 +71,69 @@ JOBS: list[Job] = [
 
 
 def keep(runtime: Runtime, stop: threading.Event, jobs: Sequence[Job] | None = None) -> None:
-    """Run each job every its interval until `stop` is set (the first run after one interval)."""
+    """Run each job every its interval until `stop` is set (the first run after one interval),
+    while this worker leads the deployment's background work."""
     jobs = JOBS if jobs is None else jobs
     if not jobs:
         stop.wait()
         return
+    while not stop.is_set():
+        with leading(runtime) as still_leading:
+            if still_leading is None:  # another worker leads: try again later
+                stop.wait(runtime.settings.background_takeover_seconds)
+                continue
+            _run_schedule(runtime, stop, jobs, still_leading)
+
+
+# The advisory lock's first key: "the background worker"; the second is the deployment's schema,
+# so deployments sharing a database (one schema each) lead apart.
+LEADER_LOCK = 0x7A58
+
+
+@contextmanager
+def leading(runtime: Runtime) -> Iterator[Callable[[], bool] | None]:
+    """A check that this worker still leads, or None when another worker does. On PostgreSQL
+    the lead is a session advisory lock held on a connection kept for it; the connection is
+    named after this process in pg_stat_activity, so an operator sees who leads."""
+    if runtime.engine.dialect.name != "postgresql":
+        yield lambda: True
+        return
+    conn, took = None, False
+    try:
+        conn = runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        took = conn.execute(
+            text("SELECT pg_try_advisory_lock(:lock, hashtext(current_schema()))"), {"lock": LEADER_LOCK}
+        ).scalar_one()
+        if took:
+            conn.execute(text("SELECT set_config('application_name', :name, false)"),
+                         {"name": f"zhengxin background {os.getpid()}"})  # fmt: skip
+            log.info("background worker %d leads this deployment's background work", os.getpid())
+    except DBAPIError:
+        log.warning("background worker: the database is unreachable; trying again")
+        took = False
+
+    def still_leading() -> bool:
+        try:
+            conn.execute(text("SELECT 1"))
+            return True
+        except DBAPIError:  # the session is gone, and its lock with it
+            log.warning("background worker %d lost its lead", os.getpid())
+            return False
+
+    try:
+        yield still_leading if took else None
+    finally:
+        if conn is not None:
+            conn.invalidate()  # ending the session frees the lock; the pool never sees it again
+            conn.close()
+
+
+def _run_schedule(runtime: Runtime, stop: threading.Event, jobs: Sequence[Job], still_leading) -> None:
     started = time.monotonic()
     due = [started + job.interval(runtime.settings) for job in jobs]
     while not stop.wait(max(0.0, min(due) - time.monotonic())):
+        if not still_leading():
+            return
         now = time.monotonic()
         for i, job in enumerate(jobs):
             if now < due[i] or stop.is_set():

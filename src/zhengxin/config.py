@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     # Run the background worker (log sequencing and signing, webhook alerts, dispute
     # escalation) in this server process (`serve --workers N` runs one beside the workers).
     log_schedule: bool = True
+    # On PostgreSQL one background worker per deployment leads (an advisory lock); the others
+    # try again this often, so a leader that dies is replaced within about this long.
+    background_takeover_seconds: float = Field(default=1.0, gt=0)
     # One line per request from our own access logger: method, route template, status, time,
     # the acting party. Never a raw path or query string (they may carry what a client put there).
     access_log: bool = True

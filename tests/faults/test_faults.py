@@ -5,13 +5,9 @@ written. The server is a real `zhengxin serve` process."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,6 +21,7 @@ from sqlalchemy import event, func, select
 
 from tests.bureau import Bureau
 from tests.records import loan, to_csv
+from tests.servers import Server, free_port
 from zhengxin.app import create_app
 from zhengxin.audit.tables import log_leaves, log_queue
 from zhengxin.billing.tables import charges
@@ -33,67 +30,6 @@ from zhengxin.inquiries.tables import inquiries
 from zhengxin.records.tables import account_snapshots
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _secrets_env(settings) -> dict[str, str]:
-    """The deployment's secrets as the server process reads them from its environment."""
-
-    def keys(d):
-        return json.dumps({k: v.get_secret_value() for k, v in d.items()})
-
-    return {
-        "ZHENGXIN_PEPPER": settings.pepper.get_secret_value(),
-        "ZHENGXIN_VAULT_KEYS": keys(settings.vault_keys),
-        "ZHENGXIN_VAULT_ACTIVE_KEY": settings.vault_active_key,
-        "ZHENGXIN_LOG_SIGNING_KEYS": keys(settings.log_signing_keys),
-        "ZHENGXIN_LOG_ACTIVE_KEY": settings.log_active_key,
-        "ZHENGXIN_ARTEFACT_SIGNING_KEYS": keys(settings.artefact_signing_keys),
-        "ZHENGXIN_ARTEFACT_ACTIVE_KEY": settings.artefact_active_key,
-    }
-
-
-class Server:
-    """`zhengxin serve` in its own process group, with a private temporary directory."""
-
-    def __init__(self, url: str, settings, tmp: Path):
-        self.url, self.tmp = url, tmp
-        self.env = {
-            **os.environ,
-            **_secrets_env(settings),
-            "TMPDIR": str(tmp),
-            "ZHENGXIN_DATA_DIR": str(tmp),
-            "ZHENGXIN_RATE_LIMITS__ENABLED": "false",
-        }  # the load here is one address, on purpose
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        cmd = [sys.executable, "-c", "from zhengxin.cli import main; main()", "serve", "--db", self.url,
-               "--port", str(self.port), "--no-access-log"]  # fmt: skip
-        self.log = self.tmp / f"server-{self.port}.log"  # a file: a pipe nobody reads would fill and stall it
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.kill()
-        raise AssertionError("the server did not start: " + self.log.read_text()[-2000:])
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
 
 
 def _count(runtime, table, *where) -> int:
@@ -236,7 +172,7 @@ class PrivateCluster:
         # Outside pytest's root-only temporary tree, which the postgres user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="pgcluster-"))
         self.dir = self.root / "pgdata"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
