@@ -37,6 +37,7 @@ from zhengxin.kit.metrics import LATENCY, REQUESTS
 from zhengxin.kit.ratelimit import RateLimit
 from zhengxin.notifications.routes import router as notifications_router
 from zhengxin.parties.auth import require
+from zhengxin.parties.keycache import key_cache
 from zhengxin.parties.routes import router as parties_router
 from zhengxin.reports.scoring import routes as scoring_routes
 from zhengxin.rights.routes import counter as counter_router
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             keeper = threading.Thread(target=background.keep, args=(runtime, stop), name="background", daemon=True)
             keeper.start()
         yield
+        if (cache := key_cache(runtime)) is not None:
+            await cache.close()
         stop.set()
         if keeper is not None:
             keeper.join(timeout=10)

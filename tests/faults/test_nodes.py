@@ -125,3 +125,31 @@ def test_two_nodes_one_leader_and_a_takeover_after_sigkill(pg_runtime, tmp_path)
 def pg_queue_empty(runtime: Runtime) -> bool:
     with runtime.reading() as conn:
         return audit.queued(conn) == 0
+
+
+def test_a_revoked_key_is_refused_at_once_by_every_node(pg_runtime, tmp_path):
+    """Each node keeps who holds a key (parties.keycache); a revocation through one node is
+    refused by the other on the very next request, for every one of 20 keys in turn."""
+    from tests.conftest import Parties
+
+    parties = Parties(pg_runtime)
+    _, agency = parties.add("agency")
+    lender, _ = parties.add("lender")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Server(pg_runtime.settings.url, pg_runtime.settings, tmp_path / "a").start()
+    b = Server(pg_runtime.settings.url, pg_runtime.settings, tmp_path / "b").start()
+    try:
+        with httpx.Client(timeout=10) as http:
+            for _ in range(20):
+                issued = http.post(f"{a.base}/v1/parties/{lender['id']}/keys", headers=agency).json()
+                key = {"Authorization": f"Bearer {issued['api_key']}"}
+                for node in (a, b, a, b):  # both nodes have seen (and may keep) the holder
+                    me = http.get(f"{node.base}/v1/parties/me", headers=key)
+                    assert me.status_code == 200 and me.json()["id"] == lender["id"]
+                assert http.delete(f"{a.base}/v1/parties/keys/{issued['key_id']}", headers=agency).status_code == 204
+                assert http.get(f"{b.base}/v1/parties/me", headers=key).status_code == 401
+                assert http.get(f"{a.base}/v1/parties/me", headers=key).status_code == 401
+    finally:
+        a.kill()
+        b.kill()

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from zhengxin.kit.errors import Problem
+from zhengxin.parties.keycache import key_cache
 from zhengxin.parties.service import Actor, authenticate
 from zhengxin.runtime import Runtime, get_runtime
 
 _bearer = HTTPBearer(auto_error=False, description="API key issued by the agency")
 
 
-def current_actor(
+def _authenticate(runtime: Runtime, api_key: str) -> Actor | None:
+    with runtime.reading() as conn:
+        return authenticate(conn, api_key)
+
+
+async def current_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> Actor:
+    """Async, so a key found in this process's cache (parties.keycache) costs no trip through
+    the thread pool and none to the database."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "unauthenticated", "send `Authorization: Bearer <api key>`")
-    with runtime.reading() as conn:
-        actor = authenticate(conn, credentials.credentials)
+    api_key, cache = credentials.credentials, key_cache(runtime)
+    actor = await cache.get(api_key) if cache is not None else None
+    if actor is None and cache is None:
+        actor = await run_in_threadpool(_authenticate, runtime, api_key)
+    elif actor is None:
+        actor = await run_in_threadpool(cache.remember, api_key, partial(_authenticate, runtime))
     if actor is None:
         raise Problem(401, "invalid_api_key", "the API key is unknown or revoked")
     request.state.actor = actor

@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
@@ -37,6 +37,14 @@ class Actor:
     name: str
     person_token: str | None = None
     staff: bool = False  # an agency account held by one named member of staff (CR-22)
+    # The rest of the party's row as authentication read it (GET /v1/parties/me shows it).
+    uscc: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row) -> Actor:
+        return cls(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff,
+                   uscc=row.uscc, created_at=row.created_at)  # fmt: skip
 
 
 def add_party(
@@ -123,6 +131,8 @@ _KEY_HOLDER = (
         parties.c.name,
         parties.c.person_token,
         parties.c.staff,
+        parties.c.uscc,
+        parties.c.created_at,
     )
     .join(parties, parties.c.id == api_keys.c.party_id)
     .where(api_keys.c.id == bindparam("key_id"), api_keys.c.revoked_at.is_(None), parties.c.active.is_(True))
@@ -140,7 +150,7 @@ def authenticate(conn: Connection, api_key: str) -> Actor | None:
         return None
     if not hmac.compare_digest(row.secret_sha256, hashlib.sha256(secret.encode()).hexdigest()):
         return None
-    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
+    return Actor.of(row)
 
 
 def open_session(conn: Connection, actor_key_id: str, hours: float) -> str:
@@ -158,7 +168,7 @@ def session_holder(conn: Connection, session_id: str) -> Actor | None:
     row = conn.execute(_SESSION_HOLDER, {"id": _digest(session_id), "now": clock.now()}).first()
     if row is None:
         return None
-    return Actor(party_id=row.id, role=row.role, name=row.name, person_token=row.person_token, staff=row.staff)
+    return Actor.of(row)
 
 
 def end_session(conn: Connection, session_id: str) -> None:
@@ -174,7 +184,8 @@ def _digest(session_id: str) -> str:
 
 
 _SESSION_HOLDER = (
-    select(parties.c.id, parties.c.role, parties.c.name, parties.c.person_token, parties.c.staff)
+    select(parties.c.id, parties.c.role, parties.c.name, parties.c.person_token, parties.c.staff, parties.c.uscc,
+           parties.c.created_at)  # fmt: skip
     .select_from(portal_sessions)
     .join(api_keys, api_keys.c.id == portal_sessions.c.key_id)
     .join(parties, parties.c.id == api_keys.c.party_id)

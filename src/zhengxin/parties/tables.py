@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table, false
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, false
 
 from zhengxin.kit.db import UTCDateTime, metadata
 
@@ -40,4 +40,15 @@ portal_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=True),
+)
+
+# On PostgreSQL, the id of the last transaction that changed `api_keys` or `parties` (a trigger
+# writes it: migration 0011). A process that keeps key holders (parties.keycache) serves one
+# only while this still reads what it read before that holder: ids never repeat, so any change
+# since shows.
+key_holder_changes = Table(
+    "key_holder_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
 )
