@@ -557,7 +557,7 @@ def retention_run(
     data_dir: DirOpt = None,
     db: DbOpt = None,
     as_of: Annotated[
-        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge by this day (default: today, UTC)")
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge by this day (default: today)")
     ] = None,
 ) -> None:
     """Erase what is past its retention period: negative information 5 years after the

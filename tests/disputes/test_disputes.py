@@ -103,6 +103,17 @@ def test_a_corrected_dispute_from_objection_to_close(client, bureau, staff):
     assert client.get("/v1/corrections", headers=bureau.lender("Fourth Bank", 4).headers).json()["notices"] == []
 
 
+def test_the_twenty_days_count_from_the_day_in_beijing(client, bureau):
+    """Issue 18: an objection at 16:30 UTC on 10 June is made on 11 June in Beijing, so its 20
+    days end on 1 July; half an hour earlier it was made on 10 June."""
+    person = bureau.person(1, loan(1, **OVERDUE), loan(1, account_id="ACC-000002", **OVERDUE))
+    with clock.frozen_at(datetime(2026, 6, 10, 15, 59, tzinfo=UTC)):
+        before = open_dispute(client, person).json()
+    with clock.frozen_at(datetime(2026, 6, 10, 16, 30, tzinfo=UTC)):
+        after = open_dispute(client, person, account_id="ACC-000002").json()
+    assert (before["due_on"], after["due_on"]) == ("2026-06-30", "2026-07-01")
+
+
 def test_lenders_beyond_the_notice_window_are_not_listed(client, bureau):
     lender = bureau.lender("Old Bank", 1)
     person = bureau.person(1, loan(1, **OVERDUE))
@@ -174,13 +185,14 @@ def test_a_dispute_past_its_due_day_escalates_once_and_the_regulator_sees_it(cli
     dispute = open_dispute(client, person).json()
     due = date.fromisoformat(dispute["due_on"])
 
-    def escalate_on(day: date) -> int:
-        with clock.frozen_at(datetime(day.year, day.month, day.day, 23, 59, tzinfo=UTC)):
+    def escalate_at(instant: datetime) -> int:
+        with clock.frozen_at(instant):
             return client.post("/v1/disputes/escalations", headers=bureau.agency).json()["escalated"]
 
-    assert escalate_on(due) == 0  # the due day itself is still in time
-    assert escalate_on(due + timedelta(days=1)) == 1
-    assert escalate_on(due + timedelta(days=2)) == 0  # once
+    # The due day is Beijing's (issue 18): it ends at 16:00 UTC, not at midnight UTC.
+    assert escalate_at(datetime(due.year, due.month, due.day, 15, 59, 59, tzinfo=UTC)) == 0  # still in time
+    assert escalate_at(datetime(due.year, due.month, due.day, 16, 0, tzinfo=UTC)) == 1
+    assert escalate_at(datetime(due.year, due.month, due.day, 23, 0, tzinfo=UTC)) == 0  # once
 
     listed = client.get("/v1/disputes", params={"escalated": "true"}, headers=regulator).json()["disputes"]
     assert [d["id"] for d in listed] == [dispute["id"]]

@@ -47,6 +47,22 @@ def counter(client, staff, person_id: str, **extra):
                                                               **extra}, headers=staff)  # fmt: skip
 
 
+def test_the_free_counter_year_turns_at_midnight_in_beijing(client, bureau, parties):
+    """Issue 18: CR-17's year is Beijing's. 16:00 UTC on 31 December is midnight on 1 January
+    there: the year's two free queries are spent a minute before, and a new year's are free."""
+    person = bureau.person(1)
+    _, clerk = parties.add("agency", "Clerk Li", staff=True)
+    answers = []
+    for instant in (datetime(2026, 12, 31, 15, 58, tzinfo=UTC), datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC),
+                    datetime(2026, 12, 31, 16, 0, tzinfo=UTC), datetime(2026, 12, 31, 17, 0, tzinfo=UTC),
+                    datetime(2026, 12, 31, 18, 0, tzinfo=UTC)):  # fmt: skip
+        with clock.frozen_at(instant):
+            r = counter(client, clerk, person.person_id)
+            assert r.status_code == 201, r.text
+            answers.append((r.json()["fee_fen"], r.json()["free_self_queries_left"]))
+    assert answers == [(0, 1), (0, 0), (0, 1), (0, 0), (1000, 0)]
+
+
 def test_counter_self_queries_two_free_a_year_then_a_fee(client, bureau, parties, runtime):
     person = bureau.person(1)
     _, clerk = parties.add("agency", "Clerk Li", staff=True)

@@ -149,6 +149,29 @@ def test_credit_data_never_takes_the_exemption(plain_client, parties):
     assert (mixed["route"], mixed["status"], mixed["rules"]) == ("standard_contract", "pending", ["XB-SC", "CR-24"])
 
 
+def test_the_gate_grades_by_the_catalog_whatever_the_request_declares(client, parties, runtime):
+    """Issue 18: travel is graded important in the catalog (DSL-21); declared general, it still
+    needs a security assessment (DSL-31, XB-ASSESS), not a standard contract, and the request
+    keeps the higher grade and names why."""
+    from zhengxin.transfers.service import catalog_grade
+
+    assert catalog_grade(runtime.catalog, ["travel"]) == "important"
+    assert catalog_grade(runtime.catalog, ["consumption"]) == "general"
+    _, platform = parties.add("furnisher")
+    travel = requested(client, platform, record_types=["travel"], persons=10, sensitive_persons=10,
+                       data_grade="general")  # fmt: skip
+    assert (travel["route"], travel["status"], travel["data_grade"]) == ("security_assessment", "pending", "important")
+    assert travel["rules"] == ["XB-ASSESS", "DSL-31", "DSL-21"]
+    # Declared as the catalog grades it, or higher, nothing is added.
+    declared = requested(client, platform, record_types=["travel"], persons=10, sensitive_persons=10,
+                         data_grade="important")  # fmt: skip
+    assert declared["rules"] == ["XB-ASSESS", "DSL-31"]
+    mixed = requested(client, platform, record_types=["consumption", "travel"], persons=10, sensitive_persons=10)
+    assert mixed["data_grade"] == "important" and "DSL-21" in mixed["rules"]
+    general = requested(client, platform, record_types=["consumption"], persons=10)
+    assert general["data_grade"] == "general" and "DSL-21" not in general["rules"]
+
+
 def test_core_data_is_denied_and_important_data_needs_an_assessment(client, parties, regulator):
     _, platform = parties.add("furnisher")
     core = requested(client, platform, data_grade="core", persons=1)
@@ -245,12 +268,13 @@ def test_sensitive_persons_are_counted_together_too(plain_client, parties):
 
 
 def test_a_new_year_starts_the_count_again(client, parties):
+    """The year is Beijing's (issue 18): it turns at 16:00 UTC on 31 December."""
     _, platform = parties.add("furnisher")
-    with clock.frozen_at(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)):
+    with clock.frozen_at(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)):
         requested(client, platform, persons=600_000)
         late = requested(client, platform, persons=500_000)
     assert late["route"] == "security_assessment" and late["cumulative_persons"] == 1_100_000
-    with clock.frozen_at(datetime(2027, 1, 1, 0, 0, tzinfo=UTC)):
+    with clock.frozen_at(datetime(2026, 12, 31, 16, 0, tzinfo=UTC)):
         fresh = requested(client, platform, persons=500_000)
     assert (fresh["route"], fresh["rules"], fresh["cumulative_persons"]) == ("standard_contract", ["XB-SC"], 500_000)
 
@@ -390,11 +414,11 @@ def test_an_assessment_approval_lapses_after_three_years(client, parties, regula
         lapsed = requested(client, platform, persons=1_000_000)
         for t in (last_day, lapsed):
             assert decide(client, regulator, t["id"]).json()["valid_until"] == "2029-01-10"
-    with clock.frozen_at(datetime(2029, 1, 10, 23, 0, tzinfo=UTC)):
+    with clock.frozen_at(datetime(2029, 1, 10, 15, 59, tzinfo=UTC)):  # 23:59 on the last day in Beijing
         r = client.post(f"/v1/transfers/{last_day['id']}/export", headers=platform)
         assert r.status_code == 201, r.text
         assert r.json()["persons"] == 0  # this furnisher holds no records: nothing else leaves
-    with clock.frozen_at(datetime(2029, 1, 11, 0, 0, tzinfo=UTC)):
+    with clock.frozen_at(datetime(2029, 1, 10, 16, 0, tzinfo=UTC)):  # 11 January in Beijing
         r = client.post(f"/v1/transfers/{lapsed['id']}/export", headers=platform)
     assert r.status_code == 403
     assert (r.json()["code"], r.json()["rule"]) == ("approval_expired", "XB-VALID")

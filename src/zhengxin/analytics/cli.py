@@ -25,7 +25,7 @@ def run_command(
         str | None, typer.Option(help="duckdb | pyspark (default: the analytics_backend setting, duckdb)")
     ] = None,
     as_of: Annotated[
-        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge by this day (default: today, UTC)")
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge by this day (default: today)")
     ] = None,
     export: Annotated[
         bool, typer.Option(help="Refresh the lake from the store first (--no-export: read it as is)")

@@ -39,7 +39,7 @@ def file(conn: Connection, runtime, person: Actor, *, subject: str, reference: s
         "key_id": runtime.vault.active_key_id,
         "text_sealed": COMPLAINT_TEXTS.seal(runtime.vault, "text_sealed", text, id=complaint_id),
         "status": "open", "opened_at": now,
-        "due_on": now.date() + timedelta(days=runtime.settings.rules.rights_response_days),
+        "due_on": clock.legal_day(now) + timedelta(days=runtime.settings.rules.rights_response_days),
     }  # fmt: skip
     conn.execute(insert(complaints).values(**row))
     audit.enqueue(conn, [audit.event("complaint.filed", person, person.person_token, complaint=complaint_id,
@@ -98,7 +98,7 @@ def answer(conn: Connection, runtime, staff: Actor, complaint_id: str, text: str
             answer_sealed=ANSWER_TEXTS.seal(runtime.vault, "answer_sealed", text, id=complaint_id),
         )
     )  # fmt: skip
-    late = now.date() > row["due_on"]
+    late = clock.legal_day(now) > row["due_on"]
     audit.enqueue(conn, [audit.event("complaint.answered", staff, row["person_token"], complaint=complaint_id,
                                      late=late, rule="PIPL-58")])  # fmt: skip
     notifications.notify(conn, runtime, row["person_token"], "complaint.answered",

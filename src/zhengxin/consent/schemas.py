@@ -18,7 +18,7 @@ class AuthorizationCreate(BaseModel):
     separate_consent: bool = Field(
         default=False, description="Separate consent for sensitive record types such as travel (PIPL-29)"
     )
-    expires_on: date | None = Field(default=None, description="Last valid day (UTC); default 90 days from today")
+    expires_on: date | None = Field(default=None, description="Last valid day (in Beijing); default 90 days on")
 
 
 class FairUseOut(BaseModel):

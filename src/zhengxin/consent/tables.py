@@ -17,7 +17,7 @@ authorizations = Table(
     Column("max_inquiries", Integer, nullable=False),  # fair use: per product ...
     Column("per_days", Integer, nullable=False),  # ... within each window of days (0: ever)
     Column("issued_at", UTCDateTime, nullable=False),
-    Column("expires_on", Date, nullable=False),  # last valid day (UTC)
+    Column("expires_on", Date, nullable=False),  # last valid day (a legal day: Beijing)
     Column("revoked_at", UTCDateTime),  # the one thing that changes after issue
     Column("artefact", Text, nullable=False),  # the canonical JSON that was signed
     Column("key_id", String(32), nullable=False),

@@ -67,7 +67,7 @@ def open_dispute(
         "record_key": account_id,
         "status": "open",
         "opened_at": now,
-        "due_on": now.date() + timedelta(days=runtime.settings.rules.objection_days),
+        "due_on": clock.legal_day(now) + timedelta(days=runtime.settings.rules.objection_days),
     }
     conn.execute(insert(disputes).values(**row))
     _step(conn, runtime, row["id"], "opened", person, {"reason_given": True}, text=reason)
@@ -194,7 +194,7 @@ def answer(
     _log(conn, "dispute.answered", furnisher, row, action=action, batch=batch_id, lenders_to_notify=len(notices))
     _notify(conn, runtime, row, "dispute.answered", action=action)
     return {**_summary({**row, "status": "answered", "answered_at": now, "furnisher_action": action,
-                        "correction_batch_id": batch_id, "evidence_ref": evidence_ref}, now.date()),
+                        "correction_batch_id": batch_id, "evidence_ref": evidence_ref}, clock.legal_day(now)),
             "lenders_to_notify": notices}  # fmt: skip
 
 
@@ -213,9 +213,7 @@ def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: s
 def _notify_lenders(conn: Connection, runtime, row: dict, corrected_at: datetime, now: datetime) -> list[dict]:
     """Every lender whose report, within the notice window and before the correction arrived,
     carried the record now corrected."""
-    since = datetime.combine(
-        add_months(now.date(), -runtime.settings.disputes.notify_lenders_months), datetime.min.time(), now.tzinfo
-    )
+    since = clock.legal_start(add_months(clock.legal_day(now), -runtime.settings.disputes.notify_lenders_months))
     received = inquiry_records.inquiries_that_carried(conn, row["person_token"], row, since, corrected_at)
     if received:
         conn.execute(
@@ -268,7 +266,7 @@ def decide(conn: Connection, runtime, staff: Actor, dispute_id: str, *, outcome:
         .where(disputes.c.id == dispute_id)
         .values(status="closed", outcome=outcome, closed_at=now, closed_by=staff.party_id)
     )
-    late = now.date() > row["due_on"]
+    late = clock.legal_day(now) > row["due_on"]
     _step(conn, runtime, dispute_id, "decided", staff, {"outcome": outcome, "late": late}, text=note)
     _log(conn, "dispute.closed", staff, row, outcome=outcome, late=late, rule="CR-25")
     _notify(conn, runtime, row, "dispute.closed", outcome=outcome)

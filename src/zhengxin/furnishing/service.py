@@ -215,7 +215,8 @@ class _Intake:
     def _prepared(self, withdrawn: dict[str, list[str]]) -> Iterator[_Writes]:
         """Parse, validate and encrypt chunk by chunk: everything but the writes."""
         runtime, vault = self.runtime, self.runtime.vault
-        validator = Validator(runtime.catalog, runtime.pepper, clock.today(), withdrawn=withdrawn)
+        validator = Validator(runtime.catalog, runtime.pepper, clock.today(), withdrawn=withdrawn,
+                              child_age=runtime.settings.rules.child_age)  # fmt: skip
         vaulted = _SeenPeople()
         logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
         try:

@@ -71,10 +71,14 @@ class SeenKeys:
 
 
 class Validator:
-    def __init__(self, catalog: Catalog, pepper: bytes, today: date, withdrawn: dict[str, list[str]] | None = None):
+    def __init__(
+        self, catalog: Catalog, pepper: bytes, today: date, withdrawn: dict[str, list[str]] | None = None, *,
+        child_age: int = 14,
+    ):  # fmt: skip
         self.catalog = catalog
         self.pepper = pepper
-        self.today = today
+        self.today = today  # the legal day of intake (Beijing)
+        self.child_age = child_age  # PIPL-28, PIPL-31
         self.known = catalog.all_field_names()
         self._seen = SeenKeys()  # record keys met earlier in the batch
         # Person tokens by record type whose consent the person withdrew (PIPL-15), read once a batch.
@@ -100,6 +104,7 @@ class Validator:
         )
         for name, spec in self.catalog.record_types.items():
             self._record_type_checks(checks, rt == name, name, spec, values)
+        self._consent_checks(checks, frame, values)
         errors = checks.collect()
         clean = frame.join(errors.select("__pos").unique(), on="__pos", how="anti")
         accepted, duplicates = self._accept(clean)
@@ -176,6 +181,25 @@ class Validator:
                 a, b = typed(c.field, fields[c.field]), typed(c.other, fields[c.other])
                 word = "later than" if c.kind == "not_after" else "greater than"
                 checks.add(is_type & (a > b).fill_null(False), c.field, c.code, f"{c.field} is {word} {c.other}")
+
+    def _consent_checks(self, checks: _Checks, frame: pl.DataFrame, values: list[str]) -> None:
+        """A child's record needs the guardian's consent (PIPL-31); a written-consent field needs
+        the written consent's reference (CR-14b)."""
+        if "person_id" in values:
+            birth = resident_id.normalised_expr("person_id").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+            child = pl.col("__id_problem").is_null() & (birth.dt.offset_by(f"{self.child_age}y") > self.today)
+            no_guardian = pl.col("guardian_consent_ref").is_null() if "guardian_consent_ref" in values else pl.lit(True)
+            checks.add(child.fill_null(False) & no_guardian, "guardian_consent_ref", "guardian_consent_required",
+                       f"the person is under {self.child_age}: a record needs guardian_consent_ref, the reference "
+                       "to the guardian's consent", "PIPL-31")  # fmt: skip
+        no_written = pl.col("written_consent_ref").is_null() if "written_consent_ref" in values else pl.lit(True)
+        rt = pl.col("record_type") if "record_type" in values else pl.lit(None, dtype=pl.String)
+        for rt_name in self.catalog.record_types:
+            for name, fspec in self.catalog.fields_of(rt_name).items():
+                if fspec.written_consent and name in values:
+                    checks.add((rt == rt_name) & pl.col(name).is_not_null() & no_written, "written_consent_ref",
+                               "written_consent_required", f"{name} needs written_consent_ref, the reference to "
+                               "the written consent given after notice of the consequences", "CR-14b")  # fmt: skip
 
     @staticmethod
     def _negative(fields: dict[str, FieldSpec], present: set[str]) -> pl.Expr:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection
@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
+from zhengxin.kit import clock
 from zhengxin.kit.calendar import add_months, month_label_of
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import directory
@@ -371,4 +372,4 @@ def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list
 
 
 def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return clock.legal_start(day)

@@ -9,7 +9,7 @@ itself logged, so the person's next look at their accesses shows this one too.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import date
 
 from sqlalchemy import Connection, func, insert, select, text
 
@@ -137,7 +137,7 @@ def _counter_self_queries_this_year(conn: Connection, token: str, today) -> int:
         select(func.count()).where(
             self_queries.c.person_token == token,
             self_queries.c.channel == "counter",
-            self_queries.c.created_at >= datetime(today.year, 1, 1, tzinfo=UTC),
+            self_queries.c.created_at >= clock.legal_start(date(today.year, 1, 1)),
         )
     ).scalar_one()
 

@@ -15,7 +15,7 @@ counts only.
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,7 +127,7 @@ def review_app(conn: Connection, runtime, regulator: Actor, *, app: str, categor
         "collected": items,
         "excessive": excessive,
         "status": "rectification_required" if excessive else "compliant",
-        "rectify_by": now.date() + timedelta(days=runtime.settings.rules.rectification_days) if excessive else None,
+        "rectify_by": clock.today() + timedelta(days=runtime.settings.rules.rectification_days) if excessive else None,
         "rectified_at": None,
         "rectified_late": False,
         "created_by": regulator.party_id,
@@ -154,7 +154,7 @@ def record_rectification(conn: Connection, runtime, regulator: Actor, review_id:
     items = _items(collected)
     excessive = [i for i in items if i not in row["necessary"]]
     now = clock.now()
-    late = now.date() > row["rectify_by"]
+    late = clock.legal_day(now) > row["rectify_by"]
     seq = conn.execute(
         select(func.coalesce(func.max(app_review_rectifications.c.seq), 0)).where(
             app_review_rectifications.c.review_id == review_id
@@ -270,7 +270,7 @@ def respond_to_order(conn: Connection, runtime, furnisher: Actor, order_id: str,
     if row["status"] != "open":
         raise Problem(409, "order_not_open", f"this order is {row['status']}; it awaits no response")
     now = clock.now()
-    late = now.date() > row["due_on"]
+    late = clock.legal_day(now) > row["due_on"]
     conn.execute(
         update(orders)
         .where(orders.c.id == order_id)
@@ -496,8 +496,8 @@ def neutrality(conn: Connection, since: date | None = None, until: date | None =
     since = since or date(until.year, 1, 1)
     if since > until:
         raise Problem(422, "invalid_period", "since must not be after until")
-    start = datetime.combine(since, time.min, UTC)
-    end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+    start = clock.legal_start(since)
+    end = clock.legal_start(until + timedelta(days=1))
     orgs = conn.execute(
         select(parties.c.id, parties.c.name, parties.c.role)
         .where(parties.c.role.in_(ORGANISATIONS))

@@ -17,7 +17,7 @@ purpose judges or manages credit risk, and the credit report is built from these
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -53,6 +53,7 @@ COUNTRIES = frozenset(_ALPHA2.split())
 
 REASONS = {
     "XB-CORE": "core data is never exported",
+    "DSL-21": "graded by the catalog: a record type exported is graded higher than the request declared",
     "XB-ASSESS": "the volumes or the data's grade call for a security assessment by the regulator",
     "DSL-31": "important data leaves only after a security assessment",
     "XB-SC": "the volumes call for a standard contract filed with the regulator",
@@ -76,6 +77,13 @@ def sensitive_record_types(catalog) -> set[str]:
     """Record types whose own fields hold sensitive PI (PIPL-28): each person exported with
     them is a sensitive person. Common identifiers do not count: they are never exported."""
     return {name for name, spec in catalog.record_types.items() if any(f.sensitive for f in spec.fields.values())}
+
+
+def catalog_grade(catalog, record_types: list[str]) -> str:
+    """The highest grade the catalog gives a field of these record types (DSL-21): what a request
+    carrying them is at least, whatever it declares."""
+    grades = [f.grade for name in record_types for f in catalog.record_types[name].fields.values()]
+    return max(grades, key=GRADES.index, default=GRADES[0])
 
 
 def route_by_volume(persons: int, sensitive: int, params) -> tuple[str, str]:
@@ -132,7 +140,10 @@ def request(
     earlier_persons, earlier_sensitive = _this_year(conn, actor.party_id, now)
     cumulative = (int(earlier_persons) + persons, int(earlier_sensitive) + sensitive_persons)
     credit_data = bool(set(record_types) & credit_record_types(catalog))
+    declared_grade, data_grade = data_grade, max(data_grade, catalog_grade(catalog, record_types), key=GRADES.index)
     route, rules = route_for(data_grade, credit_data, (persons, sensitive_persons), cumulative, params)
+    if data_grade != declared_grade:
+        rules.append("DSL-21")
 
     transfer_id = new_id("xfr")
     decision = runtime.policy.decide(
@@ -170,8 +181,9 @@ def request(
     conn.execute(insert(transfers).values(**row))
     decisions.record(
         conn, decision, actor, None, "transfer.requested", transfer=transfer_id, destination=destination,
-        record_types=record_types, data_grade=data_grade, persons=persons, sensitive_persons=sensitive_persons,
-        cumulative_persons=cumulative[0], cumulative_sensitive=cumulative[1], route=route, status=status, rules=rules,
+        record_types=record_types, data_grade=data_grade, declared_grade=declared_grade, persons=persons,
+        sensitive_persons=sensitive_persons, cumulative_persons=cumulative[0], cumulative_sensitive=cumulative[1],
+        route=route, status=status, rules=rules,
     )  # fmt: skip
     return view(conn, get(conn, transfer_id))
 
@@ -216,7 +228,7 @@ def _this_year(conn: Connection, requester_id: str, now: datetime) -> tuple[int,
         select(func.coalesce(func.sum(transfers.c.persons), 0),
                func.coalesce(func.sum(transfers.c.sensitive_persons), 0))
         .where(transfers.c.requester_id == requester_id, transfers.c.status.in_(LIVE),
-               transfers.c.created_at >= datetime(now.year, 1, 1, tzinfo=UTC))
+               transfers.c.created_at >= clock.legal_start(date(clock.legal_day(now).year, 1, 1)))
     ).one()  # fmt: skip
 
 
@@ -230,7 +242,7 @@ def decide(conn: Connection, runtime, regulator: Actor, transfer_id: str, *, dec
     status = "approved" if decision == "approve" else "rejected"
     valid_until = None
     if status == "approved" and row["route"] == "security_assessment":
-        valid_until = add_months(now.date(), 12 * runtime.settings.rules.assessment_valid_years)
+        valid_until = add_months(clock.legal_day(now), 12 * runtime.settings.rules.assessment_valid_years)
     # Only a pending request moves: a second decision, or one racing this one, changes nothing.
     done = conn.execute(
         update(transfers)
@@ -263,7 +275,7 @@ def export(conn: Connection, runtime, actor: Actor, transfer_id: str) -> dict:
     context = _context(
         row["data_grade"], row["credit_data"], row["route"], row["separate_consent"] or row["persons"] == 0,
         row["foreign_authority"], runtime.settings.rules, now, approved=True,
-        age_days=(now.date() - decided_on).days,
+        age_days=(clock.legal_day(now) - decided_on).days,
         valid_days=(row["valid_until"] - decided_on).days if row["valid_until"] else None,
     )  # fmt: skip
     decision = runtime.policy.decide("export", decisions.subject(actor), ("Dataset", transfer_id), context)
@@ -376,7 +388,7 @@ def _context(
     now: datetime, *, approved: bool = False, age_days: int = 0, valid_days: int | None = None,
 ) -> dict:  # fmt: skip
     if valid_days is None:
-        valid_days = (add_months(now.date(), 12 * params.assessment_valid_years) - now.date()).days
+        valid_days = (add_months(clock.legal_day(now), 12 * params.assessment_valid_years) - clock.legal_day(now)).days
     return {
         "data_grade": data_grade,
         "credit_data": credit_data,
