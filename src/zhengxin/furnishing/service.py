@@ -33,7 +33,7 @@ from zhengxin.kit.ids import new_id
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.kit.staging import upsert_frame
 from zhengxin.parties.service import Actor
-from zhengxin.records.repository import refresh_statistics, write_records
+from zhengxin.records.repository import account_owners, refresh_statistics, write_records
 from zhengxin.runtime import Runtime
 
 Progress = Callable[[int, int], None]  # (records so far, bytes read so far)
@@ -212,11 +212,18 @@ class _Intake:
         self.received = self.accepted = self.rejected = 0
         self.by_type: Counter[str] = Counter()
 
+    def _account_owners(self, account_ids: list[str]) -> pl.DataFrame:
+        """On a connection of its own: the writer thread holds the batch's."""
+        with self.runtime.reading() as conn:
+            return account_owners(conn, self.furnisher.party_id, account_ids)
+
     def _prepared(self, withdrawn: dict[str, list[str]]) -> Iterator[_Writes]:
         """Parse, validate and encrypt chunk by chunk: everything but the writes."""
         runtime, vault = self.runtime, self.runtime.vault
-        validator = Validator(runtime.catalog, runtime.pepper, clock.today(), withdrawn=withdrawn,
-                              child_age=runtime.settings.rules.child_age)  # fmt: skip
+        validator = Validator(
+            runtime.catalog, runtime.pepper, clock.today(), withdrawn=withdrawn,
+            child_age=runtime.settings.rules.child_age, account_owners=self._account_owners,
+        )  # fmt: skip
         vaulted = _SeenPeople()
         logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
         try:

@@ -8,6 +8,7 @@ value may be a resident ID, a name or a phone number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,12 +74,16 @@ class SeenKeys:
 class Validator:
     def __init__(
         self, catalog: Catalog, pepper: bytes, today: date, withdrawn: dict[str, list[str]] | None = None, *,
-        child_age: int = 14,
+        child_age: int = 14, account_owners: Callable[[list[str]], pl.DataFrame] | None = None,
     ):  # fmt: skip
         self.catalog = catalog
         self.pepper = pepper
         self.today = today  # the legal day of intake (Beijing)
         self.child_age = child_age  # PIPL-28, PIPL-31
+        # Whom the furnisher's accounts already belong to in the store (records.repository), and
+        # in this batch so far (64-bit hashes: 16 bytes an account).
+        self._account_owners = account_owners
+        self._batch_owners = pl.DataFrame(schema={"__account": pl.UInt64, "__owner": pl.UInt64})
         self.known = catalog.all_field_names()
         self._seen = SeenKeys()  # record keys met earlier in the batch
         # Person tokens by record type whose consent the person withdrew (PIPL-15), read once a batch.
@@ -201,6 +206,36 @@ class Validator:
                                "written_consent_required", f"{name} needs written_consent_ref, the reference to "
                                "the written consent given after notice of the consequences", "CR-14b")  # fmt: skip
 
+    def _one_owner_per_account(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """An account of a furnisher belongs to one person: a record naming another person for
+        an account already held (in the store, earlier in the batch or the chunk) is refused, and
+        the holder's file stays theirs. A furnisher that really assigned an account to the wrong
+        person corrects it through the dispute path, which both files show."""
+        account = pl.col("account_id").hash(seed=11).alias("__account")
+        stored = self._account_owners(rows["account_id"].unique().to_list()).select(
+            account, pl.col("owner_token").hash(seed=11).alias("__owner")
+        )
+        known = pl.concat([self._batch_owners, stored]).unique("__account", keep="first")
+        rows = rows.with_columns(account, pl.col("person_token").hash(seed=11).alias("__person"))
+        rows = rows.join(known, on="__account", how="left", maintain_order="left").with_columns(
+            pl.coalesce("__owner", pl.col("__person").first().over("__account")).alias("__owner")
+        )
+        clash = rows["__owner"] != rows["__person"]
+        kept = rows.filter(~clash)
+        self._batch_owners = pl.concat(
+            [self._batch_owners, kept.select("__account", pl.col("__person").alias("__owner")).unique("__account")]
+        ).unique("__account", keep="first")
+        errors = rows.filter(clash).select(
+            "__pos",
+            pl.lit("account_id").alias("field"),
+            pl.lit("account_of_another_person").alias("code"),
+            pl.lit("PIPL-46").alias("rule"),
+            pl.lit("this account_id already belongs to another person at this furnisher; "
+                   "a reassignment goes through a correction").alias("message"),
+            pl.lit(8_000).alias("order"),
+        )  # fmt: skip
+        return kept.drop("__account", "__person", "__owner"), errors
+
     @staticmethod
     def _negative(fields: dict[str, FieldSpec], present: set[str]) -> pl.Expr:
         parts = []
@@ -312,6 +347,10 @@ class Validator:
                 .hash(seed=7)
                 .alias("__key")
             )
+            if spec.store == "accounts" and self._account_owners is not None:
+                rows, clashes = self._one_owner_per_account(rows)
+                if clashes.height:
+                    duplicates.append(clashes)
             withdrawn = self._withdrawn.get(rt_name)
             if withdrawn is not None:
                 refused = rows["person_token"].is_in(withdrawn.implode())

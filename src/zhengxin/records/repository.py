@@ -12,7 +12,8 @@ from operator import itemgetter
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, String, any_, bindparam, column, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from zhengxin.catalog import RecordType
 from zhengxin.config import RuleParameters
@@ -116,6 +117,28 @@ def write_records(
         )
     table = STORE_TABLES[spec.store]
     _write(conn, table, COLUMNS[table], frame)
+
+
+def account_owners(conn: Connection, furnisher_id: str, account_ids: list[str]) -> pl.DataFrame:
+    """Whom each of these accounts of the furnisher already belongs to: (account_id, owner_token).
+    One statement, the ids as one array (PostgreSQL) or one JSON text (SQLite)."""
+    if conn.dialect.name == "postgresql":
+        query, ids = _OWNERS_PG, account_ids
+    else:
+        query, ids = _OWNERS_SQLITE, orjson.dumps(account_ids).decode()
+    rows = conn.execute(query, {"furnisher_id": furnisher_id, "ids": ids}).all()
+    return pl.DataFrame(rows, schema={"account_id": pl.String, "owner_token": pl.String}, orient="row")
+
+
+_OWNERS = (
+    select(account_snapshots.c.account_id, account_snapshots.c.person_token)
+    .distinct()
+    .where(account_snapshots.c.furnisher_id == bindparam("furnisher_id"))
+)
+_OWNERS_PG = _OWNERS.where(account_snapshots.c.account_id == any_(bindparam("ids", type_=ARRAY(String))))
+_OWNERS_SQLITE = _OWNERS.where(
+    account_snapshots.c.account_id.in_(select(column("value")).select_from(func.json_each(bindparam("ids"))))
+)
 
 
 # Built once: reports read these for every inquiry.
