@@ -12,7 +12,7 @@ from zhengxin.complaints.tables import complaints
 from zhengxin.decisions.tables import policy_decisions
 from zhengxin.disputes.tables import disputes
 from zhengxin.furnishing.tables import batches, obligations, quarantine
-from zhengxin.identity.tables import pii_vault
+from zhengxin.identity.tables import identity_versions, pii_vault
 from zhengxin.inquiries.tables import inquiries
 from zhengxin.parties.tables import ROLES, parties
 from zhengxin.records.tables import (
@@ -38,6 +38,7 @@ __all__ = [
     "log_state",
     "obligations",
     "parties",
+    "identity_versions",
     "pii_vault",
     "policy_decisions",
     "quarantine",

@@ -162,6 +162,8 @@ def test_export_holds_every_record_of_the_person_and_nothing_of_anyone_else(clie
     assert "attachment" in r.headers["content-disposition"] and r.headers["cache-control"] == "no-store"
     doc = r.json()
     assert doc["subject"]["person_id"] == person.person_id and doc["subject"]["name"] == "张伟"
+    sources = [(v["furnisher"], v["name"], v["differs"]) for v in doc["identity_sources"]]
+    assert sources == [("Platform One", "张伟", False)]
     assert len(doc["records"]["loan"]) == 3  # every monthly snapshot, not only the latest
     assert sorted(c["month"] for c in doc["records"]["consumption"]) == months
     assert [q["lender"]["name"] for q in doc["inquiries"]] == ["First Bank"]

@@ -123,3 +123,19 @@ def test_the_export_downloads_everything_held(client, bureau):
     assert {k: v for k, v in r.json().items() if k != "generated_at"} == {
         k: v for k, v in api.items() if k != "generated_at"
     }
+
+
+def test_conflicting_identity_versions_are_shown_in_chinese(client, bureau, parties):
+    """Issue 18: the person's report page lists every furnisher's version when they conflict."""
+    from tests.records import CONTENT_TYPES, ENCODERS
+
+    person = bureau.person(1, loan(1, name="张伟"))
+    _, second = parties.add("furnisher", "Platform Two")
+    r = client.post("/v1/furnishing/batches", content=ENCODERS["jsonl"]([loan(1, account_id="P2-1", name="李伟",
+                    as_of="2026-11-30")]), headers={**second, "Content-Type": CONTENT_TYPES["jsonl"]})  # fmt: skip
+    assert r.status_code == 201 and r.json()["accepted"] == 1
+    sign_in(client, person.headers, person.person_id, lang="zh_CN")
+    page = post_form(client, "/portal/me", "/portal/me/report", {})
+    assert page.status_code == 200, page.text
+    assert "各报送机构报送的您的身份信息" in page.text and "不一致" in page.text
+    assert "Platform Two" in page.text and "李*" in page.text and "张*" in page.text and "张伟" not in page.text

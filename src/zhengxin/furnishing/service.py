@@ -173,18 +173,23 @@ def _submit(runtime: Runtime, furnisher: Actor, path: Path, fmt: str, key: str, 
 
 @dataclass
 class _Writes:
-    """What one chunk stores: new vault entries, log leaves, accepted records by type, quarantine."""
+    """What one chunk stores: new vault entries, the furnisher's versions of identities, log
+    leaves, accepted records by type, quarantine."""
 
     people: list[pl.DataFrame]
+    versions: pl.DataFrame | None
     events: list[str] | None
     accepted: dict[str, pl.DataFrame]
     quarantined: pl.DataFrame
 
     def spill(self, directory: Path) -> Path:
-        """Write to `directory` as Arrow IPC files (the chunk's own subdirectory)."""
+        """Write to `directory` as Arrow IPC files (the chunk's own subdirectory). Identifiers
+        are written sealed only: the vault entries' plaintext is left out and opened again."""
         directory.mkdir(mode=0o700)
         for i, frame in enumerate(self.people):
-            frame.write_ipc(directory / f"people-{i}.arrow")
+            frame.drop("plain").write_ipc(directory / f"people-{i}.arrow")
+        if self.versions is not None:
+            self.versions.write_ipc(directory / "versions.arrow")
         for rt_name, frame in self.accepted.items():
             frame.write_ipc(directory / f"records-{rt_name}.arrow")
         self.quarantined.write_ipc(directory / "quarantine.arrow")
@@ -192,11 +197,20 @@ class _Writes:
         return directory
 
     @classmethod
-    def unspill(cls, directory: Path) -> _Writes:
-        people = sorted(directory.glob("people-*.arrow"))
+    def unspill(cls, directory: Path, vault) -> _Writes:
+        people = [pl.read_ipc(p) for p in sorted(directory.glob("people-*.arrow"))]
+        people = [
+            frame.with_columns(pl.Series("plain", [
+                vault.unseal(t, vault.active_key_id, blob)
+                for t, blob in zip(frame["person_token"], frame["ciphertext"], strict=True)
+            ], dtype=pl.String))
+            for frame in people
+        ]  # fmt: skip
         events = pl.read_ipc(directory / "events.arrow")["leaf"].to_list()
+        versions = directory / "versions.arrow"
         return cls(
-            people=[pl.read_ipc(p) for p in people],
+            people=people,
+            versions=pl.read_ipc(versions) if versions.exists() else None,
             events=events or None,
             accepted={p.stem.removeprefix("records-"): pl.read_ipc(p) for p in sorted(directory.glob("records-*"))},
             quarantined=pl.read_ipc(directory / "quarantine.arrow"),
@@ -237,6 +251,7 @@ class _Intake:
                 verdict = validator.check(chunk.frame)
                 writes = _Writes(
                     people=[vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()],
+                    versions=_versions(vault, self.furnisher.party_id, verdict.accepted),
                     events=logged.events(verdict.accepted),
                     # Identifiers go to the vault only (and never to a spill file).
                     accepted={rt: frame.drop("__line", *VAULT_FIELDS, strict=False)
@@ -259,6 +274,8 @@ class _Intake:
         vault, catalog = self.runtime.vault, self.runtime.catalog
         for person_rows in writes.people:
             vault.store(conn, person_rows)
+        if writes.versions is not None:
+            vault.store_versions(conn, writes.versions)
         if writes.events is not None:
             audit.enqueue_leaves(conn, writes.events)
         for rt_name, frame in writes.accepted.items():
@@ -296,7 +313,7 @@ class _Intake:
     def write(self, conn: Connection, prepared: list[Path], decision) -> BatchResult:
         self._open(conn)
         for directory in prepared:
-            self._store(conn, _Writes.unspill(directory))
+            self._store(conn, _Writes.unspill(directory, self.runtime.vault))
         return self._close(conn, decision)
 
     def _close(self, conn: Connection, decision) -> BatchResult:
@@ -376,6 +393,13 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
     """The identifiers of accepted records, ready for the vault: resident ID, name, phone if given."""
     fields = ["person_id", "name"] + (["phone"] if "phone" in accepted.columns else [])
     return vault.prepare(accepted.select("person_token", *fields))
+
+
+def _versions(vault, furnisher_id: str, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
+    """The furnisher's version of each person's name and phone in this chunk, sealed."""
+    frames = [f.select("person_token", "name", *(["phone"] if "phone" in f.columns else []), "as_of")
+              for f in accepted.values() if f.height]  # fmt: skip
+    return vault.prepare_versions(furnisher_id, pl.concat(frames, how="diagonal")) if frames else None
 
 
 def _quarantine_frame(vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame, record_types) -> pl.DataFrame:

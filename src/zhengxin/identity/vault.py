@@ -13,9 +13,9 @@ import os
 import orjson
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 
-from zhengxin.identity.tables import pii_vault
+from zhengxin.identity.tables import IDENTITY_VERSIONS, identity_versions, pii_vault
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
 from zhengxin.kit.staging import insert_if_all_new, stage_frame, upsert_frame
@@ -134,6 +134,55 @@ class Vault:
         )
         return self.store(conn, frame)
 
+    # Each furnisher's version ----------------------------------------------------------
+
+    def prepare_versions(self, furnisher_id: str, people: pl.DataFrame) -> pl.DataFrame:
+        """The furnisher's version of each person's name and phone in `people` (person_token,
+        name, [phone], as_of): its latest report of them, sealed, with a keyed hash of the name.
+        Pure CPU work, like `prepare`; nothing in clear leaves it."""
+        latest = people.sort("as_of").unique("person_token", keep="last", maintain_order=True)
+        tokens, names = latest["person_token"].to_list(), latest["name"].to_list()
+        phones = latest["phone"].to_list() if "phone" in latest.columns else [None] * len(tokens)
+        blobs = [
+            IDENTITY_VERSIONS.seal(self, "ciphertext", orjson.dumps({"name": n, "phone": p}).decode(),
+                                   person_token=t, furnisher_id=furnisher_id)
+            for t, n, p in zip(tokens, names, phones, strict=True)
+        ]  # fmt: skip
+        return latest.select(
+            "person_token",
+            pl.lit(furnisher_id).alias("furnisher_id"),
+            pl.lit(self.active_key_id).alias("key_id"),
+            pl.Series("ciphertext", blobs, dtype=pl.Binary),
+            pl.Series("name_digest", [self._digest(n.encode()) for n in names], dtype=pl.String),
+            "as_of",
+            pl.lit(clock.now(), dtype=pl.Datetime("us", "UTC")).alias("updated_at"),
+        )
+
+    def store_versions(self, conn: Connection, versions: pl.DataFrame) -> None:
+        """Keep each furnisher's version; an older report never replaces a newer one."""
+        upsert_frame(conn, "identity_versions", versions, ["person_token", "furnisher_id"],
+                     update_where="identity_versions.as_of <= excluded.as_of")  # fmt: skip
+
+    def versions(self, conn: Connection, token: str, current_name: str | None) -> list[dict]:
+        """Every furnisher's version of the person's name and phone, newest report first, each
+        marked whether its name differs from the current one (what a conflict is)."""
+        rows = conn.execute(_VERSIONS, {"token": token}).mappings().all()
+        current = current_name
+        out = []
+        for row in rows:
+            values = orjson.loads(IDENTITY_VERSIONS.open(self, "ciphertext", row))
+            out.append({"furnisher_id": row["furnisher_id"], "as_of": row["as_of"], **values,
+                        "differs": values.get("name") != current})  # fmt: skip
+        return out
+
+    def identity(self, conn: Connection, token: str) -> tuple[dict[str, str], bool]:
+        """`reveal`, and whether furnishers named the person differently, in one round trip."""
+        row = conn.execute(_ENTRY_AND_CONFLICT, {"token": token}).first()
+        if row is None:
+            return {}, False
+        values = orjson.loads(self.unseal(token, row.key_id, row.ciphertext))
+        return {k: v for k, v in values.items() if v is not None}, bool(row.conflicting)
+
     def reveal(self, conn: Connection, token: str) -> dict[str, str]:
         """Decrypt a person's identifiers: for the person themself and lawful uses only."""
         row = conn.execute(_ENTRY, {"token": token}).first()
@@ -165,6 +214,17 @@ class Vault:
 
 _CHECK = {"person_token": pl.String, "digest": pl.String}
 _ENTRY = select(pii_vault.c.key_id, pii_vault.c.ciphertext).where(pii_vault.c.person_token == bindparam("token"))
+_ENTRY_AND_CONFLICT = _ENTRY.add_columns(
+    select(func.count(func.distinct(identity_versions.c.name_digest)) > 1)
+    .where(identity_versions.c.person_token == bindparam("token"))
+    .scalar_subquery()
+    .label("conflicting")
+)
+_VERSIONS = (
+    select(identity_versions)
+    .where(identity_versions.c.person_token == bindparam("token"))
+    .order_by(identity_versions.c.as_of.desc(), identity_versions.c.furnisher_id)
+)
 
 
 def purge(conn: Connection, still_needed) -> list[str]:
@@ -172,4 +232,8 @@ def purge(conn: Connection, still_needed) -> list[str]:
     tokens. `still_needed(token_column)` gives the SQL conditions under which an identity stays."""
     token = pii_vault.c.person_token
     query = delete(pii_vault).where(~or_(*still_needed(token))).returning(token)
-    return list(conn.execute(query).scalars())
+    purged = list(conn.execute(query).scalars())
+    for start in range(0, len(purged), 5_000):  # every furnisher's version goes with the identity
+        chunk = purged[start : start + 5_000]
+        conn.execute(delete(identity_versions).where(identity_versions.c.person_token.in_(chunk)))
+    return purged

@@ -41,13 +41,30 @@ class Header(BaseModel):
     anti_fraud_note: str | None = None
 
 
+class IdentitySource(BaseModel):
+    """One furnisher's version of the person's name and phone (masked), in the person's own report."""
+
+    furnisher: Institution
+    name: str | None
+    phone: str | None
+    reported_on: date = Field(description="The date of the report the version comes from")
+    differs: bool = Field(description="Its name differs from the current one")
+
+
 class Identity(BaseModel):
-    """Masked: enough to confirm whom the report is about, never the full identifiers."""
+    """Masked: enough to confirm whom the report is about, never the full identifiers. The current
+    values are those of the most recent report received."""
 
     name: str | None
     resident_id: str | None
     phone: str | None
     other_id_numbers: list[str] = []
+    conflicting_sources: bool = Field(
+        default=False, description="Furnishers named this resident ID differently: confirm the applicant's identity"
+    )
+    sources: list[IdentitySource] = Field(
+        default=[], description="Each furnisher's version, when they conflict (the person's own report only)"
+    )
 
 
 class Summary(BaseModel):

@@ -8,7 +8,7 @@ records the inquiry and what the report was built from (`sources`).
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -32,6 +32,7 @@ from zhengxin.reports.model import (
     CreditReport,
     Header,
     Identity,
+    IdentitySource,
     InquiryRecord,
     InquiryRef,
     Institution,
@@ -117,6 +118,8 @@ class Facts:
     identity: dict  # name, resident ID, phone from the vault
     by_id: dict  # organisations by party id
     by_uscc: dict  # organisations by USCC
+    conflicting: bool = False  # furnishers named the person differently
+    identity_sources: list[dict] = field(default_factory=list)  # each furnisher's version, when conflicting
 
 
 def fetch(
@@ -134,10 +137,12 @@ def fetch(
     ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
+    identity, conflicting = runtime.vault.identity(conn, person_token)
+    sources = runtime.vault.versions(conn, person_token, identity.get("name")) if conflicting else []
+    ids |= {s["furnisher_id"] for s in sources}
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
     by_id, by_uscc = directory(runtime).lookup(conn, ids, usccs)
-    identity = runtime.vault.reveal(conn, person_token)
-    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc)
+    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, conflicting, sources)
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,13 @@ def build(
             name=mask_name(facts.identity.get("name")),
             resident_id=mask_resident_id(facts.identity.get("person_id")),
             phone=mask_phone(facts.identity.get("phone")),
-        ),
+            conflicting_sources=facts.conflicting,
+            sources=[
+                IdentitySource(furnisher=institution(s["furnisher_id"]), name=mask_name(s.get("name")),
+                               phone=mask_phone(s.get("phone")), reported_on=s["as_of"], differs=s["differs"])
+                for s in facts.identity_sources
+            ] if naming.viewer.kind == "individual" else [],
+        ),  # fmt: skip
         summary=summary_section(facts.accounts),
         multi_platform=multi_platform_section(facts.accounts, facts.asked, rules, today),
         accounts=accounts,

@@ -236,11 +236,16 @@ def export(conn: Connection, runtime, person: Actor) -> dict:
         entry = recipients.setdefault(q["lender"]["id"], {**q["lender"], "reports": 0, "last_received_at": None})
         entry["reports"] += 1
         entry["last_received_at"] = max(filter(None, [entry["last_received_at"], q["created_at"]]))
+    subject = runtime.vault.reveal(conn, token)
+    versions = runtime.vault.versions(conn, token, subject.get("name"))
+    sources_named = names(conn, {v["furnisher_id"] for v in versions})
     document = {
         "format": EXPORT_FORMAT,
         "generated_at": clock.now(),
         "controller": runtime.settings.agency_name,
-        "subject": runtime.vault.reveal(conn, token),
+        "subject": subject,
+        # Each furnisher's version of the name and phone, as it last reported them (issue 18).
+        "identity_sources": [{**v, "furnisher": sources_named.get(v["furnisher_id"])} for v in versions],
         "records": records,
         "authorizations": consent.list_for(conn, runtime, person, limit=100_000),
         "withdrawals": consent.withdrawals(conn, person),

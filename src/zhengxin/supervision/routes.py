@@ -170,6 +170,14 @@ def neutrality(
         return service.neutrality(conn, since, until)
 
 
+@router.get("/identity-conflicts")
+def identity_conflicts(actor: Watcher, runtime: RuntimeDep):
+    """Per furnisher, the persons whose name it reported differs from another furnisher's for
+    the same resident ID (issue 18; aggregates only, nothing decrypted)."""
+    with runtime.reading() as conn:
+        return service.identity_conflicts(conn)
+
+
 # The yearly risk assessment (DSL-30) -------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, names
-from zhengxin.read_model import batches, inquiries, parties
+from zhengxin.read_model import batches, identity_versions, inquiries, parties
 from zhengxin.supervision.tables import (
     ORDER_TEXTS,
     app_review_rectifications,
@@ -613,3 +613,28 @@ def _shareholder_view(row: dict, named: dict[str, str]) -> dict:
         "recorded_at": row["recorded_at"],
         "updated_at": row["updated_at"],
     }
+
+
+# Identity conflicts (issue 18) ---------------------------------------------------------------------
+
+
+def identity_conflicts(conn: Connection) -> dict:
+    """Per furnisher, the persons whose name it reported differs from another furnisher's for the
+    same resident ID (compared by keyed hashes: nothing is decrypted), beside the persons it
+    reported at all. Aggregates only."""
+    mine, other = identity_versions.alias("mine"), identity_versions.alias("other")
+    conflicting = (
+        select(mine.c.furnisher_id, func.count(func.distinct(mine.c.person_token)).label("conflicts"))
+        .join(other, (other.c.person_token == mine.c.person_token) & (other.c.furnisher_id != mine.c.furnisher_id)
+              & (other.c.name_digest != mine.c.name_digest))  # fmt: skip
+        .group_by(mine.c.furnisher_id)
+    )
+    counts = dict(conn.execute(conflicting).all())
+    reported = conn.execute(
+        select(identity_versions.c.furnisher_id, func.count()).group_by(identity_versions.c.furnisher_id)
+    ).all()
+    named = names(conn, {f for f, _ in reported})
+    rows = [{"furnisher_id": f, "furnisher": named.get(f, f), "persons": n, "conflicts": counts.get(f, 0)}
+            for f, n in reported]  # fmt: skip
+    rows.sort(key=lambda r: (-r["conflicts"], r["furnisher"]))
+    return {"furnishers": rows, "conflicts": sum(r["conflicts"] for r in rows)}
