@@ -239,6 +239,7 @@ class _Intake:
             child_age=runtime.settings.rules.child_age, account_owners=self._account_owners,
         )  # fmt: skip
         vaulted = _SeenPeople()
+        versioned = SeenKeys()  # identity versions this batch already carries
         logged = _LoggedPairs(self.furnisher, self.batch_id, self.now)
         try:
             for chunk in readers.read_chunks(
@@ -251,7 +252,7 @@ class _Intake:
                 verdict = validator.check(chunk.frame)
                 writes = _Writes(
                     people=[vaulted.new(_identities(vault, frame)) for frame in verdict.accepted.values()],
-                    versions=_versions(vault, self.furnisher.party_id, verdict.accepted),
+                    versions=_versions(vault, self.furnisher.party_id, verdict.accepted, versioned),
                     events=logged.events(verdict.accepted),
                     # Identifiers go to the vault only (and never to a spill file).
                     accepted={rt: frame.drop("__line", *VAULT_FIELDS, strict=False)
@@ -395,11 +396,20 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
     return vault.prepare(accepted.select("person_token", *fields))
 
 
-def _versions(vault, furnisher_id: str, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
-    """The furnisher's version of each person's name and phone in this chunk, sealed."""
+def _versions(vault, furnisher_id: str, accepted: dict[str, pl.DataFrame], seen: SeenKeys) -> pl.DataFrame | None:
+    """The furnisher's version of each person's name and phone in this chunk, sealed; one the
+    batch already carried (same name, phone and date) is not sealed again."""
     frames = [f.select("person_token", "name", *(["phone"] if "phone" in f.columns else []), "as_of")
               for f in accepted.values() if f.height]  # fmt: skip
-    return vault.prepare_versions(furnisher_id, pl.concat(frames, how="diagonal")) if frames else None
+    if not frames:
+        return None
+    people = pl.concat(frames, how="diagonal")
+    if "phone" not in people.columns:
+        people = people.with_columns(pl.lit(None, dtype=pl.String).alias("phone"))
+    key = pl.concat_str("person_token", "name", pl.col("phone").fill_null(""), pl.col("as_of").cast(pl.String),
+                        separator="\x1f").hash(seed=13)  # fmt: skip
+    fresh = people.filter(seen.fresh(people.select(key).to_series()))
+    return vault.prepare_versions(furnisher_id, fresh) if fresh.height else None
 
 
 def _quarantine_frame(vault, batch_id: str, chunk: readers.Chunk, rejected: pl.DataFrame, record_types) -> pl.DataFrame:
