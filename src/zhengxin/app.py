@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from zhengxin import __version__, background
+from zhengxin.alerts import routes as alerts_routes
 from zhengxin.analytics.routes import router as analytics_router
 from zhengxin.audit.metrics import LogCollector
 from zhengxin.audit.routes import me_router as receipts_router
@@ -53,7 +54,7 @@ API_ROUTERS = (
     policy_router, log_router, receipts_router, rights_router, counter_router, scoring_routes.router,
     scoring_routes.me_router, disputes_routes.me_router, disputes_routes.furnisher_router, disputes_routes.desk_router,
     disputes_routes.notices_router, notifications_router, complaints_routes.me_router, complaints_routes.router,
-    analytics_router, transfers_router, supervision_router,
+    analytics_router, transfers_router, supervision_router, alerts_routes.mine, alerts_routes.agency,
 )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """Every feature's tables on the one metadata (what Alembic compares against)."""
 
+from zhengxin.alerts import tables as _alerts  # noqa: F401
 from zhengxin.analytics import tables as _analytics  # noqa: F401
 from zhengxin.audit import tables as _audit  # noqa: F401
 from zhengxin.billing import tables as _billing  # noqa: F401

@@ -67,6 +67,8 @@ def world(client, parties):
         "destination": "SG", "recipient": "Acme Analytics Pte. Ltd.", "record_types": ["consumption"],
         "persons": 10, "sensitive_persons": 0, "data_grade": "general", "separate_consent": True})  # fmt: skip
     assert transfer.status_code == 201, transfer.text
+    alert = client.post("/v1/me/fraud-alerts", json={}, headers=person.headers)
+    assert alert.status_code == 201, alert.text
     from zhengxin.audit.service import sequence_all
 
     sequence_all(client.app.state.runtime.engine)
@@ -74,7 +76,7 @@ def world(client, parties):
     ids = {
         "authorization_id": grant["id"], "inquiry_id": inquiry.json()["inquiry_id"], "dispute_id": dispute["id"],
         "batch_id": batch["id"], "statement_id": statement.json()["id"], "leaf_index": receipts[0]["leaf_index"],
-        "order_id": order.json()["id"], "transfer_id": transfer.json()["id"],
+        "order_id": order.json()["id"], "transfer_id": transfer.json()["id"], "alert_id": alert.json()["id"],
     }  # fmt: skip
     owners = {"individual": person.headers, "lender": first.headers, "furnisher": bureau.platform}
     others = {"individual": intruder.headers, "lender": second.headers, "furnisher": other_platform}
@@ -89,6 +91,7 @@ CASES = {
     "GET /v1/inquiries/{inquiry_id}": [("lender", None)],
     "GET /v1/me/disputes/{dispute_id}": [("individual", None)],
     "POST /v1/me/disputes/{dispute_id}/withdraw": [("individual", {})],
+    "POST /v1/me/fraud-alerts/{alert_id}/lift": [("individual", None)],
     "POST /v1/corrections/{dispute_id}/{inquiry_id}/acknowledge": [("lender", {})],
     "POST /v1/furnishing/disputes/{dispute_id}/answer": [("furnisher", {"action": "verification"})],
     "GET /v1/furnishing/batches/{batch_id}": [("furnisher", None)],

@@ -80,3 +80,24 @@ def test_the_inquiry_form_needs_the_csrf_token_and_the_lender_role(client, burea
     _, furnisher = parties.add("furnisher")
     sign_in(client, furnisher)
     assert client.get("/portal/lender/inquiries").status_code == 403
+
+
+def test_a_fraud_alert_needs_the_verification_box_ticked(client, parties):
+    """Issue 18: while the person's file carries a fraud alert, the portal's inquiry is refused
+    until the lender ticks that it verified the applicant, and the result says so in Chinese."""
+    from tests.bureau import Bureau
+    from tests.web.portal import post_form, sign_in
+
+    bureau = Bureau(client, parties)
+    person = bureau.person(1)
+    lender = bureau.lender("Bank", 1)
+    assert client.post("/v1/me/fraud-alerts", json={}, headers=person.headers).status_code == 201
+    grant = bureau.grant(person, lender)
+    sign_in(client, lender.headers, lang="zh_CN")
+    form = {"person_id": person.person_id, "authorization_id": grant["id"], "purpose": "loan_application",
+            "product": "report"}  # fmt: skip
+    refused = post_form(client, "/portal/lender", "/portal/lender", form)
+    assert refused.status_code == 409 and "fraud_alert_unconfirmed" in refused.text
+    done = post_form(client, "/portal/lender", "/portal/lender", {**form, "applicant_identity_verified": "true"})
+    assert done.status_code == 200, done.text
+    assert "该个人信用档案有反欺诈警示" in done.text

@@ -113,9 +113,12 @@ def inquire(
     purpose: str,
     product: str,
     scopes: list[str] | None = None,
+    applicant_identity_verified: bool = False,
 ) -> InquiryResult:
     """A lender's inquiry: allowed only under the person's authorization (CR-18), then recorded
-    (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing."""
+    (CR-22), logged and charged (FEE-1). A deny raises decisions.Denied and charges nothing.
+    While the person's file carries a fraud alert, the lender must confirm it verified the
+    applicant's identity; the confirmation is kept with the inquiry's decision and log event."""
     consent.check_purpose(runtime.catalog, purpose)
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
@@ -155,6 +158,11 @@ def inquire(
     )  # fmt: skip
     row["report_id"] = built.report.header.report_id
     report = built.report
+    if report.header.anti_fraud_note is not None:
+        if not applicant_identity_verified:
+            raise Problem(409, "fraud_alert_unconfirmed", "the person's file carries a fraud alert: verify the "
+                          "applicant's identity and ask again with applicant_identity_verified = true")  # fmt: skip
+        details["applicant_identity_verified"] = True
     if model is not None:
         # Scored before this inquiry is recorded, so it does not count itself as a recent inquiry.
         scored = scoring.score_person(model, token, built, scopes=context["scopes"], as_of=today)

@@ -31,6 +31,7 @@ def inquire(body: InquiryCreate, actor: Lender, runtime: RuntimeDep):
             result = flows.inquire(
                 conn, runtime, actor, person_id=body.person_id, authorization_id=body.authorization_id,
                 purpose=body.purpose, product=body.product, scopes=body.scopes,
+                applicant_identity_verified=body.applicant_identity_verified,
             )  # fmt: skip
     except Problem as p:
         INQUIRIES.labels(body.product, "denied" if p.status == 403 else "refused").inc()

@@ -15,6 +15,9 @@ class InquiryCreate(BaseModel):
     scopes: list[RecordTypeName] | None = Field(
         max_length=32, default=None, description="Record types to include; default: all the authorization allows"
     )
+    applicant_identity_verified: bool = Field(
+        default=False, description="You verified the applicant's identity: required while a fraud alert is in force"
+    )
 
 
 class DecisionRef(BaseModel):

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection
 
+from zhengxin.alerts.repository import active_alert
 from zhengxin.disputes.repository import marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
@@ -118,6 +119,7 @@ class Facts:
     identity: dict  # name, resident ID, phone from the vault
     by_id: dict  # organisations by party id
     by_uscc: dict  # organisations by USCC
+    alert: dict | None = None  # the fraud alert in force
     conflicting: bool = False  # furnishers named the person differently
     identity_sources: list[dict] = field(default_factory=list)  # each furnisher's version, when conflicting
 
@@ -142,7 +144,8 @@ def fetch(
     ids |= {s["furnisher_id"] for s in sources}
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
     by_id, by_uscc = directory(runtime).lookup(conn, ids, usccs)
-    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, conflicting, sources)
+    alert = active_alert(conn, person_token)
+    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, alert, conflicting, sources)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ def build(
             else None,
             scope=sorted(scopes),
             catalog_version=catalog_version,
+            anti_fraud_note=fraud_alert_note(facts.alert),
             objection_note=(
                 f"{len(facts.flagged)} record(s) in this report are under objection (CR-25); see objections"
                 if facts.flagged
@@ -380,6 +384,14 @@ def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list
         for furnisher_id, months in per_furnisher.items():
             sources.append(Source(furnisher_id, record_type, f"{min(months)}..{max(months)}", len(months)))
     return sources
+
+
+def fraud_alert_note(alert: dict | None) -> str | None:
+    if alert is None:
+        return None
+    by = "the person" if alert["kind"] == "person" else "the agency, on a verified identity-theft report"
+    return (f"fraud alert since {clock.legal_day(alert['placed_at']).isoformat()}, placed by {by}: verify the "
+            "applicant's identity before lending")  # fmt: skip
 
 
 def _midnight(day: date) -> datetime:

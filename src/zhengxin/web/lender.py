@@ -45,15 +45,17 @@ def run_inquiry(
     authorization_id: Annotated[str, Form()],
     purpose: Annotated[str, Form()],
     product: Annotated[str, Form()],
+    applicant_identity_verified: Annotated[bool, Form()] = False,
 ):
     """The same flow as POST /v1/inquiries. The result is rendered at once (not redirected to):
     the report went to the lender once and is not kept, and the page is never cached."""
-    values = {"person_id": person_id, "authorization_id": authorization_id, "purpose": purpose, "product": product}
+    values = {"person_id": person_id, "authorization_id": authorization_id, "purpose": purpose, "product": product,
+              "applicant_identity_verified": applicant_identity_verified}  # fmt: skip
     try:
         with runtime.transaction() as conn:
             result = flows.inquire(
                 conn, runtime, actor, person_id=person_id.strip(), authorization_id=authorization_id.strip(),
-                purpose=purpose, product=product,
+                purpose=purpose, product=product, applicant_identity_verified=applicant_identity_verified,
             )  # fmt: skip
     except Problem as p:
         INQUIRIES.labels(product if product in PRODUCTS else "other", "denied" if p.status == 403 else "refused").inc()
