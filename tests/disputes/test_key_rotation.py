@@ -29,7 +29,8 @@ def test_rotation_reseals_dispute_texts_statements_and_webhooks(client, parties,
     settings = runtime.settings.model_copy(
         update={"vault_keys": {**runtime.settings.vault_keys, "k2": SecretStr(secrets.token_hex(32))}}
     )
-    assert rotate_keys(settings, None, key_id="k2")["texts"] == 3  # the reason, the statement, the webhook row
+    # the reason, the statement, the webhook row and the furnisher's version of the identity
+    assert rotate_keys(settings, None, key_id="k2")["texts"] == 4
     assert rotate_keys(settings, None, key_id="k2")["texts"] == 0
 
     # Only the new key is needed to read them now.
@@ -42,6 +43,7 @@ def test_rotation_reseals_dispute_texts_statements_and_webhooks(client, parties,
         assert [s["text"] for s in disputes.statements_of(conn, fresh, person_actor(conn, person))] == ["see dispute"]
         token = person_actor(conn, person).person_token
         assert notifications.endpoint(conn, fresh, token)["url"] == "http://127.0.0.1:9/hook"
+        assert [v["name"] for v in fresh.vault.versions(conn, token, None)] == ["张伟"]
 
 
 def person_actor(conn, person):

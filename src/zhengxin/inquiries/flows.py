@@ -103,6 +103,28 @@ def authorization_context(authorization: dict) -> dict:
     }
 
 
+def _live_model_for(conn: Connection, product: str) -> dict | None:
+    """The live scorecard for a score inquiry (None for a report). Scores come only from it:
+    with none live, nothing is scored or charged."""
+    if product != "score":
+        return None
+    model = scoring.live_model(conn)
+    if model is None:
+        raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
+    return model
+
+
+def _alert_confirmed(report, applicant_identity_verified: bool) -> dict:
+    """While the file carries a fraud alert the lender must have verified the applicant; the
+    confirmation goes into the inquiry's decision and log event."""
+    if report.header.anti_fraud_note is None:
+        return {}
+    if not applicant_identity_verified:
+        raise Problem(409, "fraud_alert_unconfirmed", "the person's file carries a fraud alert: verify the "
+                      "applicant's identity and ask again with applicant_identity_verified = true")  # fmt: skip
+    return {"applicant_identity_verified": True}
+
+
 def inquire(
     conn: Connection,
     runtime: Runtime,
@@ -122,12 +144,7 @@ def inquire(
     consent.check_purpose(runtime.catalog, purpose)
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
-    model = None
-    if product == "score":
-        # Scores come only from the live scorecard: with none live, nothing is scored or charged.
-        model = scoring.live_model(conn)
-        if model is None:
-            raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
+    model = _live_model_for(conn, product)
     token = token_for(runtime, person_id)
     authorization = consent.for_inquiry(conn, authorization_id)
     context = inquiry_context(
@@ -158,11 +175,7 @@ def inquire(
     )  # fmt: skip
     row["report_id"] = built.report.header.report_id
     report = built.report
-    if report.header.anti_fraud_note is not None:
-        if not applicant_identity_verified:
-            raise Problem(409, "fraud_alert_unconfirmed", "the person's file carries a fraud alert: verify the "
-                          "applicant's identity and ask again with applicant_identity_verified = true")  # fmt: skip
-        details["applicant_identity_verified"] = True
+    details.update(_alert_confirmed(report, applicant_identity_verified))
     if model is not None:
         # Scored before this inquiry is recorded, so it does not count itself as a recent inquiry.
         scored = scoring.score_person(model, token, built, scopes=context["scopes"], as_of=today)
@@ -175,10 +188,8 @@ def inquire(
     records: dict[str, int] = {}
     for source in built.sources:
         records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
-    billing.charge(
-        conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product, tier=tier,
-        fee_fen=fee, records_by_furnisher=records, now=now,
-    )  # fmt: skip
+    billing.charge(conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product, tier=tier,
+                   fee_fen=fee, records_by_furnisher=records, now=now)  # fmt: skip
     notifications.notify(
         conn, runtime, token, "inquiry",
         {"inquiry_id": row["id"], "lender": lender.name, "purpose": purpose, "product": product,
