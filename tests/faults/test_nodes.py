@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.bureau import Bureau
-from tests.conftest import make_settings
+from tests.conftest import _empty_all_tables, make_settings
 from tests.servers import Server, secrets_env
 from zhengxin.app import create_app
 from zhengxin.audit import service as audit
@@ -33,7 +33,9 @@ LEADERS = text("""
 
 @pytest.fixture
 def pg_runtime(pg_schema_url, tmp_path):
+    """The runtime fixture on PostgreSQL only: the same emptied schema of this test process."""
     runtime = Runtime(make_settings(pg_schema_url, data_dir=tmp_path / "data"))
+    _empty_all_tables(runtime.engine)
     yield runtime
     runtime.engine.dispose()
 
