@@ -11,13 +11,12 @@ from zhengxin.parties import service
 from zhengxin.parties.keycache import key_cache
 
 
-def _counting(runtime):
+def _counting():
     calls = []
 
-    def authenticate(api_key):
+    def authenticate(conn, api_key):
         calls.append(api_key)
-        with runtime.reading() as conn:
-            return service.authenticate(conn, api_key)
+        return service.authenticate(conn, api_key)
 
     return authenticate, calls
 
@@ -33,7 +32,7 @@ def test_a_holder_is_served_until_a_change_and_never_after(runtime, parties):
         return
 
     async def scenario():
-        authenticate, calls = _counting(runtime)
+        authenticate, calls = _counting()
         assert await cache.get(api_key) is None
         assert cache.remember(api_key, authenticate).party_id == row["id"]
         assert cache.remember(other_key, authenticate) is not None
@@ -58,12 +57,12 @@ def test_a_change_between_the_two_reads_makes_the_holder_stale(runtime, parties)
     cache = key_cache(runtime)
     if cache is None:
         return
-    authenticate, _ = _counting(runtime)
+    authenticate, _ = _counting()
 
-    def changed_meanwhile(key):
-        with runtime.transaction() as conn:
-            service.revoke_key(conn, service.key_id_of(other["Authorization"].removeprefix("Bearer ")))
-        return authenticate(key)
+    def changed_meanwhile(conn, key):
+        with runtime.transaction() as writer:
+            service.revoke_key(writer, service.key_id_of(other["Authorization"].removeprefix("Bearer ")))
+        return authenticate(conn, key)
 
     async def scenario():
         assert cache.remember(api_key, changed_meanwhile) is not None

@@ -191,7 +191,7 @@ class Validator:
         """A child's record needs the guardian's consent (PIPL-31); a written-consent field needs
         the written consent's reference (CR-14b)."""
         if "person_id" in values:
-            birth = resident_id.normalised_expr("person_id").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+            birth = resident_id.birth_date_expr(resident_id.normalised_expr("person_id"))
             child = pl.col("__id_problem").is_null() & (birth.dt.offset_by(f"{self.child_age}y") > self.today)
             no_guardian = pl.col("guardian_consent_ref").is_null() if "guardian_consent_ref" in values else pl.lit(True)
             checks.add(child.fill_null(False) & no_guardian, "guardian_consent_ref", "guardian_consent_required",

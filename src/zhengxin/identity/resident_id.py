@@ -75,6 +75,11 @@ def normalised_expr(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(" ", "", literal=True).str.strip_chars().str.to_uppercase()
 
 
+def birth_date_expr(normalised: pl.Expr) -> pl.Expr:
+    """The birth date a normalised ID carries (null where it holds none)."""
+    return normalised.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+
+
 def problems(ids: pl.Series, *, today: date | None = None) -> pl.Series:
     """For each ID: null when valid, else the problem code (same verdict as `validate`)."""
     frame = pl.DataFrame({"id": ids.cast(pl.String)}).with_columns(normalised_expr("id").alias("n"))
@@ -82,7 +87,7 @@ def problems(ids: pl.Series, *, today: date | None = None) -> pl.Series:
     total = pl.sum_horizontal([n.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(_WEIGHTS)])
     check = (12 - total % 11) % 11
     expected = pl.when(check == 10).then(pl.lit("X")).otherwise(check.cast(pl.String))
-    birth = n.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    birth = birth_date_expr(n)
     frame = frame.with_columns(
         pl.when(n.is_null() | (n.str.len_chars() != 18))
         .then(pl.lit("resident_id_length"))

@@ -167,12 +167,11 @@ class Vault:
         """Every furnisher's version of the person's name and phone, newest report first, each
         marked whether its name differs from the current one (what a conflict is)."""
         rows = conn.execute(_VERSIONS, {"token": token}).mappings().all()
-        current = current_name
         out = []
         for row in rows:
             values = orjson.loads(IDENTITY_VERSIONS.open(self, "ciphertext", row))
             out.append({"furnisher_id": row["furnisher_id"], "as_of": row["as_of"], **values,
-                        "differs": values.get("name") != current})  # fmt: skip
+                        "differs": values.get("name") != current_name})  # fmt: skip
         return out
 
     def identity(self, conn: Connection, token: str) -> tuple[dict[str, str], bool]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,7 +35,7 @@ async def current_actor(
     if actor is None and cache is None:
         actor = await run_in_threadpool(_authenticate, runtime, api_key)
     elif actor is None:
-        actor = await run_in_threadpool(cache.remember, api_key, partial(_authenticate, runtime))
+        actor = await run_in_threadpool(cache.remember, api_key, authenticate)
     if actor is None:
         raise Problem(401, "invalid_api_key", "the API key is unknown or revoked")
     request.state.actor = actor

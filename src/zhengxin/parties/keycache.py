@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from zhengxin.parties.tables import key_holder_changes
 from zhengxin.runtime import Runtime
@@ -63,12 +63,13 @@ class KeyCache:
             return None
         return holder
 
-    def remember(self, api_key: str, authenticate: Callable[[str], object]):
+    def remember(self, api_key: str, authenticate: Callable[[Connection, str], object]):
         """The key's holder as `authenticate` reads it, kept with the last change read just
-        before it (a change in between makes it stale at its first use). Thread pool."""
+        before it on the same connection (a change in between makes it stale at its first use).
+        Thread pool."""
         with self.runtime.reading() as conn:
             read_after = conn.execute(select(key_holder_changes.c.n).where(key_holder_changes.c.id == 1)).scalar()
-        holder = authenticate(api_key)
+            holder = authenticate(conn, api_key)
         if holder is not None:
             with self._lock:
                 if len(self._holders) >= MAX_ENTRIES:

@@ -134,7 +134,7 @@ def fetch(
     first_month = month_label_of(today, SUMMARY_MONTHS - 1)
     spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
-    asked = asked_about(conn, person_token, _midnight(add_months(today, -12 * rules.inquiry_record_years)))
+    asked = asked_about(conn, person_token, clock.legal_start(add_months(today, -12 * rules.inquiry_record_years)))
     flagged, said = marks_for_report(conn, runtime, person_token)
     ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
@@ -393,6 +393,3 @@ def fraud_alert_note(alert: dict | None) -> str | None:
     return (f"fraud alert since {clock.legal_day(alert['placed_at']).isoformat()}, placed by {by}: verify the "
             "applicant's identity before lending")  # fmt: skip
 
-
-def _midnight(day: date) -> datetime:
-    return clock.legal_start(day)
