@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LANGS, sign_in, t
 
@@ -16,7 +17,7 @@ def test_a_lender_is_refused_the_regulators_pages_and_signs_out(site, page, lang
     assert page.url.endswith("/portal/lender")
     response = page.goto(f"{site.url}/portal/regulator")
     assert response.status == 403
-    assert page.get_by_role("heading", name=t(lang, "Not for your role", "无权访问")).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Not for your role", "无权访问"))).to_be_visible()
     page.get_by_role("button", name=t(lang, "Sign out", "退出登录")).click()
     page.wait_for_url(re.compile("/portal/signin"))
     page.goto(f"{site.url}/portal/lender")

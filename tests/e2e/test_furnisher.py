@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LANGS, sign_in, t
 from tests.records import loan, resident_id, to_csv
@@ -27,7 +28,7 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
     path.write_bytes(to_csv([good, bad]))
 
     sign_in(page, site, site.party("furnisher"), lang)
-    assert page.get_by_role("heading", name=t(lang, "Upload and batches", "上传与批次"), level=1).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Upload and batches", "上传与批次"), level=1)).to_be_visible()
     uploads = []
     page.on("request", lambda r: uploads.append(r.resource_type) if r.method == "POST" else None)
     page.get_by_label(t(lang, "File", "文件"), exact=True).set_input_files(path)
@@ -40,8 +41,8 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
     kpis = page.locator(".kpi")
     assert [kpis.nth(i).locator("b").inner_text() for i in range(3)] == ["2", "1", "1"]
     matches = t(lang, "1 records match.", "符合条件的记录：1 条。")
-    assert page.get_by_text(matches).is_visible()
-    assert page.get_by_role("cell", name="invalid_enum").is_visible()
+    expect(page.get_by_text(matches)).to_be_visible()
+    expect(page.get_by_role("cell", name="invalid_enum")).to_be_visible()
 
     page.get_by_label(t(lang, "Error code", "错误代码"), exact=True).select_option("invalid_enum")
     page.get_by_role("button", name=t(lang, "Filter", "筛选")).click()
@@ -49,10 +50,10 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
     page.get_by_label(t(lang, "Field", "字段"), exact=True).select_option("product")
     page.get_by_role("button", name=t(lang, "Filter", "筛选")).click()
     page.wait_for_url(re.compile(r"field=product"))
-    assert page.get_by_text(matches).is_visible() and page.get_by_role("cell", name="invalid_enum").is_visible()
+    expect(page.get_by_text(matches).is_visible() and page.get_by_role("cell", name="invalid_enum")).to_be_visible()
     batch_url = page.url.split("?")[0]
     page.goto(f"{batch_url}?field=person_id")  # a field with no error in this batch
-    assert page.get_by_text(t(lang, "0 records match.", "符合条件的记录：0 条。")).is_visible()
+    expect(page.get_by_text(t(lang, "0 records match.", "符合条件的记录：0 条。"))).to_be_visible()
     page.goto(f"{batch_url}?code=invalid_enum")
 
     with page.expect_download() as download:
@@ -69,23 +70,23 @@ def test_the_furnisher_uploads_reads_its_rejects_and_answers_a_dispute(site, pag
     # ... and the furnisher verifies it.
     page.get_by_role("link", name=t(lang, "Disputes", "异议")).click()
     card = page.locator("section.card", has_text=account)
-    assert card.get_by_text("Not my loan").is_visible()
+    expect(card.get_by_text("Not my loan")).to_be_visible()
     card.get_by_label(t(lang, "Evidence reference", "证据编号")).fill("LEDGER-E2E")
     card.get_by_label(t(lang, "Note for the agency", "给征信机构")).fill("Contract on file")
     card.get_by_role("button", name=t(lang, "Send the answer", "提交答复")).click()
     page.wait_for_load_state()
-    assert page.get_by_text(t(lang, "Your answer was sent to the agency.", "您的答复已提交征信机构。")).is_visible()
-    assert page.locator("section.card", has_text=account).get_by_text("LEDGER-E2E").is_visible()
+    expect(page.get_by_text(t(lang, "Your answer was sent to the agency.", "您的答复已提交征信机构。"))).to_be_visible()
+    expect(page.locator("section.card", has_text=account).get_by_text("LEDGER-E2E")).to_be_visible()
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_furnisher_sees_obligations_statements_and_a_refused_file(site, page, lang, tmp_path):
     sign_in(page, site, site.party("furnisher"), lang)
     page.get_by_role("link", name=t(lang, "Obligations", "报送义务")).click()
-    assert page.get_by_text("Weekly loan status file (demo)").is_visible()
+    expect(page.get_by_text("Weekly loan status file (demo)")).to_be_visible()
     page.get_by_role("link", name=t(lang, "Revenue statements", "收入结算单")).click()
-    assert page.get_by_role("heading", name=t(lang, "Revenue statements", "收入结算单")).is_visible()
-    assert page.get_by_role("cell", name=re.compile(r"¥\d")).first.is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Revenue statements", "收入结算单"))).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile(r"¥\d")).first).to_be_visible()
 
     page.get_by_role("link", name=t(lang, "Upload and batches", "上传与批次")).click()
     wrong = tmp_path / "notes.txt"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LANGS, sign_in, t
 
@@ -20,8 +21,8 @@ def test_a_person_reads_verifies_authorizes_and_disputes(site, page, lang):
 
     page.get_by_role("button", name=t(lang, "Show my report", "查看我的报告")).click()
     page.wait_for_load_state()
-    assert page.locator("table.statusgrid").first.is_visible()
-    assert page.locator(".legend").get_by_text(t(lang, "normal", "正常")).first.is_visible()
+    expect(page.locator("table.statusgrid").first).to_be_visible()
+    expect(page.locator(".legend").get_by_text(t(lang, "normal", "正常")).first).to_be_visible()
     dispute_link = page.get_by_role("link", name=t(lang, "Dispute this record", "对此记录提出异议")).first
     account = re.search(r"account=([^&]+)", dispute_link.get_attribute("href")).group(1)
 
@@ -35,7 +36,7 @@ def test_a_person_reads_verifies_authorizes_and_disputes(site, page, lang):
     page.get_by_label(t(lang, "Lender", "放贷机构"), exact=True).select_option(index=0)
     page.get_by_role("button", name=t(lang, "Grant", "授权"), exact=True).click()
     page.wait_for_load_state()
-    assert page.get_by_role("status").filter(has_text=re.compile(t(lang, "granted to", "授权"))).is_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile(t(lang, "granted to", "授权")))).to_be_visible()
 
     page.get_by_role("link", name=t(lang, "My report", "我的报告")).click()
     page.goto(f"{site.url}/portal/me/disputes?account={account}")
@@ -43,9 +44,9 @@ def test_a_person_reads_verifies_authorizes_and_disputes(site, page, lang):
     page.get_by_label(t(lang, "What is wrong", "错误之处")).fill("I never took this loan")
     page.get_by_role("button", name=t(lang, "Open a dispute", "提出异议")).click()
     page.wait_for_load_state()
-    assert page.get_by_role("status").filter(has_text=t(lang, "Dispute opened", "异议已提交")).is_visible()
-    assert page.get_by_text("I never took this loan").is_visible()
-    assert page.get_by_text(re.compile(t(lang, r"\d+ days left", r"剩余 \d+ 天"))).first.is_visible()
+    expect(page.get_by_role("status").filter(has_text=t(lang, "Dispute opened", "异议已提交"))).to_be_visible()
+    expect(page.get_by_text("I never took this loan")).to_be_visible()
+    expect(page.get_by_text(re.compile(t(lang, r"\d+ days left", r"剩余 \d+ 天"))).first).to_be_visible()
 
 
 def test_a_person_downloads_their_data(site, page):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LANGS, sign_in, t
 from zhengxin.consent.service import grant
@@ -39,27 +40,27 @@ def test_the_lender_queries_a_report_and_a_score(site, page, lang):
     lender, person = site.party("lender"), site.party("individual", 3)
     authorization_id = authorization_for(site, person, lender)
     sign_in(page, site, lender, lang)
-    assert page.get_by_role("heading", name=t(lang, "Run an inquiry", "查询信用报告")).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Run an inquiry", "查询信用报告"))).to_be_visible()
 
     run_inquiry(page, lang, person["person_id"], authorization_id, "report")
-    assert page.get_by_role("heading", name=t(lang, "Credit report", "信用报告")).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Credit report", "信用报告"))).to_be_visible()
     assert person["person_id"] not in page.url and person["person_id"] not in page.content()  # masked
     grid = page.locator("table.statusgrid").first
     assert grid.is_visible() and grid.locator("td").count() == 24
-    assert page.get_by_text(t(lang, "Inquiries of the last two years", "近两年查询记录")).is_visible()
+    expect(page.get_by_text(t(lang, "Inquiries of the last two years", "近两年查询记录"))).to_be_visible()
 
     page.get_by_role("link", name=t(lang, "Run another inquiry", "再次查询")).click()
     run_inquiry(page, lang, person["person_id"], authorization_id, "score")
-    assert page.get_by_role("heading", name=t(lang, "Score", "信用评分"), level=1).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Score", "信用评分"), level=1)).to_be_visible()
     assert page.locator("p.score b").inner_text().isdigit()
-    assert page.get_by_role("heading", name=t(lang, "Reasons", "原因")).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Reasons", "原因"))).to_be_visible()
 
     page.get_by_role("link", name=t(lang, "Inquiry history", "查询记录")).click()
-    assert page.get_by_role("heading", name=t(lang, "Inquiry history", "查询记录")).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Inquiry history", "查询记录"))).to_be_visible()
     assert page.get_by_text(authorization_id).count() == 2
     page.get_by_role("link", name=t(lang, "Invoices", "账单")).click()
-    assert page.get_by_role("heading", name=t(lang, "Invoices", "账单")).is_visible()
-    assert page.get_by_text(re.compile(r"¥\d")).first.is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Invoices", "账单"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"¥\d")).first).to_be_visible()
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -4,6 +4,7 @@ Vega) and decides a pending cross-border transfer from the queue."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LANGS, sign_in, t
 from zhengxin.parties.service import authenticate
@@ -29,12 +30,12 @@ def pending_transfer(site) -> str:
 def test_the_regulator_reads_the_dashboard_and_decides_a_transfer(site, page, lang):
     transfer_id = pending_transfer(site)
     sign_in(page, site, site.party("regulator"), lang)
-    assert page.get_by_role("heading", name=t(lang, "Supervision dashboard", "监管看板"), level=1).is_visible()
+    expect(page.get_by_role("heading", name=t(lang, "Supervision dashboard", "监管看板"), level=1)).to_be_visible()
     charts = page.locator('div.chart[data-rendered="1"]')
     charts.nth(5).wait_for()  # all six drawn by vega-embed
     assert charts.count() == 6 and page.locator("div.chart svg").count() >= 6
     caption = t(lang, "Co-lent loans below the minimum platform share", "平台出资比例低于下限")
-    assert page.locator("figcaption", has_text=caption).is_visible()
+    expect(page.locator("figcaption", has_text=caption)).to_be_visible()
 
     page.get_by_role("link", name=t(lang, "Cross-border transfers", "数据出境")).first.click()
     card = page.locator("section.card", has_text=transfer_id)
@@ -42,4 +43,4 @@ def test_the_regulator_reads_the_dashboard_and_decides_a_transfer(site, page, la
     card.get_by_role("button", name=t(lang, "Approve", "批准")).click()
     page.wait_for_load_state()
     done = t(lang, f"Transfer {transfer_id}: approved.", f"出境申请 {transfer_id}：已批准。")
-    assert page.get_by_role("status").filter(has_text=done).is_visible()
+    expect(page.get_by_role("status").filter(has_text=done)).to_be_visible()
