@@ -96,6 +96,55 @@ def travel(n: int = 1, **overrides) -> dict:
     return record
 
 
+def card(n: int = 1, **overrides) -> dict:
+    """A bank's credit card: limit, balance used, minimum due and statement date."""
+    terms = {
+        "account_id": f"CARD-{n:06d}", "product": "credit_card", "principal_fen": None, "credit_limit_fen": 2_000_000,
+        "balance_fen": 500_000, "minimum_due_fen": 50_000, "statement_date": "2026-10-20", "platform_share": None,
+    }  # fmt: skip
+    return loan(n, **{**terms, **overrides})
+
+
+def liability(n: int = 1, **overrides) -> dict:
+    """A guarantee by person `n` of another person's account at the same furnisher."""
+    record = {
+        "record_type": "liability",
+        "person_id": resident_id(n),
+        "name": "赵敏",
+        "consent_ref": f"CNS-G{n:05d}",
+        "as_of": "2026-10-31",
+        "liability_id": f"GUA-{n:06d}",
+        "kind": "guarantee",
+        "account_id": "ACC-000001",
+        "amount_fen": 1_000_000,
+        "liability_fen": 500_000,
+        "opened_on": "2025-03-01",
+        "status": "active",
+        "released_on": None,
+    }
+    record.update(overrides)
+    return record
+
+
+def public_record(n: int = 1, **overrides) -> dict:
+    record = {
+        "record_type": "public_record",
+        "person_id": resident_id(n),
+        "name": "张伟",
+        "consent_ref": f"PUB-{n:06d}",
+        "as_of": "2026-10-31",
+        "case_number": f"(2025)京0105执{n:04d}号",
+        "kind": "court_enforcement",
+        "authority": "北京市朝阳区人民法院",
+        "amount_fen": 3_000_000,
+        "decided_on": "2025-06-01",
+        "status": "open",
+        "concluded_on": None,
+    }
+    record.update(overrides)
+    return record
+
+
 def to_jsonl(records: list[dict]) -> bytes:
     return "".join(
         json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) + "\n" for r in records

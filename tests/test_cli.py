@@ -94,7 +94,7 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
     credentials = json.loads((d / "credentials.json").read_text())
     roles = [c["role"] for c in credentials]
     assert {r: roles.count(r) for r in set(roles)} == {
-        "agency": 2, "furnisher": 5, "lender": 3, "regulator": 1, "overseer": 2, "individual": 12,
+        "agency": 2, "furnisher": 6, "lender": 3, "regulator": 1, "overseer": 2, "individual": 12,
     }  # fmt: skip
     individuals = [c for c in credentials if c["role"] == "individual"]
     assert all(len(c["person_id"]) == 18 for c in individuals)
@@ -130,6 +130,18 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         own = client.get("/v1/me/report", headers={"Authorization": f"Bearer {individuals[2]['api_key']}"}).json()
         assert any(a["under_dispute"] and a["statement"] for a in own["report"]["accounts"])
         lenders = [c for c in credentials if c["role"] == "lender"]
+        # The banks furnished their cards, loans and guarantees; the last three demo persons show
+        # an identity conflict, an open public record and a guarantee in their own reports.
+        bank = {"Authorization": f"Bearer {lenders[0]['api_key']}"}
+        theirs = client.get("/v1/furnishing/batches", headers=bank).json()
+        assert theirs and sum(b["accepted"] for b in theirs) > 0 and all(b["rejected"] == 0 for b in theirs)
+        reports = [
+            client.get("/v1/me/report", headers={"Authorization": f"Bearer {c['api_key']}"}).json()["report"]
+            for c in individuals[-3:]
+        ]
+        assert reports[0]["identity"]["conflicting_sources"] and reports[0]["credit_cards"]
+        assert reports[1]["summary"]["open_public_records"] >= 1
+        assert reports[2]["liabilities"] and reports[2]["liabilities"][0]["covered_account"] is not None
         invoices = [
             invoice
             for lender in lenders
@@ -169,7 +181,9 @@ def test_demo_builds_a_deployment_whose_credentials_work(tmp_path: Path):
         rows = client.get("/v1/supervision/obligations", headers=regulator).json()["rows"]
         verdicts = {r["furnisher"]: (r["expected"], r["on_time"], r["late"], r["missing"]) for r in rows}
         assert sorted(verdicts.values()) == [(3, 2, 0, 1), (3, 2, 1, 0), (3, 3, 0, 0), (3, 3, 0, 0), (3, 3, 0, 0)]
-        for furnisher in (c for c in credentials if c["role"] == "furnisher"):
+        obliged = [c for c in credentials if c["role"] == "furnisher" and c["name"] in verdicts]
+        assert len(obliged) == 5  # the platforms; the public-records service has no weekly file
+        for furnisher in obliged:
             own = client.get("/v1/furnishing/obligations", headers={"Authorization": f"Bearer {furnisher['api_key']}"})
             expected, on_time, late, missing = verdicts[furnisher["name"]]
             status = "missing" if missing else "late" if late else "on_time"

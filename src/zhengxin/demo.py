@@ -7,6 +7,7 @@ person (or a test) act as any party.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from zhengxin.furnishing.service import add_obligation
 from zhengxin.kit import clock
 from zhengxin.parties.service import Actor, add_party
 from zhengxin.runtime import Runtime
-from zhengxin.synth import LENDERS, PLATFORMS, Population, generate, write_files
+from zhengxin.synth import LENDERS, PLATFORMS, PUBLIC_RECORDS, Population, generate, write_files
 
 # Formats rotate over the platforms so the demo exercises all three intake parsers.
 PLATFORM_FORMATS = ["csv", "parquet", "jsonl", "csv", "parquet"]
@@ -68,10 +69,12 @@ def build_demo(
     batch = furnish_file(runtime, PLATFORMS[0].name, bad, progress=progress)
     for k in totals:
         totals[k] += batch[k]
+    _furnish_once(runtime, [*LENDERS, PUBLIC_RECORDS], synth_dir, totals, progress)
     population = delivered  # what the bureau holds: the rest of the demo acts on it
 
-    # Individuals who have furnished loans, each with their own credential.
-    borrowers = population.loans.select("person_id").unique(maintain_order=True).head(DEMO_INDIVIDUALS)
+    # Individuals who have furnished loans, each with their own credential; the last three are
+    # named differently at their bank, have a public record, and guarantee another's loan.
+    borrowers = _demo_borrowers(population)
     # Account names are pseudonyms: a party name is not a place for a real name.
     individuals = [
         (register("individual", f"demo-person-{n:02d}", person_id=person_id), person_id)
@@ -105,11 +108,12 @@ def build_demo(
 
 
 def _organisations(register):
-    """The agency and its disputes desk, the platforms, the lenders, the regulator and the two
-    overseers (the regulator and the overseers witness the log)."""
+    """The agency and its disputes desk, the platforms and the public-records service, the lenders,
+    the regulator and the two overseers (the regulator and the overseers witness the log)."""
     agency = register("agency", "zhengxin Credit Reference (demo agency)")
     desk = register("agency", "Wang Fang, disputes desk (demo staff)", staff=True)
     platform_rows = [register("furnisher", p.name, uscc=p.uscc) for p in PLATFORMS]
+    register("furnisher", PUBLIC_RECORDS.name, uscc=PUBLIC_RECORDS.uscc)  # courts' and tax offices' cases
     lender_rows = [register("lender", lender.name, uscc=lender.uscc) for lender in LENDERS]
     regulator = register("regulator", "People's Bank of China, Credit Reference Bureau (demo)")
     overseers = [register("overseer", f"Independent Oversight Board member {m} (demo)") for m in "AB"]
@@ -155,7 +159,33 @@ def _furnish_weekly(
                     for key in totals:
                         totals[key] += batch[key]
     kept = loans.filter(~withheld).drop("week")
-    return totals, Population(population.persons, kept, population.consumption, population.travel)
+    return totals, dataclasses.replace(population, loans=kept)
+
+
+def _furnish_once(runtime: Runtime, organisations, synth_dir: Path, totals: dict, progress) -> None:
+    """The banks furnish their cards, loans and guarantees, and the public-records service its
+    cases, each in one batch a record type (Parquet)."""
+    from zhengxin.furnishing.flows import furnish_file
+
+    for org in organisations:
+        for path in sorted((synth_dir / org.slug).glob("*.parquet")):
+            batch = furnish_file(runtime, org.name, path, progress=progress)
+            for k in totals:
+                totals[k] += batch[k]
+
+
+def _demo_borrowers(population: Population) -> pl.DataFrame:
+    """The first persons with a platform loan, and last one each whom a bank names differently,
+    who has an open public record, and who guarantees another's loan: what a demo report shows."""
+    named = population.bank_accounts.join(population.persons.select("person_id", pl.col("name").alias("own")),
+                                          on="person_id").filter(pl.col("name") != pl.col("own"))  # fmt: skip
+    listed = population.public_records.filter(pl.col("status") == "open")
+    guarantors = population.liabilities.filter(pl.col("status") == "active")
+    shown: list[str] = []
+    for frame in (named, listed, guarantors):
+        shown += frame.filter(~pl.col("person_id").is_in(shown))["person_id"].head(1).to_list()
+    borrowers = population.loans.filter(~pl.col("person_id").is_in(shown))["person_id"].unique(maintain_order=True)
+    return pl.DataFrame({"person_id": borrowers.head(DEMO_INDIVIDUALS - len(shown)).to_list() + shown})
 
 
 def _instant(day) -> datetime:
@@ -221,7 +251,7 @@ def _authorize_and_inquire(
         lender = lenders[n % len(lenders)]
         with runtime.transaction() as conn:
             authorization = grant(conn, runtime, act(person), lender=lender["name"], purpose="loan_application",
-                                  scopes=["loan", "consumption"])  # fmt: skip
+                                  scopes=["loan", "consumption", "liability", "public_record"])  # fmt: skip
         counts["authorizations"] += 1
         query(lender, person_id, authorization, "loan_application")
         if scores:

@@ -197,9 +197,9 @@ def test_supervisors_see_error_codes_but_not_raw_records(client, parties):
     assert errors["errors"][0]["raw"] is None
 
 
-def test_only_furnishers_submit_and_only_with_a_valid_key(client, parties):
-    _, lender = parties.add("lender")
-    r = post(client, lender, [loan(1)])
+def test_only_furnishers_and_lenders_submit_and_only_with_a_valid_key(client, parties):
+    _, regulator = parties.add("regulator")
+    r = post(client, regulator, [loan(1)])
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "forbidden_role"

@@ -77,22 +77,24 @@ def test_reasons_are_the_features_that_cost_points(trained, population):
 def test_online_features_equal_batch_features_for_the_same_person_and_day(runtime, population, tmp_path):
     from zhengxin.furnishing.flows import furnish_file
     from zhengxin.parties.service import add_party
-    from zhengxin.synth import PLATFORMS, write_files
+    from zhengxin.synth import FURNISHERS, LENDERS, write_files
 
     small = generate(300, seed=3, as_of=AS_OF)
     with runtime.transaction() as conn:
-        for platform in PLATFORMS:
-            add_party(conn, runtime.settings, role="furnisher", name=platform.name, uscc=platform.uscc)
+        for org in FURNISHERS:  # the banks furnish as lenders
+            role = "lender" if org in LENDERS else "furnisher"
+            add_party(conn, runtime.settings, role=role, name=org.name, uscc=org.uscc)
     write_files(small, tmp_path, ["parquet"])
-    for platform in PLATFORMS:
-        for path in sorted((tmp_path / platform.slug).glob("*.parquet")):
-            furnish_file(runtime, platform.name, path)
+    for org in FURNISHERS:
+        for path in sorted((tmp_path / org.slug).glob("*.parquet")):
+            furnish_file(runtime, org.name, path)
     batch = from_population(small, AS_OF)
     with runtime.reading() as conn:
         for row in batch.head(120).iter_rows(named=True):
             token = person_token(runtime.pepper, row["person_id"])
             accounts = latest_accounts(conn, token, today=AS_OF)
-            online = for_person(conn, token, AS_OF, accounts=accounts, consumption=True)
+            online = for_person(conn, token, AS_OF, accounts=accounts, consumption=True, liabilities=True,
+                                public_records=True)  # fmt: skip
             for name in NAMES:
                 assert online[name] == pytest.approx(row[name], nan_ok=True), (name, row["person_id"])
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from stdnum.cn import ric, uscc
 
-from zhengxin.synth import LENDERS, PLATFORMS, Population, generate, write_files
+from zhengxin.synth import FURNISHERS, LENDERS, PLATFORMS, Population, generate, write_files
 from zhengxin.synth.population import REGIONS
 
 # The public record format, written out here so that a drift in the implementation fails.
@@ -18,10 +18,17 @@ RECORD_FORMAT = {
     "loan": COMMON + [
         "account_id", "product", "opened_on", "principal_fen", "credit_limit_fen", "balance_fen",
         "overdue_fen", "days_past_due", "status", "closed_on", "platform_share", "co_lender_uscc",
-        "payment_history", "negative_notice_ref",
+        "payment_history", "negative_notice_ref", "scheduled_payment_fen", "term_months", "minimum_due_fen",
+        "statement_date",
     ],
     "consumption": COMMON + ["month", "category", "amount_fen", "orders"],
     "travel": COMMON + ["month", "trips", "cities", "separate_consent_ref"],
+    "liability": COMMON + [
+        "liability_id", "kind", "account_id", "amount_fen", "liability_fen", "opened_on", "status", "released_on",
+    ],
+    "public_record": COMMON + [
+        "case_number", "kind", "authority", "amount_fen", "decided_on", "status", "concluded_on",
+    ],
 }  # fmt: skip
 REF = r"^[A-Za-z0-9._:-]{1,64}$"
 AS_OF = date(2026, 10, 31)
@@ -264,7 +271,7 @@ def test_written_files_round_trip_in_every_format(tmp_path, pop):
             continue
         record_type = path.stem
         slug = path.parent.name
-        assert path.parent.parent == tmp_path and slug in {p.slug for p in PLATFORMS}
+        assert path.parent.parent == tmp_path and slug in {p.slug for p in FURNISHERS}
         assert path.suffix in {".csv", ".jsonl", ".parquet"}
         if path.suffix == ".csv":
             columns = path.read_text(encoding="utf-8").split("\n", 1)[0].split(",")
@@ -281,6 +288,8 @@ def test_written_files_round_trip_in_every_format(tmp_path, pop):
         "loan": pop.loans,
         "consumption": pop.consumption,
         "travel": pop.travel,
+        "liability": pop.liabilities,
+        "public_record": pop.public_records,
     }.items():
         slug = frame["furnisher"][0]
         expected = frame.filter(pl.col("furnisher") == slug).drop("furnisher")
@@ -311,3 +320,32 @@ def test_write_files_formats(tmp_path, pop):
     assert not list(tmp_path.rglob("*.csv"))
     with pytest.raises(ValueError):
         write_files(pop, tmp_path, formats=["xlsx"])
+
+
+def test_banks_furnish_cards_loans_and_guarantees_and_some_persons_have_public_records(pop):
+    banks = {lender.slug for lender in LENDERS}
+    accounts = pop.bank_accounts
+    assert set(accounts["furnisher"]) <= banks and accounts["account_id"].is_unique().all()
+    cards = accounts.filter(pl.col("product") == "credit_card")
+    assert cards.height > N * 0.3 and cards["credit_limit_fen"].is_not_null().all()
+    assert cards["minimum_due_fen"].is_not_null().all() and cards["statement_date"].is_not_null().all()
+    assert (cards["minimum_due_fen"] <= cards["balance_fen"] + 1).all()
+    loans = accounts.filter(pl.col("product") == "consumer_loan")
+    assert loans["scheduled_payment_fen"].is_not_null().all() and loans["term_months"].is_in([12, 24, 36]).all()
+    # A platform instalment loan carries its monthly payment and term; a line carries none.
+    lines = pop.loans.filter(pl.col("product").is_in(["credit_line", "bnpl"]))
+    assert lines["scheduled_payment_fen"].is_null().all() and lines["term_months"].is_null().all()
+    # Guarantors answer for another's bank loan, at the bank that holds it.
+    liable = pop.liabilities.join(loans.select("account_id", "furnisher", pl.col("person_id").alias("debtor")),
+                                  on=["account_id", "furnisher"])  # fmt: skip
+    assert liable.height == pop.liabilities.height > 0
+    assert (liable["person_id"] != liable["debtor"]).all()
+    assert (liable["liability_fen"] <= liable["amount_fen"]).all()
+    # A few card holders are named differently at their bank: identity conflicts.
+    named = accounts.join(pop.persons.select("person_id", pl.col("name").alias("own")), on="person_id")
+    assert 0 < named.filter(pl.col("name") != pl.col("own")).height < cards.height * 0.1
+    # Public records, more often about defaulters; a concluded one has its day.
+    about = pop.public_records.join(pop.persons.select("person_id", "defaulted"), on="person_id")
+    assert about.height > 0 and about["defaulted"].mean() > pop.persons["defaulted"].mean() * 3
+    concluded = pop.public_records.filter(pl.col("status") == "concluded")
+    assert concluded["concluded_on"].is_not_null().all() and (concluded["concluded_on"] <= AS_OF).all()

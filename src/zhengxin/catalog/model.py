@@ -67,11 +67,12 @@ class FieldSpec(_Strict):
 
 
 class Constraint(_Strict):
-    kind: Literal["one_of", "required_when_negative", "not_after", "not_greater"]
+    kind: Literal["one_of", "required_when_negative", "required_when", "not_after", "not_greater"]
     code: str
     fields: tuple[str, ...] = ()
     field: str | None = None
     other: str | None = None
+    values: tuple[str, ...] = ()  # required_when: `field` is required when `other` holds one of these
     rule: str | None = None
 
 
@@ -81,8 +82,14 @@ class RecordType(_Strict):
     key: tuple[str, ...]
     consent: Literal["written"] = "written"
     separate_consent: bool = False
+    # Credit information kept for its period whatever the person's consent (CR-16): a
+    # withdrawal of consent cannot erase it.
+    credit_record: bool = False
     retention: str
     retention_months: int = Field(gt=0)
+    # The date field the retention period runs from (a record without it, still open, is kept);
+    # none: from the record's as_of.
+    retention_from: str | None = None
     purposes: tuple[str, ...]
     constraints: tuple[Constraint, ...] = ()
     fields: dict[str, FieldSpec]
@@ -141,6 +148,11 @@ class Catalog(_Strict):
                 for f in named:
                     if f not in every:
                         raise ValueError(f"{rt_name}: constraint {c.kind} names unknown field {f!r}")
+            if misnamed := [c.kind for c in rt.constraints if (c.kind == "required_when") != bool(c.values)]:
+                raise ValueError(f"{rt_name}: required_when, and only it, names values ({misnamed})")
+            start = rt.fields.get(rt.retention_from) if rt.retention_from else None
+            if rt.retention_from and (rt.store != "generic" or start is None or start.type != "date"):
+                raise ValueError(f"{rt_name}: retention_from must name a date field of a generic record type")
             if rt.separate_consent and "separate_consent_ref" not in rt.fields:
                 raise ValueError(f"{rt_name}: separate consent needs a separate_consent_ref field")
         return self

@@ -287,7 +287,7 @@ def withdraw(conn: Connection, runtime: Runtime, individual: Actor, record_type:
     spec = catalog.record_types.get(record_type)
     if spec is None:
         raise Problem(422, "unknown_record_type", f"record_type must be one of {', '.join(catalog.record_types)}")
-    context = {"record_type": record_type, "credit_record": spec.store == "accounts"}
+    context = {"record_type": record_type, "credit_record": spec.credit_record}
     decision = runtime.policy.decide("withdraw_consent", decisions.subject(individual), ("Person", token), context)
     decisions.enforce(decision, individual, token, "consent.withdrawal_denied", record_type=record_type)
     row = _withdrawal(conn, token, record_type)

@@ -12,7 +12,7 @@ from zhengxin.furnishing import readers
 from zhengxin.furnishing.service import submit_file
 from zhengxin.kit import spool
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.service import Actor, find_party
+from zhengxin.parties.service import FURNISHING_ROLES, Actor, find_party
 
 
 def furnish_file(
@@ -28,10 +28,10 @@ def furnish_file(
     if fmt is None:
         raise Problem(415, "unsupported_format", "the file must be .csv, .jsonl or .parquet (or give --format)")
     with runtime.engine.connect() as conn:
-        party = find_party(conn, furnisher_name, "furnisher")
+        party = find_party(conn, furnisher_name, FURNISHING_ROLES)
     if party is None:
         raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher_name!r}")
-    actor = Actor(party_id=party["id"], role="furnisher", name=party["name"])
+    actor = Actor(party_id=party["id"], role=party["role"], name=party["name"])
     label = f"{path.parent.name}/{path.name}"
     task = progress.add_task(label, total=path.stat().st_size, records=0) if progress else None
 

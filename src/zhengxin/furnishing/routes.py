@@ -11,11 +11,11 @@ from zhengxin.furnishing import readers, service
 from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import Furnisher, Regulator, require
-from zhengxin.parties.service import Actor, lookup_party, named_party
+from zhengxin.parties.service import FURNISHING_ROLES, Actor, lookup_party, named_party
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/furnishing", tags=["furnishing"])
-Reader = Annotated[Actor, require("furnisher", "agency", "regulator")]
+Reader = Annotated[Actor, require(*FURNISHING_ROLES, "agency", "regulator")]
 
 BATCH_BODY = {
     "requestBody": {
@@ -66,7 +66,7 @@ async def submit_batch(
 
 @router.get("/batches", response_model=list[BatchOut])
 def list_batches(actor: Reader, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    """Batches you may see: a furnisher its own, agency and regulator all."""
+    """Batches you may see: a furnisher (or a lender) its own, agency and regulator all."""
     with runtime.reading() as conn:
         return [_out(b) for b in service.list_batches(conn, actor, limit)]
 
@@ -96,7 +96,7 @@ def batch_errors(
 def add_obligation(body: ObligationCreate, actor: Regulator, runtime: RuntimeDep):
     """Set what a furnisher must furnish and by when (regulator)."""
     with runtime.transaction() as conn:
-        party = named_party(conn, body.furnisher, "furnisher")
+        party = named_party(conn, body.furnisher, FURNISHING_ROLES)
         row = service.add_obligation(
             conn,
             actor,
@@ -116,6 +116,6 @@ def list_obligations(actor: Reader, runtime: RuntimeDep, furnisher: str | None =
     with runtime.reading() as conn:
         furnisher_id = None
         if furnisher:
-            party = lookup_party(conn, furnisher, "furnisher")
+            party = lookup_party(conn, furnisher, FURNISHING_ROLES)
             furnisher_id = party["id"] if party else "-"  # nobody: an empty list
         return service.list_obligations(conn, actor, furnisher_id)

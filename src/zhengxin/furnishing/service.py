@@ -32,7 +32,7 @@ from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.metrics import RECORDS
 from zhengxin.kit.staging import upsert_frame
-from zhengxin.parties.service import Actor
+from zhengxin.parties.service import FURNISHING_ROLES, Actor
 from zhengxin.records.repository import account_owners, refresh_statistics, write_records
 from zhengxin.runtime import Runtime
 
@@ -367,7 +367,9 @@ class _LoggedPairs:
             return None
         # Canonical JSON column-wise: fields in sorted order, and Polars writes compact JSON.
         leaf = pl.struct(
-            pl.struct(pl.lit(self.furnisher.party_id).alias("party"), pl.lit("furnisher").alias("role")).alias("actor"),
+            pl.struct(
+                pl.lit(self.furnisher.party_id).alias("party"), pl.lit(self.furnisher.role).alias("role")
+            ).alias("actor"),
             pl.lit(self.at).alias("at"),
             pl.lit(self.batch_id).alias("batch"),
             pl.lit("furnishing.records").alias("kind"),
@@ -449,7 +451,7 @@ def _quarantine_frame(vault, batch_id: str, chunk: readers.Chunk, rejected: pl.D
 def _readable(actor: Actor):
     """Batches this party may read: a furnisher its own; agency and regulator all."""
     query = select(batches)
-    if actor.role == "furnisher":
+    if actor.role in FURNISHING_ROLES:
         query = query.where(batches.c.furnisher_id == actor.party_id)
     elif actor.role not in ("agency", "regulator"):
         query = query.where(False)
@@ -484,7 +486,7 @@ def batch_errors(
         query = query.where(quarantine.c.code == code)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(quarantine.c.line).offset(offset).limit(limit)).mappings().all()
-    show_raw = actor.role == "furnisher"  # the sender sees its own text; supervisors see codes only
+    show_raw = actor.role in FURNISHING_ROLES  # the sender sees its own text; supervisors see codes only
     vault = runtime.vault
     items = []
     for r in rows:
@@ -522,7 +524,7 @@ def add_obligation(
     from zhengxin.parties.service import get_party
 
     party = get_party(conn, furnisher_id)
-    if party is None or party["role"] != "furnisher":
+    if party is None or party["role"] not in FURNISHING_ROLES:
         raise Problem(404, "furnisher_not_found", "no such furnisher")
     row = {
         "id": new_id("obl"),
@@ -609,7 +611,7 @@ def period_verdicts(obligation: Mapping, deliveries: Mapping[str, list[date]], t
 
 def list_obligations(conn: Connection, actor: Actor, furnisher_id: str | None = None) -> list[dict]:
     query = select(obligations).where(obligations.c.active.is_(True)).order_by(obligations.c.created_at)
-    if actor.role == "furnisher":
+    if actor.role in FURNISHING_ROLES:
         query = query.where(obligations.c.furnisher_id == actor.party_id)
     elif furnisher_id:
         query = query.where(obligations.c.furnisher_id == furnisher_id)

@@ -182,6 +182,11 @@ class Validator:
                     f"{c.field} is required on negative information (overdue or written off)",
                     c.rule,
                 )
+            elif c.kind == "required_when":
+                when = pl.col(c.other).is_in(list(c.values)).fill_null(False) if c.other in present else pl.lit(False)
+                missing = pl.col(c.field).is_null() if c.field in present else pl.lit(True)
+                checks.add(is_type & when & missing, c.field, c.code,
+                           f"{c.field} is required when {c.other} is {' or '.join(c.values)}", c.rule)  # fmt: skip
             elif c.field in present and c.other in present:
                 a, b = typed(c.field, fields[c.field]), typed(c.other, fields[c.other])
                 word = "later than" if c.kind == "not_after" else "greater than"

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.keycache import key_cache
-from zhengxin.parties.service import Actor, authenticate
+from zhengxin.parties.service import FURNISHING_ROLES, Actor, authenticate
 from zhengxin.runtime import Runtime, get_runtime
 
 _bearer = HTTPBearer(auto_error=False, description="API key issued by the agency")
@@ -61,7 +61,7 @@ def require(*roles: str):
 
 AnyParty = Annotated[Actor, Depends(current_actor)]
 Agency = Annotated[Actor, require("agency")]
-Furnisher = Annotated[Actor, require("furnisher")]
+Furnisher = Annotated[Actor, require(*FURNISHING_ROLES)]  # a platform, or a lender for its own records
 Regulator = Annotated[Actor, require("regulator")]
 Individual = Annotated[Actor, require("individual")]
 Lender = Annotated[Actor, require("lender")]

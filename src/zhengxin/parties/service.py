@@ -26,6 +26,8 @@ from zhengxin.parties.tables import ROLES, api_keys, parties, portal_sessions
 from zhengxin.runtime import Runtime
 
 ORGANISATION_ROLES = {"furnisher", "lender"}
+# Who may furnish records: the platforms, and lenders for their own loans, cards and guarantees.
+FURNISHING_ROLES = ("furnisher", "lender")
 
 
 @dataclass(frozen=True)
@@ -264,18 +266,20 @@ def lock_party(conn: Connection, party_id: str) -> None:
         conn.execute(select(parties.c.id).where(parties.c.id == party_id).with_for_update())
 
 
-def lookup_party(conn: Connection, ref: str, role: str | None = None) -> dict | None:
-    """The party `ref` names, by id or by name (of `role`, when given), or None."""
+def lookup_party(conn: Connection, ref: str, role: str | tuple[str, ...] | None = None) -> dict | None:
+    """The party `ref` names, by id or by name (of `role`, or one of the roles, when given), or None."""
     party = get_party(conn, ref) or find_party(conn, ref, role)
-    return party if party is not None and (role is None or party["role"] == role) else None
+    return party if party is not None and (role is None or party["role"] in _roles(role)) else None
 
 
-def named_party(conn: Connection, ref: str, role: str | None = None, *, active_only: bool = False) -> dict:
+def named_party(
+    conn: Connection, ref: str, role: str | tuple[str, ...] | None = None, *, active_only: bool = False
+) -> dict:
     """The party `ref` names, by id or by name (of `role`, when given); 404 `<role>_not_found`
     (`party_not_found`) when there is none, or, with `active_only`, none still active."""
     party = lookup_party(conn, ref, role)
     if party is None or (active_only and not party["active"]):
-        who = role or "party"
+        who = _roles(role)[0] if role else "party"
         raise Problem(404, f"{who}_not_found", f"no {'active ' if active_only else ''}{who} with this name or id")
     return party
 
@@ -285,10 +289,14 @@ def active_account_exists(person_token):
     return exists().where(parties.c.person_token == person_token, parties.c.active.is_(True))
 
 
-def find_party(conn: Connection, name: str, role: str | None = None) -> dict | None:
+def _roles(role: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (role,) if isinstance(role, str) else role
+
+
+def find_party(conn: Connection, name: str, role: str | tuple[str, ...] | None = None) -> dict | None:
     query = select(parties).where(parties.c.name == name)
     if role:
-        query = query.where(parties.c.role == role)
+        query = query.where(parties.c.role.in_(_roles(role)))
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 

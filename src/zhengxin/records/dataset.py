@@ -27,7 +27,8 @@ STORES: dict[str, tuple[Table, list[tuple[str, pa.DataType]]]] = {
         ("principal_fen", pa.int64()), ("credit_limit_fen", pa.int64()), ("balance_fen", pa.int64()),
         ("overdue_fen", pa.int64()), ("days_past_due", pa.int64()), ("status", pa.string()),
         ("closed_on", pa.date32()), ("platform_share", pa.float64()), ("co_lender_uscc", pa.string()),
-        ("payment_history", pa.string()), ("as_of", pa.date32()),
+        ("payment_history", pa.string()), ("scheduled_payment_fen", pa.int64()), ("term_months", pa.int64()),
+        ("minimum_due_fen", pa.int64()), ("statement_date", pa.date32()), ("as_of", pa.date32()),
     ]),
     "consumption": (consumption_summaries, [
         ("month", pa.string()), ("category", pa.string()), ("amount_fen", pa.int64()), ("orders", pa.int64()),

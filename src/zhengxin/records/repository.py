@@ -12,7 +12,7 @@ from operator import itemgetter
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection, String, any_, bindparam, column, delete, func, select
+from sqlalchemy import Connection, String, and_, any_, bindparam, column, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from zhengxin.catalog import RecordType
@@ -30,7 +30,8 @@ PROVENANCE = ["as_of", "consent_ref", "batch_id", "updated_at"]
 SNAPSHOT_COLUMNS = [
     "furnisher_id", "account_id", "month", "person_token", "product", "opened_on", "principal_fen",
     "credit_limit_fen", "balance_fen", "overdue_fen", "days_past_due", "status", "closed_on",
-    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref", *PROVENANCE,
+    "platform_share", "co_lender_uscc", "payment_history", "negative_notice_ref", "scheduled_payment_fen",
+    "term_months", "minimum_due_fen", "statement_date", *PROVENANCE,
 ]  # fmt: skip
 CONSUMPTION_COLUMNS = [
     "furnisher_id",
@@ -241,6 +242,43 @@ def travel_since(conn: Connection, person_token: str, first_month: str) -> list[
     """A person's monthly travel summaries from `first_month` (YYYY-MM) on."""
     rows = conn.execute(_TRAVEL, {"token": person_token, "first": first_month}).mappings()
     return [dict(r) for r in rows]
+
+
+_GENERIC = (
+    select(generic_records.c.furnisher_id, generic_records.c.record_type, generic_records.c.record_key,
+           generic_records.c.payload, generic_records.c.as_of)
+    .where(generic_records.c.person_token == bindparam("token"))
+    .order_by(generic_records.c.record_type, generic_records.c.furnisher_id, generic_records.c.record_key)
+)  # fmt: skip
+
+
+def catalog_records(conn: Connection, person_token: str, record_types: list[str]) -> dict[str, list[dict]]:
+    """A person's records of catalog-only types (liabilities, public records, a new sector's),
+    by type: each its furnisher, key, as_of and fields. One query for them all."""
+    out: dict[str, list[dict]] = {t: [] for t in record_types}
+    if not record_types:
+        return out
+    for r in conn.execute(_GENERIC, {"token": person_token}):
+        if r.record_type in out:
+            payload = orjson.loads(r.payload) if isinstance(r.payload, str | bytes) else r.payload
+            out[r.record_type].append({**payload, "furnisher_id": r.furnisher_id, "record_key": r.record_key,
+                                       "as_of": r.as_of})  # fmt: skip
+    return out
+
+
+def account_states(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The latest reported state (status, balance, overdue, days past due, month) of these
+    (furnisher, account) pairs, whoever holds them: what a guarantor's report shows of the
+    account they answer for. Nothing that names its holder."""
+    if not keys:
+        return {}
+    s = account_snapshots.c
+    rows = conn.execute(
+        select(s.furnisher_id, s.account_id, s.month, s.status, s.balance_fen, s.overdue_fen, s.days_past_due)
+        .where(or_(*(and_(s.furnisher_id == f, s.account_id == a) for f, a in sorted(keys))))
+        .order_by(s.furnisher_id, s.account_id, s.month)
+    ).mappings()
+    return {(r["furnisher_id"], r["account_id"]): dict(r) for r in rows}  # the latest month wins
 
 
 def has_open_account_with(accounts: list[dict], lender_uscc: str | None) -> bool:

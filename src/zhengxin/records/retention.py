@@ -134,12 +134,8 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
             _count(tally, conn, delete(table).where(table.c.month <= last), table, name)
             tick(name, 1, 1)
         else:
-            cutoff = last_expired_day(as_of, spec.retention_months)
             tick(name, 0, 1)
-            query = delete(generic_records).where(
-                generic_records.c.record_type == name, generic_records.c.as_of <= cutoff
-            )
-            _count(tally, conn, query, generic_records, name)
+            _count(tally, conn, _expired_generic(name, spec, as_of), generic_records, name, _rule(spec))
             tick(name, 1, 1)
     tick("withdrawn", 0, 1)
     _erase_withdrawn(conn, catalog, tally, neighbours.withdrawn_of_type)
@@ -175,6 +171,24 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
                      erased=row["erased"], rules=[NEGATIVE_RULE, RETENTION_RULE])],
     )  # fmt: skip
     return row
+
+
+def _expired_generic(name: str, spec, as_of: date):
+    """SQL: the records of a catalog-only type past their period: counted from their as_of, or
+    from the date field the catalog names (`retention_from`), which an open record lacks."""
+    g = generic_records.c
+    cutoff = last_expired_day(as_of, spec.retention_months)
+    if spec.retention_from is None:
+        return delete(generic_records).where(g.record_type == name, g.as_of <= cutoff)
+    ended_on = g.payload[spec.retention_from].as_string()  # ISO dates order as text
+    return delete(generic_records).where(
+        g.record_type == name, ended_on.is_not(None), ended_on <= cutoff.isoformat()
+    )
+
+
+def _rule(spec) -> str:
+    """Credit information goes by CR-16's period; other records by their purpose (PIPL-47)."""
+    return NEGATIVE_RULE if spec.credit_record else RETENTION_RULE
 
 
 def _count(tally: _Tally, conn: Connection, query, table, kind: str, rule: str = RETENTION_RULE) -> None:
@@ -252,7 +266,7 @@ def _erase_withdrawn(conn: Connection, catalog, tally: _Tally, withdrawn_of_type
     """Records of a type the person withdrew consent to that a batch in flight stored after
     the withdrawal erased the rest."""
     for name, spec in catalog.record_types.items():
-        if spec.store == "accounts":
+        if spec.credit_record:
             continue  # never withdrawable (CR-16, see consent.service)
         if spec.store == "generic":
             table, extra = generic_records, [generic_records.c.record_type == name]

@@ -41,6 +41,10 @@ account_snapshots = Table(
     Column("co_lender_uscc", String(18)),
     Column("payment_history", String(24), nullable=False),
     Column("negative_notice_ref", String(64)),
+    Column("scheduled_payment_fen", BigInteger),
+    Column("term_months", Integer),
+    Column("minimum_due_fen", BigInteger),
+    Column("statement_date", Date),
     *_provenance(),
 )
 

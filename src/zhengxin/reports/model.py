@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-REPORT_VERSION = "1.2"  # 1.1: dispute ids, furnishers and due days on objections and statements; 1.2: score
+# 1.1: dispute ids, furnishers and due days on objections and statements; 1.2: score; 1.3: credit
+# cards apart from the other accounts, repayment liabilities, public records, schedules and debt service
+REPORT_VERSION = "1.3"
 
 
 class Institution(BaseModel):
@@ -78,6 +80,18 @@ class Summary(BaseModel):
     overdue_fen: int
     worst_days_past_due: int = Field(description="Worst current delinquency across accounts")
     worst_status_24m: str = Field(description="Worst monthly status symbol in the last 24 months (N best, 7 worst)")
+    credit_cards: int = Field(default=0, description="Card accounts (counted in accounts too)")
+    card_limit_fen: int = Field(default=0, description="Open cards' credit limits")
+    card_used_fen: int = Field(default=0, description="Open cards' balances")
+    monthly_debt_service_fen: int = Field(
+        default=0, description="What open accounts ask each month: loans' scheduled payments and cards' minimum due"
+    )
+    accounts_without_schedule: int = Field(
+        default=0, description="Open accounts whose furnisher sent no monthly figure (not in the debt service)"
+    )
+    guaranteed_fen: int = Field(default=0, description="Active guarantees: the person's contingent liability")
+    co_borrowed_fen: int = Field(default=0, description="Active co-borrowings: the person's joint liability")
+    open_public_records: int = 0
 
 
 class Counts(BaseModel):
@@ -128,6 +142,59 @@ class Account(BaseModel):
     co_lent: bool
     under_dispute: bool = False
     statement: str | None = None
+    scheduled_payment_fen: int | None = Field(default=None, description="The monthly payment due, when furnished")
+    term_months: int | None = None
+
+
+class CreditCard(Account):
+    """A credit card (RPT-1's 贷记卡 part): the limit, what is used, the minimum due and the
+    statement date, with the same 24-month grid."""
+
+    minimum_due_fen: int | None
+    statement_date: date | None
+    utilisation: float | None = Field(description="Balance over limit")
+
+
+class CoveredAccount(BaseModel):
+    """The state of the account a liability answers for, as its furnisher last reported it;
+    nothing about whose account it is."""
+
+    status: str
+    balance_fen: int
+    overdue_fen: int
+    days_past_due: int
+    month: str
+
+
+class Liability(BaseModel):
+    """A repayment liability for another's account (RPT-1's 相关还款责任): a guarantee or a
+    co-borrowing."""
+
+    furnisher: Institution
+    liability_id: str
+    kind: Literal["guarantee", "co_borrower"]
+    account_id: str = Field(description="The covered account, as the furnisher numbers it")
+    amount_fen: int = Field(description="The amount covered")
+    liability_fen: int = Field(description="What the person answers for")
+    opened_on: date
+    status: str
+    released_on: date | None
+    as_of: date
+    covered_account: CoveredAccount | None = Field(description="None when the furnisher has not reported it")
+
+
+class PublicRecord(BaseModel):
+    """A court enforcement, a dishonest-debtor listing, tax arrears or an administrative penalty."""
+
+    furnisher: Institution
+    case_number: str
+    kind: str
+    authority: str
+    amount_fen: int | None
+    decided_on: date
+    status: str
+    concluded_on: date | None
+    as_of: date
 
 
 class CoLending(BaseModel):
@@ -233,11 +300,13 @@ class CreditReport(BaseModel):
     identity: Identity
     summary: Summary
     multi_platform: MultiPlatform
-    accounts: list[Account]
+    accounts: list[Account] = Field(description="Credit accounts other than cards")
+    credit_cards: list[CreditCard] = []
+    liabilities: list[Liability] = Field(default=[], description="Only when the scope includes liability")
     co_lending: list[CoLending]
     consumption: Consumption | None = Field(description="Only when the scope includes consumption")
     travel: Travel | None = Field(description="Only when the scope includes travel, with separate consent")
-    public_records: list[dict] = Field(default=[], description="Court judgments and tax arrears: none furnished yet")
+    public_records: list[PublicRecord] = Field(default=[], description="Only when the scope includes public_record")
     statements: list[PersonalStatement]
     objections: list[ObjectionLabel]
     inquiry_records: list[InquiryRecord] = Field(description="Inquiries of the last two years, newest first")

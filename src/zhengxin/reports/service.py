@@ -23,13 +23,22 @@ from zhengxin.kit.calendar import add_months, month_label_of
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import directory
 from zhengxin.records.history import SEVERITY
-from zhengxin.records.repository import OPEN_STATUSES, consumption_since, shown_accounts, travel_since
+from zhengxin.records.repository import (
+    OPEN_STATUSES,
+    account_states,
+    catalog_records,
+    consumption_since,
+    shown_accounts,
+    travel_since,
+)
 from zhengxin.reports.model import (
     Account,
     CategorySpend,
     CoLending,
     Consumption,
     Counts,
+    CoveredAccount,
+    CreditCard,
     CreditReport,
     Header,
     Identity,
@@ -37,18 +46,22 @@ from zhengxin.reports.model import (
     InquiryRecord,
     InquiryRef,
     Institution,
+    Liability,
     LoanLimit,
     MonthSpend,
     MonthStatus,
     MultiPlatform,
     ObjectionLabel,
     PersonalStatement,
+    PublicRecord,
     Summary,
     Travel,
     TravelMonth,
 )
 
 UNSECURED = {"microloan", "consumer_loan", "credit_line", "bnpl"}  # what the lending caps count
+CARD = "credit_card"
+CATALOG_SECTIONS = ("liability", "public_record")  # report sections of catalog-only record types
 SUMMARY_MONTHS = 12
 
 
@@ -76,6 +89,8 @@ class Assembled:
     accounts: list[dict]
     spend: list[dict]
     asked_on: list[date]
+    liabilities: list[dict] = field(default_factory=list)
+    public_records: list[dict] = field(default_factory=list)
 
 
 def mask_name(name: str | None) -> str | None:
@@ -122,6 +137,9 @@ class Facts:
     alert: dict | None = None  # the fraud alert in force
     conflicting: bool = False  # furnishers named the person differently
     identity_sources: list[dict] = field(default_factory=list)  # each furnisher's version, when conflicting
+    liabilities: list[dict] = field(default_factory=list)  # guarantees and co-borrowings
+    public_records: list[dict] = field(default_factory=list)
+    covered: dict = field(default_factory=dict)  # (furnisher, account) -> the covered account's latest state
 
 
 def fetch(
@@ -136,7 +154,11 @@ def fetch(
     trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
     asked = asked_about(conn, person_token, clock.legal_start(add_months(today, -12 * rules.inquiry_record_years)))
     flagged, said = marks_for_report(conn, runtime, person_token)
-    ids = {a["furnisher_id"] for a in accounts} | {r["furnisher_id"] for r in spend + trips}
+    held = catalog_records(conn, person_token, [t for t in CATALOG_SECTIONS if t in scopes])
+    liabilities, public_records = held.get("liability", []), held.get("public_record", [])
+    covered = account_states(conn, {(x["furnisher_id"], x["account_id"]) for x in liabilities})
+    ids = {a["furnisher_id"] for a in accounts}
+    ids |= {r["furnisher_id"] for r in spend + trips + liabilities + public_records}
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
     identity, conflicting = runtime.vault.identity(conn, person_token)
@@ -145,7 +167,10 @@ def fetch(
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
     by_id, by_uscc = directory(runtime).lookup(conn, ids, usccs)
     alert = active_alert(conn, person_token)
-    return Facts(accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, alert, conflicting, sources)
+    return Facts(
+        accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, alert, conflicting, sources,
+        liabilities, public_records, covered,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -190,7 +215,9 @@ def assemble(
         scopes=scopes, today=today, now=now, inquiry=inquiry, catalog_version=runtime.catalog.version,
     )  # fmt: skip
     asked_on = [q.created_at.date() for q in facts.asked]
-    return Assembled(report, _sources(facts.accounts, facts.spend, facts.trips), facts.accounts, facts.spend, asked_on)
+    return Assembled(
+        report, _sources(facts), facts.accounts, facts.spend, asked_on, facts.liabilities, facts.public_records
+    )
 
 
 def build(
@@ -200,6 +227,7 @@ def build(
     """The report from its facts: no database, no clock."""
     institution = naming.institution
     accounts, co_lending = account_sections(facts, naming, rules)
+    liabilities, public_records = catalog_sections(facts, naming)
     return CreditReport(
         header=Header(
             report_id=new_id("rpt"),
@@ -233,9 +261,12 @@ def build(
                 for s in facts.identity_sources
             ] if naming.viewer.kind == "individual" else [],
         ),  # fmt: skip
-        summary=summary_section(facts.accounts),
+        summary=summary_section(facts.accounts, facts.liabilities, facts.public_records),
         multi_platform=multi_platform_section(facts.accounts, facts.asked, rules, today),
-        accounts=accounts,
+        accounts=[a for a in accounts if not isinstance(a, CreditCard)],
+        credit_cards=[a for a in accounts if isinstance(a, CreditCard)],
+        liabilities=liabilities,
+        public_records=public_records,
         co_lending=co_lending,
         consumption=consumption_section(facts.spend) if "consumption" in scopes else None,
         travel=travel_section(facts.trips) if "travel" in scopes else None,
@@ -277,16 +308,23 @@ def account_sections(facts: Facts, naming: Naming, rules) -> tuple[list[Account]
     for a in sorted(facts.accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):
         grid = [MonthStatus(month=month_label_of(a["as_of"], i), status=s) for i, s in enumerate(a["payment_history"])]
         key = (a["furnisher_id"], a["account_id"])
-        accounts.append(
-            Account(
-                furnisher=naming.institution(a["furnisher_id"]), account_id=a["account_id"], product=a["product"],
-                opened_on=a["opened_on"], closed_on=a["closed_on"], principal_fen=a["principal_fen"],
-                credit_limit_fen=a["credit_limit_fen"], balance_fen=a["balance_fen"], overdue_fen=a["overdue_fen"],
-                days_past_due=a["days_past_due"], status=a["status"], as_of=a["as_of"],
-                payment_history=a["payment_history"], status_grid=grid, co_lent=a["co_lender_uscc"] is not None,
-                under_dispute=key in disputed, statement=statement_of.get(key),
-            )
+        common = dict(
+            furnisher=naming.institution(a["furnisher_id"]), account_id=a["account_id"], product=a["product"],
+            opened_on=a["opened_on"], closed_on=a["closed_on"], principal_fen=a["principal_fen"],
+            credit_limit_fen=a["credit_limit_fen"], balance_fen=a["balance_fen"], overdue_fen=a["overdue_fen"],
+            days_past_due=a["days_past_due"], status=a["status"], as_of=a["as_of"],
+            payment_history=a["payment_history"], status_grid=grid, co_lent=a["co_lender_uscc"] is not None,
+            under_dispute=key in disputed, statement=statement_of.get(key),
+            scheduled_payment_fen=a.get("scheduled_payment_fen"), term_months=a.get("term_months"),
         )  # fmt: skip
+        if a["product"] == CARD:
+            limit = a["credit_limit_fen"]
+            accounts.append(CreditCard(
+                **common, minimum_due_fen=a.get("minimum_due_fen"), statement_date=a.get("statement_date"),
+                utilisation=round(a["balance_fen"] / limit, 4) if limit else None,
+            ))  # fmt: skip
+        else:
+            accounts.append(Account(**common))
         if a["co_lender_uscc"] is not None and a["platform_share"] is not None:
             co_lending.append(
                 CoLending(
@@ -299,10 +337,50 @@ def account_sections(facts: Facts, naming: Naming, rules) -> tuple[list[Account]
     return accounts, co_lending
 
 
-def summary_section(accounts: list[dict]) -> Summary:
+def catalog_sections(facts: Facts, naming: Naming) -> tuple[list[Liability], list[PublicRecord]]:
+    """Repayment liabilities (active first), each with the covered account's latest state, and
+    public records (open first, the newest first)."""
+    liabilities = [
+        Liability(
+            furnisher=naming.institution(x["furnisher_id"]), liability_id=x["liability_id"], kind=x["kind"],
+            account_id=x["account_id"], amount_fen=x["amount_fen"], liability_fen=x["liability_fen"],
+            opened_on=x["opened_on"], status=x["status"], released_on=x.get("released_on"), as_of=x["as_of"],
+            covered_account=CoveredAccount(**covered) if (covered := facts.covered.get(
+                (x["furnisher_id"], x["account_id"]))) else None,
+        )  # fmt: skip
+        for x in sorted(facts.liabilities, key=lambda x: (x["status"] != "active", -_ordinal(x["opened_on"])))
+    ]
+    records = [
+        PublicRecord(
+            furnisher=naming.institution(r["furnisher_id"]), case_number=r["case_number"], kind=r["kind"],
+            authority=r["authority"], amount_fen=r.get("amount_fen"), decided_on=r["decided_on"], status=r["status"],
+            concluded_on=r.get("concluded_on"), as_of=r["as_of"],
+        )  # fmt: skip
+        for r in sorted(facts.public_records, key=lambda r: (r["status"] != "open", -_ordinal(r["decided_on"])))
+    ]
+    return liabilities, records
+
+
+def _ordinal(day) -> int:
+    return (day if isinstance(day, date) else date.fromisoformat(day)).toordinal()
+
+
+def summary_section(accounts: list[dict], liabilities: list[dict] = (), public_records: list[dict] = ()) -> Summary:
     open_accounts = [a for a in accounts if a["status"] in OPEN_STATUSES]
     histories = "".join(a["payment_history"] for a in accounts) or "#"
+    open_cards = [a for a in open_accounts if a["product"] == CARD]
+    monthly = [a.get("minimum_due_fen") if a["product"] == CARD else a.get("scheduled_payment_fen")
+               for a in open_accounts]  # fmt: skip
+    active = [x for x in liabilities if x["status"] == "active"]
     return Summary(
+        credit_cards=sum(a["product"] == CARD for a in accounts),
+        card_limit_fen=sum(a["credit_limit_fen"] or 0 for a in open_cards),
+        card_used_fen=sum(a["balance_fen"] for a in open_cards),
+        monthly_debt_service_fen=sum(m for m in monthly if m is not None),
+        accounts_without_schedule=sum(m is None for m in monthly),
+        guaranteed_fen=sum(x["liability_fen"] for x in active if x["kind"] == "guarantee"),
+        co_borrowed_fen=sum(x["liability_fen"] for x in active if x["kind"] == "co_borrower"),
+        open_public_records=sum(r["status"] == "open" for r in public_records),
         accounts=len(accounts),
         open_accounts=len(open_accounts),
         closed_accounts=sum(a["status"] == "closed" for a in accounts),
@@ -375,9 +453,11 @@ def travel_section(trips: list[dict]) -> Travel:
     )
 
 
-def _sources(accounts: list[dict], spend: list[dict], trips: list[dict]) -> list[Source]:
-    sources = [Source(a["furnisher_id"], "loan", a["account_id"], 1) for a in accounts]
-    for record_type, rows in (("consumption", spend), ("travel", trips)):
+def _sources(facts: Facts) -> list[Source]:
+    sources = [Source(a["furnisher_id"], "loan", a["account_id"], 1) for a in facts.accounts]
+    sources += [Source(x["furnisher_id"], "liability", x["record_key"], 1) for x in facts.liabilities]
+    sources += [Source(r["furnisher_id"], "public_record", r["record_key"], 1) for r in facts.public_records]
+    for record_type, rows in (("consumption", facts.spend), ("travel", facts.trips)):
         per_furnisher: dict[str, list[str]] = {}
         for r in rows:
             per_furnisher.setdefault(r["furnisher_id"], []).append(r["month"])

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from zhengxin.kit import clock
-from zhengxin.parties.auth import Agency, AnyParty, Regulator, require
-from zhengxin.parties.service import Actor
+from zhengxin.parties.auth import Agency, AnyParty, Furnisher, Regulator, require
+from zhengxin.parties.service import FURNISHING_ROLES, Actor
 from zhengxin.runtime import RuntimeDep
 from zhengxin.supervision import assessment, service
 from zhengxin.supervision.schemas import (
@@ -27,7 +27,7 @@ from zhengxin.supervision.schemas import (
 )
 
 Watcher = Annotated[Actor, require("regulator", "overseer")]
-OrderReader = Annotated[Actor, require("furnisher", "regulator", "overseer")]
+OrderReader = Annotated[Actor, require(*FURNISHING_ROLES, "regulator", "overseer")]
 RegisterReader = Annotated[Actor, require("agency", "regulator", "overseer")]
 Assessor = Annotated[Actor, require("agency", "regulator")]
 
@@ -112,7 +112,7 @@ def get_order(order_id: str, actor: OrderReader, runtime: RuntimeDep):
 
 
 @router.post("/orders/{order_id}/response", response_model=OrderOut)
-def respond(order_id: str, body: OrderResponse, actor: Annotated[Actor, require("furnisher")], runtime: RuntimeDep):
+def respond(order_id: str, body: OrderResponse, actor: Furnisher, runtime: RuntimeDep):
     """Answer an order addressed to you; after `due_on` the response is recorded as late."""
     with runtime.transaction() as conn:
         return service.respond_to_order(conn, runtime, actor, order_id, body.summary)

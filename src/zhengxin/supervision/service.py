@@ -28,7 +28,7 @@ from zhengxin.kit.cases import append_step
 from zhengxin.kit.db import fetch_or_404
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor, names
+from zhengxin.parties.service import FURNISHING_ROLES, Actor, names
 from zhengxin.read_model import batches, identity_versions, inquiries, parties
 from zhengxin.supervision.tables import (
     ORDER_TEXTS,
@@ -237,7 +237,7 @@ def issue_order(
 ) -> dict:  # fmt: skip
     """An order to a furnisher, to be answered by `due_on`."""
     target = conn.execute(
-        select(parties.c.id).where(parties.c.name == furnisher, parties.c.role == "furnisher")
+        select(parties.c.id).where(parties.c.name == furnisher, parties.c.role.in_(FURNISHING_ROLES))
     ).scalar()
     if target is None:
         raise Problem(404, "furnisher_not_found", f"no furnisher named {furnisher!r}")
@@ -310,9 +310,10 @@ def close_order(
 def list_orders(
     conn: Connection, runtime, actor: Actor, *, status: str | None = None, overdue: bool | None = None
 ) -> list[dict]:
-    """Orders as the actor may see them: a furnisher its own, the regulator and overseers all."""
+    """Orders as the actor may see them: a furnisher (or a lender that furnishes) its own, the
+    regulator and overseers all."""
     query = select(orders)
-    if actor.role == "furnisher":
+    if actor.role in FURNISHING_ROLES:
         query = query.where(orders.c.furnisher_id == actor.party_id)
     if status:
         query = query.where(orders.c.status == status)
@@ -359,7 +360,7 @@ def get_order(conn: Connection, runtime, actor: Actor, order_id: str) -> dict:
 
 def _reads_text(actor: Actor) -> bool:
     # The parties to the order read its text; overseers see its clock and outcome, not the words.
-    return actor.role in ("regulator", "furnisher")
+    return actor.role in ("regulator", *FURNISHING_ROLES)
 
 
 def _order(conn: Connection, order_id: str, lock: bool = False) -> dict:
@@ -534,11 +535,11 @@ def neutrality(conn: Connection, since: date | None = None, until: date | None =
         stake = int(stakes.get(org.id) or 0)
         item = {"party": {"id": org.id, "name": org.name}, "role": org.role, "shareholder": stake > 0,
                 "stake_bp": stake}  # fmt: skip
-        if org.role == "furnisher":
+        if org.role == "furnisher" or org.id in furnished:  # a lender may furnish its own loans
             f = furnished.get(org.id)
             item.update(batches=int(f.batches) if f else 0, records_accepted=int(f.accepted) if f else 0,
                         records_rejected=int(f.rejected) if f else 0)  # fmt: skip
-        else:
+        if org.role != "furnisher":
             q = queried.get(org.id)
             item.update(inquiries=int(q.inquiries) if q else 0, fees_fen=int(q.fees) if q else 0)
         rows.append(item)

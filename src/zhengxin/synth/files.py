@@ -12,23 +12,26 @@ from pathlib import Path
 
 import polars as pl
 
-from zhengxin.synth.population import COLUMNS, PLATFORMS, SCHEMAS, Population
+from zhengxin.synth.population import COLUMNS, LENDERS, PLATFORMS, PUBLIC_RECORDS, SCHEMAS, Population
+
+FURNISHERS = [*PLATFORMS, *LENDERS, PUBLIC_RECORDS]  # the banks furnish their own cards, loans and guarantees
 
 FORMATS = ("csv", "jsonl", "parquet")
 
 
 def write_files(pop: Population, out: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write `out/<platform slug>/<record type>.<format>` and `out/persons.parquet`; return the paths."""
+    """Write `out/<furnisher slug>/<record type>.<format>` and `out/persons.parquet`; return the paths."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    frames = {"loan": pop.loans, "consumption": pop.consumption, "travel": pop.travel}
+    frames = {"loan": pop.accounts, "consumption": pop.consumption, "travel": pop.travel,
+              "liability": pop.liabilities, "public_record": pop.public_records}  # fmt: skip
     written: list[Path] = []
     for record_type, frame in frames.items():
         parts = frame.partition_by("furnisher", as_dict=True, maintain_order=True)
-        for platform in PLATFORMS:
+        for platform in FURNISHERS:
             rows = parts.pop((platform.slug,), None)
             if rows is None or rows.height == 0:
                 continue  # a platform that does not hold this kind of record sends no file
@@ -44,8 +47,8 @@ def write_files(pop: Population, out: Path, formats: Sequence[str] = FORMATS) ->
                 else:
                     rows.write_parquet(path, statistics=False)
                 written.append(path)
-    slugs = [p.slug for p in PLATFORMS]
-    written.sort(key=lambda path: slugs.index(path.parent.name))  # platform by platform
+    slugs = [p.slug for p in FURNISHERS]
+    written.sort(key=lambda path: slugs.index(path.parent.name))  # furnisher by furnisher
     persons = out / "persons.parquet"
     pop.persons.write_parquet(persons, statistics=False)
     written.append(persons)

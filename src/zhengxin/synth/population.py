@@ -12,7 +12,7 @@ so a million loan records take a few seconds; one seed gives the same population
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -43,6 +43,8 @@ LENDERS = [
     Organisation("Xinhe Consumer Finance", "xinhe", _uscc("91310000MA1X00707")),
     Organisation("Pingshan Rural Bank", "pingshan", _uscc("91510100MA6P00808")),
 ]
+# Furnishes court enforcements, dishonest-debtor listings, tax arrears and penalties.
+PUBLIC_RECORDS = Organisation("Tianping Public Records Service", "tianping", _uscc("91110102MA0T00909"))
 
 # The fields of each record type, in file order (the public record format), and their types.
 COMMON = {
@@ -55,7 +57,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "principal_fen": pl.Int64, "credit_limit_fen": pl.Int64, "balance_fen": pl.Int64,
         "overdue_fen": pl.Int64, "days_past_due": pl.Int64, "status": pl.String, "closed_on": pl.Date,
         "platform_share": pl.Float64, "co_lender_uscc": pl.String, "payment_history": pl.String,
-        "negative_notice_ref": pl.String,
+        "negative_notice_ref": pl.String, "scheduled_payment_fen": pl.Int64, "term_months": pl.Int64,
+        "minimum_due_fen": pl.Int64, "statement_date": pl.Date,
     },
     "consumption": {
         **COMMON, "month": pl.String, "category": pl.String, "amount_fen": pl.Int64, "orders": pl.Int64,
@@ -63,6 +66,14 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "travel": {
         **COMMON, "month": pl.String, "trips": pl.Int64, "cities": pl.Int64,
         "separate_consent_ref": pl.String,
+    },
+    "liability": {
+        **COMMON, "liability_id": pl.String, "kind": pl.String, "account_id": pl.String, "amount_fen": pl.Int64,
+        "liability_fen": pl.Int64, "opened_on": pl.Date, "status": pl.String, "released_on": pl.Date,
+    },
+    "public_record": {
+        **COMMON, "case_number": pl.String, "kind": pl.String, "authority": pl.String, "amount_fen": pl.Int64,
+        "decided_on": pl.Date, "status": pl.String, "concluded_on": pl.Date,
     },
 }  # fmt: skip
 COLUMNS = {record_type: list(schema) for record_type, schema in SCHEMAS.items()}
@@ -120,12 +131,25 @@ BUCKET = np.frombuffer(b"N1234567", dtype=np.uint8)
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
+def empty(record_type: str) -> pl.DataFrame:
+    """No records of this type, in its file schema with the `furnisher` column."""
+    return pl.DataFrame(schema={"furnisher": pl.String, **SCHEMAS[record_type]})
+
+
 @dataclass
 class Population:
     persons: pl.DataFrame
-    loans: pl.DataFrame
+    loans: pl.DataFrame  # the platforms' loans
     consumption: pl.DataFrame
     travel: pl.DataFrame
+    bank_accounts: pl.DataFrame = field(default_factory=lambda: empty("loan"))  # the banks' cards and loans
+    liabilities: pl.DataFrame = field(default_factory=lambda: empty("liability"))  # guarantees, co-borrowings
+    public_records: pl.DataFrame = field(default_factory=lambda: empty("public_record"))
+
+    @property
+    def accounts(self) -> pl.DataFrame:
+        """Every credit account: the platforms' and the banks'."""
+        return pl.concat([self.loans, self.bank_accounts], how="vertical_relaxed")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -202,8 +226,9 @@ def _phones(rng: np.random.Generator, n: int) -> pl.Series:
     return pl.Series(prefix * 10**8 + rng.integers(0, 10**8, n)).cast(pl.String)
 
 
-def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> Population:
-    """A population of `persons` persons and the records their platforms furnish as of `as_of`."""
+def platforms(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> tuple[Population, pl.DataFrame]:
+    """A population of `persons` persons and the records their platforms furnish as of `as_of`;
+    and the persons with the latent traits (`util`, `risk`) the banks' records draw on."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     rng = np.random.default_rng(seed)
@@ -356,12 +381,19 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
         "co_lender_uscc": lender,
         "payment_history": _strings(history),
         "negative_notice_ref": _refs("NTC", loan_slug, rng),
+        # An instalment loan's level payment over its term (no interest modelled); lines have none.
+        "scheduled_payment_fen": -(-amount // np.maximum(term, 1)),
+        "term_months": term,
+        "minimum_due_fen": pl.repeat(None, m, eager=True, dtype=pl.Int64),
+        "statement_date": pl.repeat(None, m, eager=True, dtype=pl.Date),
     }).hstack(flags).with_columns(
         pl.when(~pl.col("_rev")).then(pl.col("principal_fen")).alias("principal_fen"),
         pl.when(pl.col("_rev")).then(pl.col("credit_limit_fen")).alias("credit_limit_fen"),
         pl.when(pl.col("_colent")).then(pl.col("platform_share")).alias("platform_share"),
         pl.when(pl.col("_colent")).then(pl.col("co_lender_uscc")).alias("co_lender_uscc"),
         pl.when(pl.col("_neg")).then(pl.col("negative_notice_ref")).alias("negative_notice_ref"),
+        pl.when(pl.col("term_months") > 0).then(pl.col("scheduled_payment_fen")).alias("scheduled_payment_fen"),
+        pl.when(pl.col("term_months") > 0).then(pl.col("term_months")).alias("term_months"),
     ).drop("_rev", "_colent", "_neg")  # fmt: skip
 
     people = (person_id, person_name, person_phone)
@@ -387,7 +419,8 @@ def generate(persons: int, seed: int = 0, as_of: date = date(2026, 10, 31)) -> P
         "default_next_12m": future.astype(np.int8),
         "n_platforms": n_platforms.astype(np.int8),
     })  # fmt: skip
-    return Population(persons=persons_frame, loans=loans, consumption=consumption, travel=travel)
+    people = persons_frame.with_columns(util=util_p, risk=_sigmoid(latent))
+    return Population(persons_frame, loans, consumption, travel), people
 
 
 def _intercept(z: np.ndarray, rate: float) -> float:

@@ -14,5 +14,10 @@ LABELS = {
     "microloan": "Microloan", "consumer_loan": "Consumer loan", "credit_line": "Credit line",
     "bnpl": "Buy now, pay later", "mortgage": "Mortgage", "auto": "Auto loan", "current": "Current",
     "overdue": "Overdue", "closed": "Settled", "written_off": "Written off", "loan": "Loans",
-    "consumption": "Consumption", "travel": "Travel",
+    "consumption": "Consumption", "travel": "Travel", "credit_card": "Credit card",
+    "liability": "Liabilities for others", "public_record": "Public records", "guarantee": "Guarantee",
+    "co_borrower": "Co-borrower", "active": "Active", "released": "Released", "open": "Open",
+    "concluded": "Concluded", "court_enforcement": "Court enforcement",
+    "dishonest_debtor": "Dishonest-debtor list", "tax_arrears": "Tax arrears",
+    "administrative_penalty": "Administrative penalty",
 }  # fmt: skip

@@ -21,7 +21,7 @@ import polars as pl
 from zhengxin.inquiries.repository import asked_about
 from zhengxin.kit.calendar import add_months, month_label_of
 from zhengxin.records.history import NEGATIVE_SYMBOLS, SEVERITY
-from zhengxin.records.repository import consumption_since
+from zhengxin.records.repository import catalog_records, consumption_since
 
 NEGATIVE = "".join(sorted(NEGATIVE_SYMBOLS))  # the delinquent status symbols, as a regex class
 NEVER = 99  # months since a delinquency that never happened (inside the 24-month history)
@@ -58,6 +58,10 @@ FEATURES = (
             "Share of the open balance in loans co-lent with a bank"),
     Feature("spend_stability", "auto", "R10", "Irregular monthly spending",
             "Variation of monthly spending over 12 months (standard deviation over mean); consumption scope only"),
+    Feature("liabilities_for_others", "ascending", "R11", "Large liabilities for others' debts",
+            "Active guarantees and co-borrowings: what the person answers for, in yuan; liability scope only"),
+    Feature("open_public_records", "ascending", "R12", "An open public record (court enforcement, tax arrears, a "
+            "penalty)", "Open public records; public_record scope only"),
 )  # fmt: skip
 NAMES = [f.name for f in FEATURES]
 BY_NAME = {f.name: f for f in FEATURES}
@@ -97,12 +101,15 @@ def compute(
     key: str,
     inquiries: pl.DataFrame | None = None,
     consumption: pl.DataFrame | None = None,
+    liabilities: pl.DataFrame | None = None,
+    public_records: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per person in `accounts` (column `key`) with every feature in FEATURES.
 
     `accounts`: latest state per account (ACCOUNT_COLUMNS); `inquiries`: `key`, `day`;
-    `consumption`: `key`, `month` (YYYY-MM), `amount_fen`. A feature with nothing to measure
-    is null (the scorecard's Missing bin)."""
+    `consumption`: `key`, `month` (YYYY-MM), `amount_fen`; `liabilities`: `key`, `status`,
+    `liability_fen`; `public_records`: `key`, `status`. A feature with nothing to measure is
+    null (the scorecard's Missing bin); None for a frame means out of scope."""
     six_months_ago = add_months(as_of, -6)
     open_ = pl.col("status").is_in(["current", "overdue"])
     capacity = pl.coalesce("credit_limit_fen", "principal_fen", pl.lit(0))
@@ -131,6 +138,7 @@ def compute(
         pl.col("age_months").max().alias("oldest_account_months"),
         (pl.col("colent_balance").sum() / pl.col("open_balance").sum()).alias("colent_share"),
     )
+    out = _catalog_features(out, key, liabilities, public_records)
     out = out.with_columns(
         # 0/0 (no open credit) is no measurement, not a number.
         pl.col("utilisation").fill_nan(None),
@@ -145,18 +153,7 @@ def compute(
         out = out.join(asked, on=key, how="left")
     else:
         out = out.with_columns(pl.lit(None, pl.UInt32).alias("inquiries_6m"))
-    if consumption is not None and consumption.height:
-        first = month_label_of(as_of, 11)
-        spend = (
-            consumption.filter(pl.col("month") >= first, pl.col("month") <= month_label_of(as_of, 0))
-            .group_by(key, "month")
-            .agg(pl.col("amount_fen").sum())
-            .group_by(key)
-            .agg((pl.col("amount_fen").std(ddof=0) / pl.col("amount_fen").mean()).alias("spend_stability"))
-        )
-        out = out.join(spend, on=key, how="left")
-    else:
-        out = out.with_columns(pl.lit(None, pl.Float64).alias("spend_stability"))
+    out = _spending_feature(out, key, as_of, consumption)
     return out.select(
         key,
         pl.col("utilisation").cast(pl.Float64),
@@ -169,39 +166,83 @@ def compute(
         pl.col("oldest_account_months").cast(pl.Float64),
         pl.col("colent_share").cast(pl.Float64),
         pl.col("spend_stability").cast(pl.Float64),
+        pl.col("liabilities_for_others").cast(pl.Float64),
+        pl.col("open_public_records").cast(pl.Float64),
     ).sort(key)
+
+
+def _spending_feature(out: pl.DataFrame, key: str, as_of: date, consumption) -> pl.DataFrame:
+    """Spending stability over the last 12 months (null without consumption in scope)."""
+    if consumption is None or not consumption.height:
+        return out.with_columns(pl.lit(None, pl.Float64).alias("spend_stability"))
+    spend = (
+        consumption.filter(pl.col("month") >= month_label_of(as_of, 11), pl.col("month") <= month_label_of(as_of, 0))
+        .group_by(key, "month")
+        .agg(pl.col("amount_fen").sum())
+        .group_by(key)
+        .agg((pl.col("amount_fen").std(ddof=0) / pl.col("amount_fen").mean()).alias("spend_stability"))
+    )
+    return out.join(spend, on=key, how="left")
+
+
+def _catalog_features(out: pl.DataFrame, key: str, liabilities, public_records) -> pl.DataFrame:
+    """Liabilities for others (yuan) and open public records: zero when in scope and none, null
+    (missing) when out of scope."""
+    liable = pl.col("liability_fen").filter(pl.col("status") == "active").sum() / 100
+    for name, frame, value in (
+        ("liabilities_for_others", liabilities, liable),
+        ("open_public_records", public_records, (pl.col("status") == "open").sum()),
+    ):
+        if frame is None:
+            out = out.with_columns(pl.lit(None, pl.Float64).alias(name))
+            continue
+        found = frame.group_by(key).agg(value.cast(pl.Float64).alias(name)) if frame.height else None
+        out = out.join(found, on=key, how="left") if found is not None else out.with_columns(pl.lit(None).alias(name))
+        out = out.with_columns(pl.col(name).fill_null(0.0))
+    return out
 
 
 def from_population(population, as_of: date) -> pl.DataFrame:
     """Features of a synthetic population (its furnisher files), keyed by `person_id`, with the
     outcome columns `defaulted` and `default_next_12m`: a training set."""
-    accounts = population.loans.rename({"furnisher": "furnisher_id"})
+    accounts = population.accounts.rename({"furnisher": "furnisher_id"})
     features = compute(
         accounts.select("person_id", *ACCOUNT_COLUMNS), as_of=as_of, key="person_id",
         consumption=population.consumption.select("person_id", "month", "amount_fen"),
+        liabilities=population.liabilities.select("person_id", "status", "liability_fen"),
+        public_records=population.public_records.select("person_id", "status"),
     )  # fmt: skip
     outcome = population.persons.select("person_id", "defaulted", "default_next_12m")
     return features.join(outcome, on="person_id", how="left")
 
 
-def for_person(conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool) -> dict:
+def for_person(
+    conn, person_token: str, as_of: date, *, accounts: list[dict], consumption: bool, liabilities: bool = False,
+    public_records: bool = False,
+) -> dict:  # fmt: skip
     """One person's features read from the store (the inquiries and, with `consumption`, the
-    spending that `compute` counts), for `accounts` in their latest reported state."""
+    spending that `compute` counts; with `liabilities` and `public_records`, those), for
+    `accounts` in their latest reported state."""
     since = datetime.combine(add_months(as_of, -6), time.min, UTC)
     asked = [q.created_at for q in asked_about(conn, person_token, since)]
     spend = consumption_since(conn, person_token, month_label_of(as_of, 11)) if consumption else None
-    return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend)
+    wanted = [t for t, want in (("liability", liabilities), ("public_record", public_records)) if want]
+    held = catalog_records(conn, person_token, wanted)
+    return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend,
+                   liabilities=held.get("liability"), public_records=held.get("public_record"))  # fmt: skip
 
 
 def of_rows(
-    person_token: str, as_of: date, *, accounts: list[dict], asked_on: list[date], spend: list[dict] | None
+    person_token: str, as_of: date, *, accounts: list[dict], asked_on: list[date], spend: list[dict] | None,
+    liabilities: list[dict] | None = None, public_records: list[dict] | None = None,
 ) -> dict:
     """One person's features through `compute`, from rows already read (a report's): the
-    serving path. `spend` None means consumption is not in scope (the feature is missing)."""
+    serving path. `spend` (`liabilities`, `public_records`) None means that record type is not
+    in scope (its feature is missing)."""
     if not accounts:
         return {name: None for name in NAMES}
     frame = pl.DataFrame(
-        [{"person": person_token, **{c: a[c] for c in ACCOUNT_COLUMNS}} for a in accounts],
+        [{"person": person_token, **{c: a.get(c) for c in ACCOUNT_COLUMNS}} for a in accounts],
         schema={"person": pl.String, **ACCOUNT_COLUMNS},
     )
     asked_frame = pl.DataFrame({"person": [person_token] * len(asked_on), "day": asked_on},
@@ -213,5 +254,17 @@ def of_rows(
              "amount_fen": [r["amount_fen"] for r in spend]},
             schema={"person": pl.String, "month": pl.String, "amount_fen": pl.Int64},
         )  # fmt: skip
-    row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spent).row(0, named=True)
+    held = {
+        name: None if rows is None else pl.DataFrame(
+            {"person": [person_token] * len(rows), **{c: [r[c] for r in rows] for c in columns}},
+            schema={"person": pl.String, **columns},
+        )
+        for name, rows, columns in (
+            ("liabilities", liabilities, {"status": pl.String, "liability_fen": pl.Int64}),
+            ("public_records", public_records, {"status": pl.String}),
+        )
+    }  # fmt: skip
+    row = compute(frame, as_of=as_of, key="person", inquiries=asked_frame, consumption=spent, **held).row(
+        0, named=True
+    )
     return {name: row[name] for name in NAMES}

@@ -157,12 +157,14 @@ def score_person(model: dict, person_token: str, built: Assembled, *, scopes: li
     """Score one person from the records a report just read (`built`: accounts within their
     retention periods, recent inquiries, spending when in scope), with only the record types
     in `scopes`: a feature outside them is scored as missing. No loan account, no score."""
-    inputs = [t for t in ("loan", "consumption") if t in scopes]
+    inputs = [t for t in ("loan", "consumption", "liability", "public_record") if t in scopes]
     if not built.accounts:
         return Scored(new_id("scr"), model["version"], None, [], {}, inputs)
     features = of_rows(
         person_token, as_of, accounts=built.accounts, asked_on=built.asked_on,
         spend=built.spend if "consumption" in scopes else None,
+        liabilities=built.liabilities if "liability" in scopes else None,
+        public_records=built.public_records if "public_record" in scopes else None,
     )  # fmt: skip
     value, reasons = score(model, features)
     return Scored(new_id("scr"), model["version"], value, reasons, features, inputs)
