@@ -76,3 +76,53 @@ def test_an_older_report_never_replaces_a_furnishers_newer_version(client, burea
     with runtime.reading() as conn:
         (as_of,) = conn.execute(select(identity_versions.c.as_of)).scalars().all()
     assert str(as_of) == "2026-11-30"
+
+
+def test_a_person_disputes_a_furnishers_version_and_the_furnisher_corrects_it(client, bureau, parties):
+    _, second = parties.add("furnisher", "Platform Two")
+    _, staff = parties.add("agency", "Li Na (disputes desk)", staff=True)
+    person = bureau.person(1, loan(1, name="张伟", phone="13800000001"))
+    bureau.person(2, loan(2, name="王芳"))
+    furnish(client, second, [loan(1, account_id="P2-1", name="李伟", phone="13900000002", as_of="2026-11-30")], "a")
+
+    def dispute(furnisher):
+        return client.post("/v1/me/disputes/identity", json={"furnisher": furnisher, "reason": "我不姓李"},
+                           headers=person.headers)  # fmt: skip
+
+    assert (dispute("Platform Nine").status_code, dispute("Platform Nine").json()["code"]) == (
+        404, "identity_version_not_found")
+    made = dispute("Platform Two")
+    assert made.status_code == 201, made.text
+    opened = made.json()
+    assert (opened["record_type"], opened["account_id"], opened["status"]) == ("identity", None, "open")
+    assert dispute("Platform Two").json()["code"] == "dispute_exists"
+
+    report = client.get("/v1/me/report", headers=person.headers).json()["report"]
+    assert {s["furnisher"]["name"]: s["under_dispute"] for s in report["identity"]["sources"]} == {
+        "Platform Two": True, "Platform One": False}
+    (label,) = report["objections"]
+    assert (label["record_type"], label["account_id"], label["dispute_id"]) == ("identity", None, opened["id"])
+    assert report["header"]["objection_note"] and not any(a["under_dispute"] for a in report["accounts"])
+
+    # The furnisher's queue holds it; a batch that does not renew the version is no correction.
+    queue = client.get("/v1/furnishing/disputes", headers=second).json()
+    assert [d["id"] for d in queue["disputes"]] == [opened["id"]]
+    unrelated = furnish(client, second, [loan(2, account_id="P2-2", name="王芳", as_of="2026-11-30")], "b")
+    r = client.post(f"/v1/furnishing/disputes/{opened['id']}/answer", headers=second,
+                    json={"action": "correction", "batch_id": unrelated["id"]})  # fmt: skip
+    assert (r.status_code, r.json()["code"]) == (422, "correction_not_in_batch")
+    fixed = furnish(client, second, [loan(1, account_id="P2-1", name="张伟", phone="13800000001",
+                                          as_of="2026-12-01")], "c")  # fmt: skip
+    r = client.post(f"/v1/furnishing/disputes/{opened['id']}/answer", headers=second,
+                    json={"action": "correction", "batch_id": fixed["id"]})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    # The member of staff compares every version, then decides; the conflict is gone.
+    seen = client.get(f"/v1/disputes/{opened['id']}", params={"purpose": "dispute_handling"}, headers=staff).json()
+    assert {v["name"] for v in seen["identity_versions"]} == {"张伟"} and seen["record_history"] == []
+    r = client.post(f"/v1/disputes/{opened['id']}/decision", headers=staff,
+                    json={"outcome": "corrected", "note": "平台二已更正姓名"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = client.get("/v1/me/report", headers=person.headers).json()["report"]
+    assert after["identity"]["conflicting_sources"] is False and after["identity"]["name"] == "张*"
+    assert after["objections"] == []

@@ -8,12 +8,13 @@ from sqlalchemy import Connection, bindparam, exists, or_, select
 from zhengxin.disputes.tables import STATEMENT_TEXTS, disputes, statements
 
 UNRESOLVED = ("open", "answered")
+IDENTITY = "identity"  # the record type (and key) of an objection to a furnisher's version of one's identity
 
 # Built once: every report runs these.
 _FLAGGED = (
     select(
-        disputes.c.id, disputes.c.furnisher_id, disputes.c.record_key, disputes.c.status, disputes.c.outcome,
-        disputes.c.opened_at, disputes.c.due_on,
+        disputes.c.id, disputes.c.furnisher_id, disputes.c.record_type, disputes.c.record_key, disputes.c.status,
+        disputes.c.outcome, disputes.c.opened_at, disputes.c.due_on,
     )
     .where(
         disputes.c.person_token == bindparam("token"),

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 
 from zhengxin.catalog import CATALOG_NAME
 from zhengxin.disputes import service
-from zhengxin.disputes.schemas import DisputeAnswer, DisputeCreate, DisputeDecision, DisputeOut, StatementCreate
+from zhengxin.disputes.schemas import (
+    DisputeAnswer,
+    DisputeCreate,
+    DisputeDecision,
+    DisputeOut,
+    IdentityDisputeCreate,
+    StatementCreate,
+)
 from zhengxin.parties.auth import Agency, Furnisher, Individual, Lender, require
 from zhengxin.parties.service import Actor
 from zhengxin.runtime import RuntimeDep
@@ -30,6 +37,15 @@ def open_dispute(body: DisputeCreate, actor: Individual, runtime: RuntimeDep):
         return service.open_dispute(
             conn, runtime, actor, account_id=body.account_id, reason=body.reason, furnisher=body.furnisher
         )
+
+
+@me_router.post("/disputes/identity", status_code=201, response_model=DisputeOut)
+def open_identity_dispute(body: IdentityDisputeCreate, actor: Individual, runtime: RuntimeDep):
+    """Object to the name or phone a furnisher reported for your resident ID: your report shows
+    its version under dispute; the furnisher corrects it (by furnishing your records again) or
+    verifies it, and the agency answers in writing by `due_on` (CR-25, PIPL-46)."""
+    with runtime.transaction() as conn:
+        return service.open_identity_dispute(conn, runtime, actor, furnisher=body.furnisher, reason=body.reason)
 
 
 @me_router.get("/disputes")

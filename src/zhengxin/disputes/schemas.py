@@ -10,6 +10,13 @@ class DisputeCreate(BaseModel):
     furnisher: str | None = Field(default=None, description="The platform's name, when two use the same account id")
 
 
+class IdentityDisputeCreate(BaseModel):
+    furnisher: str = Field(min_length=1, max_length=200,
+                           description="The furnisher whose version of your name or phone is wrong, as your report "
+                           "names it")  # fmt: skip
+    reason: str = Field(min_length=1, max_length=4000, description="What is wrong; kept sealed")
+
+
 class DisputeOut(BaseModel, extra="allow"):
     id: str
     status: Literal["open", "answered", "closed"]

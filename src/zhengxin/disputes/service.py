@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
 from zhengxin.disputes import repository
-from zhengxin.disputes.repository import UNRESOLVED, statement_view
+from zhengxin.disputes.repository import IDENTITY, UNRESOLVED, statement_view
 from zhengxin.disputes.tables import (
     DISPUTE_TEXTS,
     STATEMENT_TEXTS,
@@ -50,21 +50,41 @@ def open_dispute(
     """Object to one of your accounts: it is flagged at once and the clock starts (CR-25)."""
     decide_object(conn, runtime, person)
     furnisher_id = _own_account(conn, person.person_token, account_id, furnisher)
+    return _open(conn, runtime, person, furnisher_id, "loan", account_id, reason)
+
+
+def open_identity_dispute(conn: Connection, runtime, person: Actor, *, furnisher: str, reason: str) -> dict:
+    """Object to the name or phone a furnisher reported for your resident ID (CR-25, PIPL-46):
+    the report shows its version under dispute, and the furnisher corrects it by furnishing
+    your records again or verifies it."""
+    decide_object(conn, runtime, person)
+    holders = {v["furnisher_id"] for v in runtime.vault.versions(conn, person.person_token, None)}
+    by_name = {name: party_id for party_id, name in names(conn, holders).items()}
+    furnisher_id = furnisher if furnisher in holders else by_name.get(furnisher)
+    if furnisher_id is None:
+        raise Problem(404, "identity_version_not_found", "no furnisher by that name reported your identity")
+    return _open(conn, runtime, person, furnisher_id, IDENTITY, IDENTITY, reason)
+
+
+def _open(
+    conn: Connection, runtime, person: Actor, furnisher_id: str, record_type: str, record_key: str, reason: str
+) -> dict:
     existing = conn.execute(
         select(disputes.c.id).where(
             disputes.c.person_token == person.person_token, disputes.c.furnisher_id == furnisher_id,
-            disputes.c.record_type == "loan", disputes.c.record_key == account_id, disputes.c.status.in_(UNRESOLVED),
+            disputes.c.record_type == record_type, disputes.c.record_key == record_key,
+            disputes.c.status.in_(UNRESOLVED),
         )
     ).scalar()  # fmt: skip
     if existing:
-        raise Problem(409, "dispute_exists", "this account is already under dispute", dispute_id=existing)
+        raise Problem(409, "dispute_exists", "this record is already under dispute", dispute_id=existing)
     now = clock.now()
     row = {
         "id": new_id("dsp"),
         "person_token": person.person_token,
         "furnisher_id": furnisher_id,
-        "record_type": "loan",
-        "record_key": account_id,
+        "record_type": record_type,
+        "record_key": record_key,
         "status": "open",
         "opened_at": now,
         "due_on": clock.legal_day(now) + timedelta(days=runtime.settings.rules.objection_days),
@@ -179,7 +199,7 @@ def answer(
     if action == "correction":
         if not batch_id:
             raise Problem(422, "batch_required", "a correction names the batch that furnished the corrected record")
-        corrected_at = _check_correction(conn, furnisher, row, batch_id)
+        corrected_at = _check_correction(conn, runtime, furnisher, row, batch_id)
         notices = _notify_lenders(conn, runtime, row, corrected_at, now)
     elif not evidence_ref:
         raise Problem(422, "evidence_required", "a verification names the evidence the record rests on")
@@ -198,9 +218,17 @@ def answer(
             "lenders_to_notify": notices}  # fmt: skip
 
 
-def _check_correction(conn: Connection, furnisher: Actor, row: dict, batch_id: str) -> datetime:
-    """When the corrected record was furnished, if `batch_id` is the furnisher's and holds it."""
+def _check_correction(conn: Connection, runtime, furnisher: Actor, row: dict, batch_id: str) -> datetime:
+    """When the corrected record was furnished, if `batch_id` is the furnisher's and holds it (for
+    an identity, a batch that renewed the furnisher's version of the person's name and phone)."""
     owned = furnishing.get_batch(conn, furnisher, batch_id)["created_at"]  # 404 unless the furnisher's
+    if row["record_type"] == IDENTITY:
+        renewed = [v for v in runtime.vault.versions(conn, row["person_token"], None)
+                   if v["furnisher_id"] == furnisher.party_id and v["updated_at"] >= owned]  # fmt: skip
+        if not renewed:
+            raise Problem(422, "correction_not_in_batch", "the batch did not renew your version of the person's "
+                          "identity (furnish the person's records again, with the right name and phone)")  # fmt: skip
+        return owned
     if not records.account_history(conn, furnisher.party_id, row["record_key"], batch_id=batch_id):
         raise Problem(
             422, "correction_not_in_batch",
@@ -243,6 +271,12 @@ def read(conn: Connection, runtime, staff: Actor, dispute_id: str, purpose: str)
     out["record_history"] = [
         {k: v for k, v in s.items() if k not in ("person_token", "furnisher_id", "consent_ref")} for s in snapshots
     ]
+    if row["record_type"] == IDENTITY:  # what the member of staff compares: every furnisher's version
+        current = runtime.vault.reveal(conn, row["person_token"]).get("name")
+        out["identity_versions"] = [
+            {k: v[k] for k in ("furnisher_id", "as_of", "name", "phone", "differs") if k in v}
+            for v in runtime.vault.versions(conn, row["person_token"], current)
+        ]
     return out
 
 
@@ -448,7 +482,7 @@ def _summary(row: dict, today: date) -> dict:
     return {
         "id": row["id"],
         "record_type": row["record_type"],
-        "account_id": row["record_key"],
+        "account_id": row["record_key"] if row["record_type"] != IDENTITY else None,
         "status": row["status"],
         "outcome": row.get("outcome"),
         "opened_at": row["opened_at"],

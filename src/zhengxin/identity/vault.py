@@ -170,8 +170,8 @@ class Vault:
         out = []
         for row in rows:
             values = orjson.loads(IDENTITY_VERSIONS.open(self, "ciphertext", row))
-            out.append({"furnisher_id": row["furnisher_id"], "as_of": row["as_of"], **values,
-                        "differs": values.get("name") != current_name})  # fmt: skip
+            out.append({"furnisher_id": row["furnisher_id"], "as_of": row["as_of"], "updated_at": row["updated_at"],
+                        **values, "differs": values.get("name") != current_name})  # fmt: skip
         return out
 
     def identity(self, conn: Connection, token: str) -> tuple[dict[str, str], bool]:

@@ -51,6 +51,7 @@ class IdentitySource(BaseModel):
     phone: str | None
     reported_on: date = Field(description="The date of the report the version comes from")
     differs: bool = Field(description="Its name differs from the current one")
+    under_dispute: bool = Field(default=False, description="The person objected to this version (CR-25)")
 
 
 class Identity(BaseModel):
@@ -249,12 +250,13 @@ class ObjectionLabel(BaseModel):
     """A record under objection (CR-25): open or answered until the agency decides, and kept
     with the record when the agency could neither confirm nor correct it (`unconfirmable`)."""
 
-    account_id: str
+    account_id: str | None = Field(description="The account objected to; none for an identity")
     status: str
     opened_on: date
     furnisher: Institution | None = None
     dispute_id: str | None = None
     due_on: date | None = None
+    record_type: str = Field(default="loan", description="loan, or identity: a furnisher's version of the name")
 
 
 class InquiryRecord(BaseModel):

@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import Connection
 
 from zhengxin.alerts.repository import active_alert
-from zhengxin.disputes.repository import marks_for_report
+from zhengxin.disputes.repository import IDENTITY, marks_for_report
 from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about
 from zhengxin.kit import clock
@@ -227,6 +227,7 @@ def build(
     """The report from its facts: no database, no clock."""
     institution = naming.institution
     accounts, co_lending = account_sections(facts, naming, rules)
+    identity_disputed = {d["furnisher_id"] for d in facts.flagged if d["record_type"] == IDENTITY}
     liabilities, public_records = catalog_sections(facts, naming)
     return CreditReport(
         header=Header(
@@ -257,7 +258,8 @@ def build(
             conflicting_sources=facts.conflicting,
             sources=[
                 IdentitySource(furnisher=institution(s["furnisher_id"]), name=mask_name(s.get("name")),
-                               phone=mask_phone(s.get("phone")), reported_on=s["as_of"], differs=s["differs"])
+                               phone=mask_phone(s.get("phone")), reported_on=s["as_of"], differs=s["differs"],
+                               under_dispute=s["furnisher_id"] in identity_disputed)
                 for s in facts.identity_sources
             ] if naming.viewer.kind == "individual" else [],
         ),  # fmt: skip
@@ -281,7 +283,7 @@ def build(
         ],  # fmt: skip
         objections=[
             ObjectionLabel(
-                account_id=d["record_key"],
+                account_id=d["record_key"] if d["record_type"] != IDENTITY else None, record_type=d["record_type"],
                 status=d["outcome"] or d["status"],
                 opened_on=d["opened_at"].date(),
                 furnisher=institution(d["furnisher_id"]),
@@ -302,7 +304,8 @@ def build(
 def account_sections(facts: Facts, naming: Naming, rules) -> tuple[list[Account], list[CoLending]]:
     """Each account (open ones first, the newest first) with its status grid, dispute mark and
     statement; and the co-lent ones with the platform's share against the minimum."""
-    disputed = {(d["furnisher_id"], d["record_key"]) for d in facts.flagged if d["status"] != "closed"}
+    disputed = {(d["furnisher_id"], d["record_key"]) for d in facts.flagged
+                if d["status"] != "closed" and d["record_type"] != IDENTITY}  # fmt: skip
     statement_of = {(s["furnisher_id"], s["account_id"]): s["text"] for s in facts.said}  # the newest wins
     accounts, co_lending = [], []
     for a in sorted(facts.accounts, key=lambda a: (a["status"] not in OPEN_STATUSES, -a["opened_on"].toordinal())):

@@ -155,6 +155,24 @@ def open_dispute(
     return redirect("/portal/me/disputes")
 
 
+@router.post("/me/disputes/identity", dependencies=[CsrfChecked])
+def open_identity_dispute(
+    request: Request,
+    person: IndividualUser,
+    runtime: RuntimeDep,
+    furnisher: Annotated[str, Form(max_length=200)],
+    reason: Annotated[str, Form()],
+):
+    """The objection of POST /v1/me/disputes/identity, from the identity part of the report."""
+    if not reason.strip() or len(reason) > 4000:
+        raise Problem(422, "invalid_request", "the reason is required, at most 4,000 characters")
+    with runtime.transaction() as conn:
+        made = disputes.open_identity_dispute(conn, runtime, person, furnisher=furnisher, reason=reason.strip())
+    _ = gettext_for(locale_of(request))
+    flash(request, _("Dispute opened. The agency answers by %(due)s.") % {"due": made["due_on"]})
+    return redirect("/portal/me/disputes")
+
+
 @router.post("/me/disputes/{dispute_id}/withdraw", dependencies=[CsrfChecked])
 def withdraw(request: Request, dispute_id: str, person: IndividualUser, runtime: RuntimeDep):
     with runtime.transaction() as conn:
