@@ -139,3 +139,27 @@ def test_conflicting_identity_versions_are_shown_in_chinese(client, bureau, part
     assert page.status_code == 200, page.text
     assert "各报送机构报送的您的身份信息" in page.text and "不一致" in page.text
     assert "Platform Two" in page.text and "李*" in page.text and "张*" in page.text and "张伟" not in page.text
+    # The person objects to the other version from the page; the report then marks it.
+    made = post_form(client, "/portal/me", "/portal/me/disputes/identity",
+                     {"furnisher": "Platform Two", "reason": "我不姓李"})  # fmt: skip
+    assert made.status_code == 303 and made.headers["location"] == "/portal/me/disputes"
+    assert "报送的姓名和手机号" in client.get("/portal/me/disputes").text
+    again = post_form(client, "/portal/me", "/portal/me/report", {})
+    assert "对此版本提出异议" not in again.text.split("Platform Two")[1].split("</tr>")[0]  # already under dispute
+
+
+def test_a_person_places_and_lifts_a_fraud_alert_from_the_portal(client, bureau):
+    person = bureau.person(1)
+    sign_in(client, person.headers, person.person_id, lang="zh_CN")
+    assert "设置欺诈警示" in client.get("/portal/me").text
+    r = post_form(client, "/portal/me", "/portal/me/fraud-alerts", {"statement": "手机丢失"})
+    assert r.status_code == 303
+    home = client.get("/portal/me").text
+    assert "您的信用档案带有欺诈警示" in home and "已设置欺诈警示" in home
+    (alert,) = client.get("/v1/me/fraud-alerts", headers=person.headers).json()["fraud_alerts"]
+    assert alert["active"] and alert["statement"] == "手机丢失"
+    report = post_form(client, "/portal/me", "/portal/me/report", {})
+    assert "您的信用档案有反欺诈警示" in report.text
+    r = post_form(client, "/portal/me", f"/portal/me/fraud-alerts/{alert['id']}/lift", {})
+    assert r.status_code == 303 and "设置欺诈警示" in client.get("/portal/me").text
+    assert client.get("/v1/me/fraud-alerts", headers=person.headers).json()["fraud_alerts"][0]["active"] is False

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from zhengxin.alerts import service as alerts
 from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
 from zhengxin.consent.service import PRODUCTS
@@ -41,10 +42,31 @@ def overview(request: Request, person: IndividualUser, runtime: RuntimeDep):
         free_left = rights.counter_free_left(conn, runtime, person.person_token)
         grants = consent.list_for(conn, runtime, person)
         open_disputes = [d for d in disputes.list_for_person(conn, runtime, person) if d["status"] != "closed"]
+        alert = next((a for a in alerts.list_for(conn, runtime, person.person_token) if a["active"]), None)
     return render(
         request, "individual/overview.html", free_left=free_left, fee_fen=runtime.settings.rules.self_query_fee_fen,
-        active=[g for g in grants if g["status"] == "active"], open_disputes=open_disputes,
+        active=[g for g in grants if g["status"] == "active"], open_disputes=open_disputes, alert=alert,
     )  # fmt: skip
+
+
+@router.post("/me/fraud-alerts", dependencies=[CsrfChecked])
+def place_fraud_alert(
+    request: Request, person: IndividualUser, runtime: RuntimeDep,
+    statement: Annotated[str, Form(max_length=2000)] = "",
+):  # fmt: skip
+    """The alert of POST /v1/me/fraud-alerts: lenders must verify the applicant is the person."""
+    with runtime.transaction() as conn:
+        alerts.place(conn, runtime, person, person.person_token, kind="person", statement=statement.strip() or None)
+    flash(request, gettext_for(locale_of(request))("Fraud alert placed: every lender must now verify it is you."))
+    return redirect("/portal/me")
+
+
+@router.post("/me/fraud-alerts/{alert_id}/lift", dependencies=[CsrfChecked])
+def lift_fraud_alert(request: Request, alert_id: str, person: IndividualUser, runtime: RuntimeDep):
+    with runtime.transaction() as conn:
+        alerts.lift(conn, runtime, person, alert_id)
+    flash(request, gettext_for(locale_of(request))("Fraud alert lifted."))
+    return redirect("/portal/me")
 
 
 @router.post("/me/report", dependencies=[CsrfChecked])
