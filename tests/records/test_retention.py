@@ -352,3 +352,22 @@ def test_a_catalog_onboarded_record_goes_retention_months_after_its_as_of(tmp_pa
             assert conn.execute(select(generic_records)).first() is None
     finally:
         runtime.engine.dispose()
+
+
+def test_a_correction_of_an_accounts_holder_goes_with_the_account(runtime, bureau, client):
+    from zhengxin.records.tables import account_reassignments
+
+    with at("2020-07-01"):
+        bureau.furnish([current(2, "2020-05-31", "N" * 24), closed(2, "2020-06-15")])
+        r = client.post("/v1/furnishing/reassignments", headers=bureau.platform, json={
+            "account_id": "ACC-000002", "person_id": resident_id(3), "name": "李娜", "reference": "FIX-1"})
+        assert r.status_code == 201, r.text
+
+    def corrections() -> int:
+        with runtime.engine.connect() as conn:
+            return len(conn.execute(select(account_reassignments.c.id)).all())
+
+    run_on(runtime, "2025-06-14")
+    assert corrections() == 1
+    assert run_on(runtime, "2025-06-15")["erased"]["loan_closed_accounts"] == 1
+    assert corrections() == 0

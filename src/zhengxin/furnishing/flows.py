@@ -1,5 +1,6 @@
 """Intake from a file on disk, as `zhengxin furnish`, the demo and the benchmarks do it: the same
-intake as the API's (furnishing.service.submit_file), as a named furnisher, then the log."""
+intake as the API's (furnishing.service.submit_file), as a named furnisher, then the log. And a
+furnisher's correction of an account's holder, which moves records and may meet a new person."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from zhengxin.audit import service as audit
 from zhengxin.audit.service import sequence_all
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.service import submit_file
-from zhengxin.kit import spool
+from zhengxin.identity.resident_id import normalise
+from zhengxin.identity.tokens import token_for
+from zhengxin.kit import clock, spool
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.service import FURNISHING_ROLES, Actor, find_party
+from zhengxin.records import repository as records
 
 
 def furnish_file(
@@ -47,3 +52,21 @@ def furnish_file(
     if progress is not None:
         progress.update(task, completed=path.stat().st_size)
     return {**result.batch, "replayed": result.replayed}
+
+
+def reassign(
+    conn, runtime, furnisher: Actor, *, account_id: str, person_id: str, name: str, phone: str | None, reference: str
+) -> dict:
+    """A furnisher's correction of whom one of its accounts belongs to (PIPL-46): every month of
+    the account moves to the named person's file, both files show the correction, and each
+    person's log records it. A holder no furnisher has named yet is named by this correction."""
+    token = token_for(runtime.pepper, person_id)
+    row = records.reassign_account(conn, furnisher.party_id, account_id, token, reference=reference, now=clock.now())
+    if not runtime.vault.reveal(conn, token).get("name"):  # no furnisher has named them yet
+        runtime.vault.store_one(conn, token, {"person_id": normalise(person_id), "name": name, "phone": phone})
+    details = {"account": account_id, "furnisher": furnisher.party_id, "reassignment": row["id"], "rule": "PIPL-46"}
+    audit.enqueue(conn, [
+        audit.event("account.reassigned", furnisher, row["from_token"], direction="removed", **details),
+        audit.event("account.reassigned", furnisher, token, direction="added", **details),
+    ])  # fmt: skip
+    return {k: row[k] for k in ("id", "account_id", "reference", "reassigned_at")}

@@ -7,8 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from zhengxin.furnishing import readers, service
-from zhengxin.furnishing.schemas import BatchErrors, BatchOut, ObligationCreate, ObligationOut
+from zhengxin.furnishing import flows, readers, service
+from zhengxin.furnishing.schemas import (
+    BatchErrors,
+    BatchOut,
+    ObligationCreate,
+    ObligationOut,
+    ReassignmentCreate,
+    ReassignmentOut,
+)
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import Furnisher, Regulator, require
 from zhengxin.parties.service import FURNISHING_ROLES, Actor, lookup_party, named_party
@@ -90,6 +97,18 @@ def batch_errors(
     """The quarantined records of a batch: line, field, code, rule, message and raw text."""
     with runtime.reading() as conn:
         return service.batch_errors(conn, runtime, actor, batch_id, offset, limit, code)
+
+
+@router.post("/reassignments", status_code=201, response_model=ReassignmentOut)
+def reassign(body: ReassignmentCreate, actor: Furnisher, runtime: RuntimeDep):
+    """Correct whom one of your accounts belongs to (PIPL-46): it moves, every month of it, to the
+    true holder's file, and both persons' reports show the correction. Furnishing the account
+    for another person is refused (`account_of_another_person`); this is the way to move it."""
+    with runtime.transaction() as conn:
+        return flows.reassign(
+            conn, runtime, actor, account_id=body.account_id, person_id=body.person_id, name=body.name,
+            phone=body.phone, reference=body.reference,
+        )  # fmt: skip
 
 
 @router.post("/obligations", status_code=201, response_model=ObligationOut)

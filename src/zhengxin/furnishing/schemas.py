@@ -63,3 +63,18 @@ class ObligationOut(BaseModel):
     status: Literal["on_time", "late", "missing", "pending"]
     missing: list[str]
     periods: list[ObligationPeriod]
+
+
+class ReassignmentCreate(BaseModel):
+    account_id: str = Field(min_length=1, max_length=64, description="Your account furnished for the wrong person")
+    person_id: str = Field(min_length=15, max_length=20, description="The resident ID of the account's true holder")
+    name: str = Field(pattern=r"^[^\x00-\x1f0-9@]{1,64}$", description="The true holder's name")
+    phone: str | None = Field(default=None, pattern=r"^(\+86|0086)?1[3-9][0-9]{9}$")
+    reference: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="Your reference for this correction")
+
+
+class ReassignmentOut(BaseModel):
+    id: str
+    account_id: str
+    reference: str
+    reassigned_at: datetime

@@ -215,7 +215,7 @@ class Validator:
         """An account of a furnisher belongs to one person: a record naming another person for
         an account already held (in the store, earlier in the batch or the chunk) is refused, and
         the holder's file stays theirs. A furnisher that really assigned an account to the wrong
-        person corrects it through the dispute path, which both files show."""
+        person moves it with a reassignment (furnishing.flows.reassign), which both files show."""
         account = pl.col("account_id").hash(seed=11).alias("__account")
         stored = self._account_owners(rows["account_id"].unique().to_list()).select(
             account, pl.col("owner_token").hash(seed=11).alias("__owner")
@@ -235,8 +235,8 @@ class Validator:
             pl.lit("account_id").alias("field"),
             pl.lit("account_of_another_person").alias("code"),
             pl.lit("PIPL-46").alias("rule"),
-            pl.lit("this account_id already belongs to another person at this furnisher; "
-                   "a reassignment goes through a correction").alias("message"),
+            pl.lit("this account_id already belongs to another person at this furnisher; a reassignment "
+                   "goes through POST /v1/furnishing/reassignments").alias("message"),
             pl.lit(8_000).alias("order"),
         )  # fmt: skip
         return kept.drop("__account", "__person", "__owner"), errors

@@ -10,9 +10,22 @@ import hmac
 
 import polars as pl
 
+from zhengxin.identity import resident_id
+from zhengxin.kit.errors import Problem
+
 
 def person_token(pepper: bytes, normalised_id: str) -> str:
     return hmac.digest(pepper, normalised_id.encode(), "sha256").hex()
+
+
+def token_for(pepper: bytes, person_id: str) -> str:
+    """The token of a resident ID given by a caller: checked (422 with its code when invalid),
+    normalised, then keyed."""
+    try:
+        normalised = resident_id.validate(person_id)
+    except resident_id.InvalidIdentifier as e:
+        raise Problem(422, e.code, str(e)) from None
+    return person_token(pepper, normalised)
 
 
 def person_tokens(pepper: bytes, normalised_ids: pl.Series) -> pl.Series:

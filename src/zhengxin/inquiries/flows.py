@@ -12,8 +12,7 @@ from sqlalchemy import Connection
 from zhengxin.billing import service as billing
 from zhengxin.consent import service as consent
 from zhengxin.decisions import service as decisions
-from zhengxin.identity import resident_id
-from zhengxin.identity.tokens import person_token
+from zhengxin.identity.tokens import token_for
 from zhengxin.inquiries import repository
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
@@ -33,14 +32,6 @@ class InquiryResult:
     inquiry: dict
     report: CreditReport | ScoreReport  # the records, or (product `score`) the score and its reasons
     decision: Decision
-
-
-def token_for(runtime: Runtime, person_id: str) -> str:
-    try:
-        normalised = resident_id.validate(person_id)
-    except resident_id.InvalidIdentifier as e:
-        raise Problem(422, e.code, str(e)) from None
-    return person_token(runtime.pepper, normalised)
 
 
 def inquiry_context(
@@ -145,7 +136,7 @@ def inquire(
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
     model = _live_model_for(conn, product)
-    token = token_for(runtime, person_id)
+    token = token_for(runtime.pepper, person_id)
     authorization = consent.for_inquiry(conn, authorization_id)
     context = inquiry_context(
         conn, runtime, lender, token, authorization=authorization, purpose=purpose, product=product, scopes=scopes

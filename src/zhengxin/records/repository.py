@@ -12,16 +12,24 @@ from operator import itemgetter
 
 import orjson
 import polars as pl
-from sqlalchemy import Connection, String, and_, any_, bindparam, column, delete, func, or_, select
+from sqlalchemy import Connection, String, and_, any_, bindparam, column, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from zhengxin.catalog import RecordType
 from zhengxin.config import RuleParameters
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import last_expired_day, month_label
+from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
 from zhengxin.records import history
-from zhengxin.records.tables import account_snapshots, consumption_summaries, generic_records, travel_summaries
+from zhengxin.records.tables import (
+    account_reassignments,
+    account_snapshots,
+    consumption_summaries,
+    generic_records,
+    travel_summaries,
+)
 
 NEGATIVE_RETENTION_YEARS = RuleParameters().negative_retention_years  # CR-16; deployments pass theirs
 
@@ -279,6 +287,43 @@ def account_states(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[s
         .order_by(s.furnisher_id, s.account_id, s.month)
     ).mappings()
     return {(r["furnisher_id"], r["account_id"]): dict(r) for r in rows}  # the latest month wins
+
+
+def reassign_account(
+    conn: Connection, furnisher_id: str, account_id: str, to_token: str, *, reference: str, now: datetime
+) -> dict:
+    """Move the furnisher's account, every month of it, to another person's file and record the
+    correction (PIPL-46), which both files show; returns the record."""
+    owners = account_owners(conn, furnisher_id, [account_id])
+    if owners.height == 0:
+        raise Problem(404, "account_not_found", "you have furnished no account with this id")
+    from_token = owners["owner_token"][0]
+    if from_token == to_token:
+        raise Problem(422, "same_person", "the account already belongs to this person")
+    s = account_snapshots.c
+    conn.execute(
+        update(account_snapshots).where(s.furnisher_id == furnisher_id, s.account_id == account_id)
+        .values(person_token=to_token)
+    )  # fmt: skip
+    row = {"id": new_id("rea"), "furnisher_id": furnisher_id, "account_id": account_id, "from_token": from_token,
+           "to_token": to_token, "reference": reference, "reassigned_at": now}  # fmt: skip
+    conn.execute(insert(account_reassignments).values(**row))
+    return row
+
+
+def reassignments_about(conn: Connection, person_token: str) -> list[dict]:
+    """The corrections that moved an account into or out of the person's file, oldest first, each
+    with its direction (`added` or `removed`) and no other person's token."""
+    r = account_reassignments.c
+    rows = conn.execute(
+        select(account_reassignments).where(or_(r.from_token == person_token, r.to_token == person_token))
+        .order_by(r.reassigned_at)
+    ).mappings()  # fmt: skip
+    return [
+        {"id": x["id"], "furnisher_id": x["furnisher_id"], "account_id": x["account_id"], "reference": x["reference"],
+         "reassigned_at": x["reassigned_at"], "direction": "added" if x["to_token"] == person_token else "removed"}
+        for x in rows
+    ]  # fmt: skip
 
 
 def has_open_account_with(accounts: list[dict], lender_uscc: str | None) -> bool:

@@ -43,6 +43,7 @@ from zhengxin.records.history import (
 )
 from zhengxin.records.repository import refresh_statistics
 from zhengxin.records.tables import (
+    account_reassignments,
     account_snapshots,
     consumption_summaries,
     generic_records,
@@ -127,6 +128,7 @@ def run(conn: Connection, runtime, as_of: date, progress: Progress | None = None
     for name, spec in catalog.record_types.items():
         if spec.store == "accounts":
             _erase_accounts(conn, as_of, rules.negative_retention_years, spec.retention_months, name, tally, tick)
+            _erase_orphan_reassignments(conn)
         elif spec.store in ("consumption", "travel"):
             table = consumption_summaries if spec.store == "consumption" else travel_summaries
             last = month_label(month_index(as_of) - spec.retention_months - 1)
@@ -247,6 +249,13 @@ def _erase_accounts(
         if rewrites:
             conn.execute(_REWRITE_SNAPSHOT, rewrites)
         tick(name, min(start + ACCOUNT_CHUNK, len(keys)), len(keys))
+
+
+def _erase_orphan_reassignments(conn: Connection) -> None:
+    """A correction of an account's holder goes with the account it corrected."""
+    r, s = account_reassignments.c, account_snapshots.c
+    gone = ~exists().where(s.furnisher_id == r.furnisher_id, s.account_id == r.account_id)
+    conn.execute(delete(account_reassignments).where(gone))
 
 
 def _accounts_in(keys: list[tuple[str, str]]):

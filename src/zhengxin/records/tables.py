@@ -84,7 +84,23 @@ generic_records = Table(
     *_provenance(),
 )
 
+# A furnisher's correction of whom an account belongs to (PIPL-46): the account moved from one
+# person's file to another's, and both files show it. The reference is the furnisher's own.
+account_reassignments = Table(
+    "account_reassignments",
+    metadata,
+    Column("id", key(40), primary_key=True),
+    Column("furnisher_id", key(40), nullable=False),
+    Column("account_id", key(64), nullable=False),
+    Column("from_token", key(64), nullable=False),
+    Column("to_token", key(64), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("reassigned_at", UTCDateTime, nullable=False),
+)
+
 person_index("ix_account_snapshots_person", account_snapshots.c.person_token)
+person_index("ix_reassignments_from", account_reassignments.c.from_token)
+person_index("ix_reassignments_to", account_reassignments.c.to_token)
 person_index("ix_consumption_person", consumption_summaries.c.person_token)
 person_index("ix_travel_person", travel_summaries.c.person_token)
 person_index("ix_generic_person", generic_records.c.person_token)

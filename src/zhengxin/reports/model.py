@@ -259,6 +259,16 @@ class ObjectionLabel(BaseModel):
     record_type: str = Field(default="loan", description="loan, or identity: a furnisher's version of the name")
 
 
+class Correction(BaseModel):
+    """A furnisher's correction of whom an account belongs to (PIPL-46), shown in both files."""
+
+    furnisher: Institution
+    account_id: str
+    direction: Literal["added", "removed"] = Field(description="Moved into this file, or out of it")
+    reassigned_on: date
+    reference: str = Field(description="The furnisher's reference for the correction")
+
+
 class InquiryRecord(BaseModel):
     date: date
     institution: Institution
@@ -311,5 +321,6 @@ class CreditReport(BaseModel):
     public_records: list[PublicRecord] = Field(default=[], description="Only when the scope includes public_record")
     statements: list[PersonalStatement]
     objections: list[ObjectionLabel]
+    corrections: list[Correction] = Field(default=[], description="Accounts a furnisher moved into or out of this file")
     inquiry_records: list[InquiryRecord] = Field(description="Inquiries of the last two years, newest first")
     score: Score | None = Field(default=None, description="The person's own score, when a model is live")

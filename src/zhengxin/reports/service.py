@@ -28,6 +28,7 @@ from zhengxin.records.repository import (
     account_states,
     catalog_records,
     consumption_since,
+    reassignments_about,
     shown_accounts,
     travel_since,
 )
@@ -36,6 +37,7 @@ from zhengxin.reports.model import (
     CategorySpend,
     CoLending,
     Consumption,
+    Correction,
     Counts,
     CoveredAccount,
     CreditCard,
@@ -140,6 +142,7 @@ class Facts:
     liabilities: list[dict] = field(default_factory=list)  # guarantees and co-borrowings
     public_records: list[dict] = field(default_factory=list)
     covered: dict = field(default_factory=dict)  # (furnisher, account) -> the covered account's latest state
+    corrections: list[dict] = field(default_factory=list)  # accounts moved into or out of the file
 
 
 def fetch(
@@ -157,8 +160,9 @@ def fetch(
     held = catalog_records(conn, person_token, [t for t in CATALOG_SECTIONS if t in scopes])
     liabilities, public_records = held.get("liability", []), held.get("public_record", [])
     covered = account_states(conn, {(x["furnisher_id"], x["account_id"]) for x in liabilities})
+    corrections = reassignments_about(conn, person_token) if "loan" in scopes else []
     ids = {a["furnisher_id"] for a in accounts}
-    ids |= {r["furnisher_id"] for r in spend + trips + liabilities + public_records}
+    ids |= {r["furnisher_id"] for r in spend + trips + liabilities + public_records + corrections}
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
     identity, conflicting = runtime.vault.identity(conn, person_token)
@@ -169,7 +173,7 @@ def fetch(
     alert = active_alert(conn, person_token)
     return Facts(
         accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, alert, conflicting, sources,
-        liabilities, public_records, covered,
+        liabilities, public_records, covered, corrections,
     )  # fmt: skip
 
 
@@ -272,26 +276,7 @@ def build(
         co_lending=co_lending,
         consumption=consumption_section(facts.spend) if "consumption" in scopes else None,
         travel=travel_section(facts.trips) if "travel" in scopes else None,
-        statements=[
-            PersonalStatement(
-                account_id=s["account_id"],
-                text=s["text"],
-                added_on=s["added_at"].date(),
-                furnisher=institution(s["furnisher_id"]),
-            )
-            for s in facts.said
-        ],  # fmt: skip
-        objections=[
-            ObjectionLabel(
-                account_id=d["record_key"] if d["record_type"] != IDENTITY else None, record_type=d["record_type"],
-                status=d["outcome"] or d["status"],
-                opened_on=d["opened_at"].date(),
-                furnisher=institution(d["furnisher_id"]),
-                dispute_id=d["id"],
-                due_on=d["due_on"],
-            )
-            for d in facts.flagged
-        ],  # fmt: skip
+        **marks_sections(facts, naming),
         inquiry_records=[
             InquiryRecord(
                 date=q.created_at.date(), institution=institution(q.lender_id), purpose=q.purpose, product=q.product
@@ -299,6 +284,32 @@ def build(
             for q in facts.asked
         ],  # fmt: skip
     )
+
+
+def marks_sections(facts: Facts, naming: Naming) -> dict:
+    """The person's statements (CR-16), the objections (CR-25) and the corrections of an
+    account's holder (PIPL-46)."""
+    institution = naming.institution
+    return dict(
+        statements=[
+            PersonalStatement(account_id=s["account_id"], text=s["text"], added_on=s["added_at"].date(),
+                              furnisher=institution(s["furnisher_id"]))
+            for s in facts.said
+        ],
+        objections=[
+            ObjectionLabel(
+                account_id=d["record_key"] if d["record_type"] != IDENTITY else None, record_type=d["record_type"],
+                status=d["outcome"] or d["status"], opened_on=d["opened_at"].date(),
+                furnisher=institution(d["furnisher_id"]), dispute_id=d["id"], due_on=d["due_on"],
+            )
+            for d in facts.flagged
+        ],
+        corrections=[
+            Correction(furnisher=institution(c["furnisher_id"]), account_id=c["account_id"], direction=c["direction"],
+                       reassigned_on=clock.legal_day(c["reassigned_at"]), reference=c["reference"])
+            for c in facts.corrections
+        ],
+    )  # fmt: skip
 
 
 def account_sections(facts: Facts, naming: Naming, rules) -> tuple[list[Account], list[CoLending]]:
