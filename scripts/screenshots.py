@@ -26,6 +26,8 @@ from zhengxin.runtime import Runtime
 
 PAGES = [  # (role, which of that role's credentials, page, file)
     ("individual", 0, "/portal/me", "individual.png"),
+    # The demo's tenth person: two bank cards, and a bank that spells their name otherwise.
+    ("individual", 9, "/portal/me", "individual-cards.png"),
     ("lender", 0, "/portal/lender/inquiries", "lender.png"),
     ("furnisher", 0, "/portal/furnisher", "furnisher.png"),
     ("regulator", 0, "/portal/regulator", "regulator.png"),
