@@ -60,3 +60,42 @@ def test_a_written_consent_field_needs_its_reference(tmp_path, db_url):
     runtime.engine.dispose()
     assert result["accepted"] == 2
     assert result["errors"] == {1: ("written_consent_ref", "written_consent_required", "CR-14b")}
+
+
+def test_a_child_is_noted_at_intake_and_counts_as_sensitive_in_an_export(runtime, client, parties, tmp_path):
+    """PIPL-28: under 14, information is sensitive whatever the record type. Consumption is not a
+    sensitive type, yet an export of a child's consumption declared without sensitive persons is
+    refused (and writes nothing); declared with them, it leaves."""
+    from sqlalchemy import select
+
+    from tests.records import consumption
+    from zhengxin.identity.tables import minors
+    from zhengxin.identity.tokens import person_token
+
+    runtime.settings.data_dir = tmp_path
+    _, platform = parties.add("furnisher", "Platform One")
+    _, regulator = parties.add("regulator", "PBOC")
+    child = resident_id(1, birth="20150601")
+    with clock.frozen_at(datetime(2026, 11, 2, 4, tzinfo=UTC)):
+        made = furnish(client, platform, [
+            consumption(1, person_id=child, guardian_consent_ref="GRD-1"), consumption(2), consumption(3),
+        ])  # fmt: skip
+        assert made["accepted"] == 3
+        with runtime.reading() as conn:
+            noted = conn.execute(select(minors.c.person_token, minors.c.adult_on)).all()
+        assert [(t, str(d)) for t, d in noted] == [(person_token(runtime.pepper, child), "2029-06-01")]
+
+        def export(sensitive: int):
+            ask = {"destination": "SG", "recipient": "Acme Analytics Pte. Ltd.", "record_types": ["consumption"],
+                   "persons": 3, "sensitive_persons": sensitive, "data_grade": "general", "separate_consent": True}
+            transfer = client.post("/v1/transfers", json=ask, headers=platform).json()
+            decided = client.post(f"/v1/transfers/{transfer['id']}/decision", headers=regulator,
+                                  json={"decision": "approve", "note": "Filed contract checked"})  # fmt: skip
+            assert decided.status_code == 200, decided.text
+            return client.post(f"/v1/transfers/{transfer['id']}/export", headers=platform)
+
+        refused = export(0)
+        assert (refused.status_code, refused.json()["code"], refused.json()["minors"]) == (
+            409, "sensitive_persons_understated", 1)
+        assert not list((tmp_path / "transfers").glob("*.parquet"))  # nothing written
+        assert export(1).status_code == 201

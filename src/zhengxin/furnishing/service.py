@@ -25,6 +25,7 @@ from zhengxin.decisions import service as decisions
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import QUARANTINE_TEXTS, batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
+from zhengxin.identity import minors
 from zhengxin.identity.vault import VAULT_FIELDS
 from zhengxin.kit import clock, spool
 from zhengxin.kit.calendar import add_months
@@ -181,6 +182,7 @@ class _Writes:
     events: list[str] | None
     accepted: dict[str, pl.DataFrame]
     quarantined: pl.DataFrame
+    minors: pl.DataFrame | None = None  # persons under 14 (person_token, adult_on)
 
     def spill(self, directory: Path) -> Path:
         """Write to `directory` as Arrow IPC files (the chunk's own subdirectory). Identifiers
@@ -190,6 +192,8 @@ class _Writes:
             frame.drop("plain").write_ipc(directory / f"people-{i}.arrow")
         if self.versions is not None:
             self.versions.write_ipc(directory / "versions.arrow")
+        if self.minors is not None:
+            self.minors.write_ipc(directory / "minors.arrow")
         for rt_name, frame in self.accepted.items():
             frame.write_ipc(directory / f"records-{rt_name}.arrow")
         self.quarantined.write_ipc(directory / "quarantine.arrow")
@@ -207,13 +211,14 @@ class _Writes:
             for frame in people
         ]  # fmt: skip
         events = pl.read_ipc(directory / "events.arrow")["leaf"].to_list()
-        versions = directory / "versions.arrow"
+        versions, young = directory / "versions.arrow", directory / "minors.arrow"
         return cls(
             people=people,
             versions=pl.read_ipc(versions) if versions.exists() else None,
             events=events or None,
             accepted={p.stem.removeprefix("records-"): pl.read_ipc(p) for p in sorted(directory.glob("records-*"))},
             quarantined=pl.read_ipc(directory / "quarantine.arrow"),
+            minors=pl.read_ipc(young) if young.exists() else None,
         )
 
 
@@ -259,6 +264,7 @@ class _Intake:
                               for rt, frame in verdict.accepted.items()},
                     quarantined=_quarantine_frame(vault, self.batch_id, chunk, verdict.rejected,
                                                   runtime.catalog.record_types),
+                    minors=_minors(verdict.accepted, clock.today(), runtime.settings.rules.child_age),
                 )  # fmt: skip
                 for rt_name, frame in verdict.accepted.items():
                     self.by_type[rt_name] += frame.height
@@ -277,6 +283,8 @@ class _Intake:
             vault.store(conn, person_rows)
         if writes.versions is not None:
             vault.store_versions(conn, writes.versions)
+        if writes.minors is not None:
+            minors.note(conn, writes.minors)
         if writes.events is not None:
             audit.enqueue_leaves(conn, writes.events)
         for rt_name, frame in writes.accepted.items():
@@ -396,6 +404,13 @@ def _identities(vault, accepted: pl.DataFrame) -> pl.DataFrame:
     """The identifiers of accepted records, ready for the vault: resident ID, name, phone if given."""
     fields = ["person_id", "name"] + (["phone"] if "phone" in accepted.columns else [])
     return vault.prepare(accepted.select("person_token", *fields))
+
+
+def _minors(accepted: dict[str, pl.DataFrame], today: date, child_age: int) -> pl.DataFrame | None:
+    """The persons under 14 among the chunk's accepted records (each carried a guardian's consent)."""
+    frames = [minors.of_people(f.select("person_token", "person_id"), today, child_age) for f in accepted.values()]
+    found = pl.concat(frames).unique("person_token") if frames else None
+    return found if found is not None and found.height else None
 
 
 def _versions(vault, furnisher_id: str, accepted: dict[str, pl.DataFrame], seen: SeenKeys) -> pl.DataFrame | None:

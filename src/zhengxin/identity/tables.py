@@ -36,3 +36,13 @@ identity_versions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 IDENTITY_VERSIONS = sealed(identity_versions, "key_id", ciphertext="identity:{person_token}:{furnisher_id}")
+
+# Persons under 14 met at intake (PIPL-28, PIPL-31): whatever the record type, their information
+# is sensitive until `adult_on`, their 14th birthday. Kept from the resident ID's birth date at
+# intake, so counting them never needs the vault opened.
+minors = Table(
+    "minors",
+    metadata,
+    Column("person_token", key(64), primary_key=True),
+    Column("adult_on", Date, nullable=False),
+)

@@ -15,7 +15,7 @@ import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 
-from zhengxin.identity.tables import IDENTITY_VERSIONS, identity_versions, pii_vault
+from zhengxin.identity.tables import IDENTITY_VERSIONS, identity_versions, minors, pii_vault
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
 from zhengxin.kit.staging import insert_if_all_new, stage_frame, upsert_frame
@@ -232,7 +232,8 @@ def purge(conn: Connection, still_needed) -> list[str]:
     token = pii_vault.c.person_token
     query = delete(pii_vault).where(~or_(*still_needed(token))).returning(token)
     purged = list(conn.execute(query).scalars())
-    for start in range(0, len(purged), 5_000):  # every furnisher's version goes with the identity
+    for start in range(0, len(purged), 5_000):  # every furnisher's version, and the minor's note, go with it
         chunk = purged[start : start + 5_000]
         conn.execute(delete(identity_versions).where(identity_versions.c.person_token.in_(chunk)))
+        conn.execute(delete(minors).where(minors.c.person_token.in_(chunk)))
     return purged

@@ -49,7 +49,7 @@ def build(
     every record). Returns the persons and records it holds, its size and SHA-256."""
     sources = [(name, catalog.record_types[name].store) for name in record_types]
     schema = _schema([store for _, store in sources])
-    chosen = _persons(sources, furnisher_id, max_persons)
+    chosen = chosen_persons(catalog, record_types, max_persons, furnisher_id)
     persons = conn.execute(select(func.count()).select_from(chosen)).scalar_one()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
@@ -100,8 +100,10 @@ def _scope(table: Table, record_type: str, furnisher_id: str | None) -> list:
     return where
 
 
-def _persons(sources: list[tuple[str, str]], furnisher_id: str | None, limit: int):
-    """The first `limit` persons (by token) holding any of the record types in scope."""
+def chosen_persons(catalog, record_types: list[str], limit: int, furnisher_id: str | None):
+    """The first `limit` persons (by token) holding any of the record types in scope: those an
+    export holds (a subquery with a `person_token` column)."""
+    sources = [(name, catalog.record_types[name].store) for name in record_types]
     held = union(*(
         select(STORES[store][0].c.person_token).where(*_scope(STORES[store][0], name, furnisher_id)).distinct()
         for name, store in sources

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.decisions import service as decisions
+from zhengxin.identity import minors
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import add_months
 from zhengxin.kit.db import fetch_or_404
@@ -281,6 +282,7 @@ def export(conn: Connection, runtime, actor: Actor, transfer_id: str) -> dict:
     decision = runtime.policy.decide("export", decisions.subject(actor), ("Dataset", transfer_id), context)
     decisions.enforce(decision, actor, None, "transfer.export.denied", transfer=transfer_id)
     furnisher = None if actor.role == "agency" else actor.party_id
+    _no_unstated_minors(conn, runtime.catalog, row, furnisher)
     built = dataset.build(
         conn, runtime.catalog, row["record_types"], row["persons"], furnisher, export_path(runtime, transfer_id)
     )
@@ -305,6 +307,22 @@ def export_for_download(conn: Connection, runtime, actor: Actor, transfer_id: st
         raise Problem(410, "export_file_missing", "the export file is no longer held")
     audit.enqueue(conn, [audit.event("transfer.downloaded", actor, None, transfer=transfer_id, sha256=done["sha256"])])
     return _export_view(dict(done)), path
+
+
+def _no_unstated_minors(conn: Connection, catalog, row: dict, furnisher_id: str | None) -> None:
+    """Persons under 14 are sensitive whatever the record type (PIPL-28): an export that would
+    hold more of them than the request declared sensitive is refused, and nothing is written."""
+    if set(row["record_types"]) & sensitive_record_types(catalog):
+        return  # every person of it was declared sensitive (see _checked)
+    chosen = dataset.chosen_persons(catalog, row["record_types"], row["persons"], furnisher_id)
+    young = minors.count_among(conn, chosen, clock.legal_day(clock.now()))
+    if young > row["sensitive_persons"]:
+        raise Problem(
+            409, "sensitive_persons_understated",
+            f"the export would hold {young} person(s) under 14, whose information is sensitive (PIPL-28); "
+            f"the request declared {row['sensitive_persons']}: request again with them counted",
+            rule="PIPL-28", minors=young,
+        )  # fmt: skip
 
 
 def _requested_by(conn: Connection, actor: Actor, transfer_id: str, lock: bool = False) -> dict:
