@@ -58,7 +58,7 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from zhengxin.reports.scoring.features import NAMES, from_population
+    from zhengxin.reports.scoring.features import TRAINED, from_population
     from zhengxin.reports.scoring.model import psi, score_frame, train
     from zhengxin.synth import generate
 
@@ -81,7 +81,7 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
     print(f"scorecard on {sample.height:,} rows in {fit_seconds:.1f} s: holdout AUC {test['auc']} KS {test['ks']}")
 
     # The baseline: no binning, no monotonic constraint, the same rows in the same split.
-    x = sample.select(NAMES).to_pandas()
+    x = sample.select(TRAINED).to_pandas()
     y = sample[TARGET].cast(pl.Int8).to_numpy()
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=args.seed, stratify=y)
     baseline = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler(),
@@ -97,7 +97,7 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
     started = time.perf_counter()
     scores = score_frame(model, everyone)
     points_seconds = time.perf_counter() - started
-    matrix = everyone.select(NAMES).to_pandas()
+    matrix = everyone.select(TRAINED).to_pandas()
     started = time.perf_counter()
     baseline.predict_proba(matrix)
     baseline_seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from zhengxin.cli import app
 from zhengxin.identity.tokens import person_token
 from zhengxin.records.repository import latest_accounts
 from zhengxin.reports.scoring.features import BY_NAME, NAMES, for_person, from_population
-from zhengxin.reports.scoring.model import points, score, train
+from zhengxin.reports.scoring.model import points, render_card, score, train
 from zhengxin.synth import generate
 
 AS_OF = date(2026, 10, 31)
@@ -47,6 +47,19 @@ def test_trained_bins_keep_the_domains_monotonic_trends(trained):
     assert checked >= 4  # most constrained features were actually split
     dpd = next(f for f in model["features"] if f["name"] == "worst_dpd_now")
     assert dpd["splits"] and dpd["points"][0] > dpd["points"][-1]
+
+
+def test_every_trained_feature_is_one_a_borrower_can_answer_for(trained):
+    """PIPL-24 (issue 19): the co-lent share says how a lender funded a loan, which the borrower
+    neither chooses nor can change: it is computed (an older model may use it), never trained on,
+    and the card says why; every feature trained on says why the borrower can answer for it."""
+    model, card = trained
+    assert "colent_share" not in {f["name"] for f in model["features"]}
+    assert [x["name"] for x in card["excluded_features"]] == ["colent_share"]
+    assert "PIPL-24" in card["excluded_features"][0]["reason"]
+    assert card["features"] and all(f["answerable"] for f in card["features"])
+    html = render_card(card)
+    assert "Features left out" in html and "Why a borrower can answer for it" in html
 
 
 def test_the_holdout_separates_and_the_score_is_stable(trained):

@@ -34,36 +34,54 @@ class Feature:
     code: str  # stable reason code
     reason: str  # plain language, for the lender and the person
     description: str
+    # PIPL-24: why a borrower can answer for it (their own conduct, which they can explain or
+    # change); a feature with none is computed for old models but never trained on.
+    answerable: str | None = None
 
 
 FEATURES = (
     Feature("utilisation", "ascending", "R01", "Much of your available credit is in use",
-            "Outstanding balance over credit limits and principals of open accounts"),
+            "Outstanding balance over credit limits and principals of open accounts",
+            "How much of their credit the borrower draws: theirs to choose and to pay down"),
     Feature("worst_dpd_now", "ascending", "R02", "An account is past due now",
-            "Most days past due on any account in its latest report"),
+            "Most days past due on any account in its latest report",
+            "Paying on time is the borrower's own conduct; a wrong record can be disputed (CR-25)"),
     Feature("worst_status_24m", "ascending", "R03", "Serious late payments in the last 24 months",
             "Worst monthly status in the 24-month payment histories (0 unknown, 1 normal, 2-8 overdue, 9 "
-            "paid by a guarantor or settled with assets)"),
+            "paid by a guarantor or settled with assets)",
+            "The borrower's own repayment record, which they may explain in a statement (CR-16)"),
     Feature("months_since_delinquency", "descending", "R04", "A recent late payment",
-            f"Months since the latest overdue month in any payment history ({NEVER}: none in 24 months)"),
+            f"Months since the latest overdue month in any payment history ({NEVER}: none in 24 months)",
+            "The borrower's own repayment record; it weighs less every month it recedes"),
     Feature("active_platforms", "ascending", "R05", "Borrowing on many platforms at once",
-            "Platforms with an open account"),
+            "Platforms with an open account", "Where to borrow is the borrower's choice (MULTI)"),
     Feature("new_accounts_6m", "ascending", "R06", "Several accounts opened recently",
-            "Accounts opened in the last 6 months"),
+            "Accounts opened in the last 6 months", "Opening an account is the borrower's choice"),
     Feature("inquiries_6m", "ascending", "R07", "Many recent credit inquiries",
-            "Lender inquiries in the last 6 months"),
+            "Lender inquiries in the last 6 months",
+            "Each inquiry needed the borrower's own authorization (CR-18)"),
     Feature("oldest_account_months", "descending", "R08", "A short credit history",
-            "Age of the oldest account, in months"),
+            "Age of the oldest account, in months",
+            "The length of the borrower's own record; it grows with time and needs no special act"),
     Feature("colent_share", "auto", "R09", "Much of your debt is in co-lent loans",
-            "Share of the open balance in loans co-lent with a bank"),
+            "Share of the open balance in loans co-lent with a bank"),  # not answerable: see NOT_TRAINED
     Feature("spend_stability", "auto", "R10", "Irregular monthly spending",
-            "Variation of monthly spending over 12 months (standard deviation over mean); consumption scope only"),
+            "Variation of monthly spending over 12 months (standard deviation over mean); consumption scope "
+            "only", "The borrower's own spending, read only with their consent to consumption records"),
     Feature("liabilities_for_others", "ascending", "R11", "Large liabilities for others' debts",
-            "Active guarantees and co-borrowings: what the person answers for, in yuan; liability scope only"),
+            "Active guarantees and co-borrowings: what the person answers for, in yuan; liability scope only",
+            "Guaranteeing or co-borrowing is the borrower's own undertaking"),
     Feature("open_public_records", "ascending", "R12", "An open public record (court enforcement, tax arrears, a "
-            "penalty)", "Open public records; public_record scope only"),
+            "penalty)", "Open public records; public_record scope only",
+            "A matter the borrower can conclude (paying a judgment or the tax owed), and dispute if wrong"),
 )  # fmt: skip
+# Computed for every model (an older one may score with them), trained only when answerable.
+NOT_TRAINED = {
+    "colent_share": "How a lender chose to fund a loan (with a bank or alone) is not the borrower's choice and "
+                    "they cannot change it: a score must not move with it (PIPL-24).",
+}  # fmt: skip
 NAMES = [f.name for f in FEATURES]
+TRAINED = [f.name for f in FEATURES if f.answerable is not None]
 BY_NAME = {f.name: f for f in FEATURES}
 
 ACCOUNT_COLUMNS = {

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from zhengxin.reports.scoring.features import BY_NAME, NAMES
+from zhengxin.reports.scoring.features import BY_NAME, NOT_TRAINED, TRAINED
 
 MODEL_FORMAT = "zhengxin.scorecard/1"
 MAX_REASONS = 4
@@ -51,7 +51,7 @@ def train(
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
-    features = [f for f in (features or NAMES) if f in frame.columns]
+    features = [f for f in (features or TRAINED) if f in frame.columns]
     if target not in frame.columns:
         raise ValueError(f"the data has no column {target!r}")
     y_all = frame[target].cast(pl.Int8).to_numpy()
@@ -102,9 +102,12 @@ def train(
         "scaling": asdict(scaling),
         "features": [
             {**{k: f[k] for k in ("name", "trend", "bins", "iv")}, "description": BY_NAME[f["name"]].description
-             if f["name"] in BY_NAME else f["name"], "reason_code": _code(f["name"])}
+             if f["name"] in BY_NAME else f["name"], "reason_code": _code(f["name"]),
+             "answerable": BY_NAME[f["name"]].answerable if f["name"] in BY_NAME else None}
             for f in model_features
         ],
+        # The agency's features left out, and why (PIPL-24: only what a borrower can answer for).
+        "excluded_features": [{"name": n, "reason": r} for n, r in NOT_TRAINED.items() if n in frame.columns],
         "metrics": metrics,
     }  # fmt: skip
     return model, model_card
@@ -221,7 +224,7 @@ def read_training_data(path) -> pl.DataFrame:
 def usable_features(frame: pl.DataFrame, target: str) -> list[str]:
     """The scorecard's own features where the data has them; otherwise (an outside data set)
     every numeric column but the target, each with the trend left to the data."""
-    own = [f for f in NAMES if f in frame.columns]
+    own = [f for f in TRAINED if f in frame.columns]
     if own:
         return own
     return [c for c, t in frame.schema.items() if c != target and t.is_numeric()]
