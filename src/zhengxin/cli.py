@@ -192,6 +192,7 @@ def model_train(
     data_dir: DirOpt = None,
     db: DbOpt = None,
     activate: Annotated[bool, typer.Option(help="Also make it the live model (with --dir or --db)")] = False,
+    features: Annotated[str | None, typer.Option(help="Comma-separated columns to use (protected: only so)")] = None,
 ) -> None:
     """Train a points scorecard (optimal binning, monotonic trends, logistic regression) on a
     held-out split and write model.json with its model card (JSON and HTML). With --dir or
@@ -207,12 +208,14 @@ def model_train(
     source = {"file": data.name, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
     with console.status(f"training on {frame.height:,} rows"):
         try:
-            model, card = train(
-                frame, target, features=usable_features(frame, target), test_share=test_share, seed=seed,
-                source=source,
-            )  # fmt: skip
+            named = [c.strip() for c in features.split(",") if c.strip()] if features else None
+            chosen, left_out = usable_features(frame, target, named)
+            model, card = train(frame, target, features=chosen, test_share=test_share, seed=seed, source=source,
+                                left_out=left_out)  # fmt: skip
         except ValueError as e:
             fail(Problem(422, "invalid_training_data", str(e)))
+    for x in left_out:
+        console.print(f"not used: {x['column']}: {x['reason']}" + (f" ({x['rule']})" if x["rule"] else ""))
     paths = write_card(model, card, out)
     test = card["metrics"]["test"]
     console.print(

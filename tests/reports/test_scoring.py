@@ -116,7 +116,7 @@ def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
     rng = np.random.default_rng(0)
     n = 4000
     debt = rng.random(n)
-    frame = pl.DataFrame({"debt_ratio": debt, "age": rng.integers(20, 70, n),
+    frame = pl.DataFrame({"debt_ratio": debt, "age": rng.integers(20, 70, n), "blood_type": rng.integers(0, 4, n),
                           "bad": (rng.random(n) < 0.05 + 0.3 * debt).astype(int)})  # fmt: skip
     data = tmp_path / "outside.csv"
     frame.write_csv(data)
@@ -126,9 +126,21 @@ def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     card = json.loads((tmp_path / "m" / "model-card.json").read_text())
     assert summary["version"] == card["version"] == json.loads((tmp_path / "m" / "model.json").read_text())["version"]
-    assert {f["name"] for f in card["features"]} == {"debt_ratio", "age"}
+    # Age is a protected attribute: left out unless named; blood type is never collected (CR-14a).
+    assert {f["name"] for f in card["features"]} == {"debt_ratio"}
+    assert {(x["column"], x["rule"]) for x in card["left_out"]} == {("age", "PIPL-24"), ("blood_type", "CR-14a")}
+    assert "not used: blood_type" in result.output
     assert card["data"]["file"] == "outside.csv" and len(card["data"]["sha256"]) == 64
     assert "Scorecard " + card["version"] in (tmp_path / "m" / "model-card.html").read_text()
+    named = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "bad", "--out",
+                                     str(tmp_path / "n"), "--features", "debt_ratio,age,blood_type"])  # fmt: skip
+    assert named.exit_code == 0, named.output
+    card = json.loads((tmp_path / "n" / "model-card.json").read_text())
+    assert {f["name"] for f in card["features"]} == {"debt_ratio", "age"} and card["protected_features"] == ["age"]
+    assert [x["column"] for x in card["left_out"]] == ["blood_type"]  # refused even when named
+    assert "<b>This model uses protected attributes" in (tmp_path / "n" / "model-card.html").read_text()
+    missing = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "bad", "--features", "x"])
+    assert missing.exit_code == 2 and "invalid_training_data" in missing.output
     bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "age"])
     assert bad.exit_code == 2 and "invalid_training_data" in bad.output
 

@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
+from zhengxin.catalog import load_catalog
+from zhengxin.catalog.model import PatternList
 from zhengxin.reports.scoring.features import BY_NAME, NOT_TRAINED, TRAINED
+
+# Attributes a score must not turn on unless the user names them (PIPL-24: no unreasonable
+# differential treatment); they stay in the data for a fairness report.
+PROTECTED = PatternList(rule="PIPL-24", patterns=(
+    "sex", "gender", "age", "birth*", "dob", "region*", "province*", "hukou", "ethnic*", "nationality", "marital*",
+))  # fmt: skip
 
 MODEL_FORMAT = "zhengxin.scorecard/1"
 MAX_REASONS = 4
@@ -44,6 +52,7 @@ def train(
     seed: int = 0,
     scaling: Scaling = Scaling(),
     source: dict | None = None,
+    left_out: list[dict] | None = None,
 ) -> tuple[dict, dict]:
     """Fit a scorecard on `frame` (feature columns and a 0/1 `target`, 1 = default) with a
     stratified holdout; returns (model, card)."""
@@ -108,6 +117,8 @@ def train(
         ],
         # The agency's features left out, and why (PIPL-24: only what a borrower can answer for).
         "excluded_features": [{"name": n, "reason": r} for n, r in NOT_TRAINED.items() if n in frame.columns],
+        "left_out": left_out or [],  # the data's columns not used, each with its reason and rule
+        "protected_features": [f for f in features if PROTECTED.matches(f)],  # named by the user, said in bold
         "metrics": metrics,
     }  # fmt: skip
     return model, model_card
@@ -221,13 +232,38 @@ def read_training_data(path) -> pl.DataFrame:
     raise ValueError("the data must be a .csv or .parquet file")
 
 
-def usable_features(frame: pl.DataFrame, target: str) -> list[str]:
-    """The scorecard's own features where the data has them; otherwise (an outside data set)
-    every numeric column but the target, each with the trend left to the data."""
+def usable_features(
+    frame: pl.DataFrame, target: str, named: list[str] | None = None
+) -> tuple[list[str], list[dict]]:
+    """(features, left out): the scorecard's own features where the data has them; otherwise (an
+    outside data set) its numeric columns, or those `named`, each with the trend left to the
+    data. Never silently: every column left out is listed with its reason and rule. A category
+    never collected (CR-14a) is refused even when named; a protected attribute (PIPL-24) is a
+    feature only when named."""
     own = [f for f in TRAINED if f in frame.columns]
-    if own:
-        return own
-    return [c for c, t in frame.schema.items() if c != target and t.is_numeric()]
+    if own and not named:
+        return own, []
+    prohibited = load_catalog().prohibited
+    features, left_out = [], []
+    for column, dtype in frame.schema.items():
+        if column == target:
+            continue
+        if prohibited.matches(column):
+            reason, rule = "a category that is never collected, whatever the consent", prohibited.rule
+        elif named and column not in named:
+            reason, rule = "not named in --features", None
+        elif PROTECTED.matches(column) and not named:
+            reason, rule = "a protected attribute: for the fairness report; a feature only when named", PROTECTED.rule
+        elif not dtype.is_numeric():
+            reason, rule = "not numeric: categorical columns are not binned yet", None
+        else:
+            features.append(column)
+            continue
+        left_out.append({"column": column, "reason": reason, "rule": rule})
+    unknown = sorted(set(named or []) - set(frame.columns))
+    if unknown:
+        raise ValueError(f"--features names columns the data does not have: {', '.join(unknown)}")
+    return features, left_out
 
 
 def render_card(card: dict) -> str:
