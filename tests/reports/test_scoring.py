@@ -16,7 +16,7 @@ from zhengxin.cli import app
 from zhengxin.identity.tokens import person_token
 from zhengxin.records.repository import latest_accounts
 from zhengxin.reports.scoring.features import BY_NAME, NAMES, for_person, from_population
-from zhengxin.reports.scoring.model import points, render_card, score, train
+from zhengxin.reports.scoring.model import Scaling, calibration, points, render_card, score, train
 from zhengxin.synth import generate
 
 AS_OF = date(2026, 10, 31)
@@ -60,6 +60,32 @@ def test_every_trained_feature_is_one_a_borrower_can_answer_for(trained):
     assert card["features"] and all(f["answerable"] for f in card["features"])
     html = render_card(card)
     assert "Features left out" in html and "Why a borrower can answer for it" in html
+
+
+def test_the_card_states_intervals_and_calibration(trained):
+    _, card = trained
+    test = card["metrics"]["test"]
+    for name in ("auc", "gini", "ks"):
+        low, high = test[f"{name}_95"]
+        assert low <= test[name] <= high and 0 < high - low < 0.2, name
+    cal = card["metrics"]["calibration"]
+    assert len(cal["bands"]) == 10 and sum(b["rows"] for b in cal["bands"]) == test["rows"]
+    stated = [b["expected_bad_rate"] for b in cal["bands"]]
+    assert stated == sorted(stated, reverse=True)  # a higher score stands for a lower bad rate
+    assert 0 <= cal["hosmer_lemeshow"]["p_value"] <= 1 and cal["hosmer_lemeshow"]["df"] == 8
+    assert "Hosmer–Lemeshow" in render_card(card)
+
+
+def test_the_hosmer_lemeshow_statistic_is_the_textbook_one():
+    # 600 points: odds 50:1 (rate 1/51); 620 points: odds 100:1 (rate 1/101). One bad in the first band.
+    scores = np.array([600.0] * 4 + [620.0] * 4)
+    y = np.array([0, 0, 0, 1, 0, 0, 0, 0])
+    cal = calibration(y, scores, Scaling(), bands=2)
+    e1, e2 = 4 / 51, 4 / 101
+    hand = (1 - e1) ** 2 / (e1 * (1 - e1 / 4)) + e2**2 / (e2 * (1 - e2 / 4))
+    assert cal["hosmer_lemeshow"]["statistic"] == round(hand, 3)
+    assert [b["expected_bad_rate"] for b in cal["bands"]] == [round(1 / 51, 4), round(1 / 101, 4)]
+    assert [b["observed_bad_rate"] for b in cal["bands"]] == [0.25, 0.0]
 
 
 def test_the_holdout_separates_and_the_score_is_stable(trained):

@@ -98,8 +98,9 @@ def train(
     drift = float(np.max(np.abs(test_scores - card.score(x_test))))
     if drift > 1e-6:
         raise RuntimeError(f"the exported points table differs from the scorecard by {drift} points")
-    metrics = {"train": _metrics(y_train, train_scores), "test": _metrics(y_test, test_scores)}
+    metrics = {"train": _metrics(y_train, train_scores, seed), "test": _metrics(y_test, test_scores, seed)}
     metrics["psi_train_test"] = psi(train_scores, test_scores)
+    metrics["calibration"] = calibration(y_test, test_scores, scaling)
     model_card = {
         "version": model["version"],
         "model_sha256": digest,
@@ -206,14 +207,63 @@ def psi(expected: np.ndarray, actual: np.ndarray, buckets: int = 10) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def _metrics(y: np.ndarray, scores: np.ndarray) -> dict:
+BOOTSTRAP = 200  # resamples behind each 95% interval
+
+
+def _metrics(y: np.ndarray, scores: np.ndarray, seed: int = 0) -> dict:
+    """AUC, Gini and KS of the scores, each with a bootstrap 95% interval (percentile, 200
+    resamples of the rows with replacement)."""
+    auc, ks = _auc_ks(y, scores)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(BOOTSTRAP):
+        rows = rng.integers(0, len(y), len(y))
+        if 0 < y[rows].sum() < len(rows):  # a resample needs both outcomes
+            draws.append(_auc_ks(y[rows], scores[rows]))
+    aucs, kss = np.array([d[0] for d in draws]), np.array([d[1] for d in draws])
+
+    def interval(values: np.ndarray) -> list[float]:
+        return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])]
+
+    return {"auc": round(auc, 4), "gini": round(2 * auc - 1, 4), "ks": round(ks, 4), "rows": int(len(y)),
+            "event_rate": round(float(y.mean()), 4), "auc_95": interval(aucs), "gini_95": interval(2 * aucs - 1),
+            "ks_95": interval(kss)}  # fmt: skip
+
+
+def _auc_ks(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     from sklearn.metrics import roc_auc_score, roc_curve
 
     risk = -scores  # a higher score means a lower risk
-    auc = float(roc_auc_score(y, risk))
     fpr, tpr, _ = roc_curve(y, risk)
-    return {"auc": round(auc, 4), "gini": round(2 * auc - 1, 4), "ks": round(float(np.max(tpr - fpr)), 4),
-            "rows": int(len(y)), "event_rate": round(float(y.mean()), 4)}  # fmt: skip
+    return float(roc_auc_score(y, risk)), float(np.max(tpr - fpr))
+
+
+def default_rate(scores: np.ndarray, scaling: Scaling) -> np.ndarray:
+    """The bad rate a score stands for: odds good:bad of `base_odds` at `base_points`, doubling
+    every `pdo` points."""
+    odds = scaling.base_odds * 2.0 ** ((np.asarray(scores, dtype=float) - scaling.base_points) / scaling.pdo)
+    return 1 / (1 + odds)
+
+
+def calibration(y: np.ndarray, scores: np.ndarray, scaling: Scaling, bands: int = 10) -> dict:
+    """Expected against observed bad rate by score band (deciles of the scores), and the
+    Hosmer-Lemeshow statistic over them (chi-squared with bands - 2 degrees of freedom)."""
+    from scipy.stats import chi2
+
+    expected = default_rate(scores, scaling)
+    order = np.argsort(scores, kind="stable")
+    table, statistic = [], 0.0
+    for part in np.array_split(order, bands):
+        if len(part) == 0:
+            continue
+        n, observed, e = len(part), float(y[part].sum()), float(expected[part].sum())
+        statistic += (observed - e) ** 2 / (e * (1 - e / n)) if 0 < e < n else 0.0
+        table.append({"rows": n, "min_score": round(float(scores[part].min()), 1),
+                      "max_score": round(float(scores[part].max()), 1), "expected_bad_rate": round(e / n, 4),
+                      "observed_bad_rate": round(observed / n, 4)})  # fmt: skip
+    df = max(len(table) - 2, 1)
+    return {"bands": table, "hosmer_lemeshow": {"statistic": round(statistic, 3), "df": df,
+                                                "p_value": round(float(chi2.sf(statistic, df)), 4)}}  # fmt: skip
 
 
 def _code(name: str) -> str:
