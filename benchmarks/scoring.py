@@ -79,6 +79,8 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
     fit_seconds = time.perf_counter() - started
     test = card["metrics"]["test"]
     print(f"scorecard on {sample.height:,} rows in {fit_seconds:.1f} s: holdout AUC {test['auc']} KS {test['ks']}")
+    for name, other in card["metrics"]["benchmarks"].items():
+        print(f"  same split, {name.replace('_', ' ')}: AUC {other['auc']} KS {other['ks']}")
 
     # The baseline: no binning, no monotonic constraint, the same rows in the same split.
     x = sample.select(TRAINED).to_pandas()
@@ -109,7 +111,8 @@ def quality_and_batch(args) -> tuple[dict, dict, dict]:
         "generate_seconds": round(generated, 1),
         "training_rows": sample.height,
         "fit_seconds": round(fit_seconds, 2),
-        "holdout": {"scorecard": {k: test[k] for k in ("auc", "ks", "gini")}, "logistic_regression": lr,
+        "holdout": {"scorecard": {k: test[k] for k in ("auc", "ks", "gini", "auc_95", "ks_95")},
+                    "logistic_regression": lr, **card["metrics"]["benchmarks"],
                     "ratio_auc": round(test["auc"] / lr["auc"], 4), "ratio_ks": round(test["ks"] / lr["ks"], 4)},
         "psi_train_test": card["metrics"]["psi_train_test"],
         "psi_sample_to_population": round(psi(train_scores, scores), 5),

@@ -74,6 +74,11 @@ def test_the_card_states_intervals_and_calibration(trained):
     assert stated == sorted(stated, reverse=True)  # a higher score stands for a lower bad rate
     assert 0 <= cal["hosmer_lemeshow"]["p_value"] <= 1 and cal["hosmer_lemeshow"]["df"] == 8
     assert "Hosmer–Lemeshow" in render_card(card)
+    others = card["metrics"]["benchmarks"]
+    assert set(others) == {"optbinning_default_scorecard", "gradient_boosting"}
+    # The constrained card gives up little against the default scorecard and the boosted model.
+    assert test["auc"] >= others["optbinning_default_scorecard"]["auc"] - 0.02
+    assert test["auc"] >= others["gradient_boosting"]["auc"] - 0.03
 
 
 def test_the_hosmer_lemeshow_statistic_is_the_textbook_one():
