@@ -92,16 +92,7 @@ def train(
     }
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()
     model["version"] = f"sc-{trained_at:%Y%m%d%H%M%S}-{digest[:8]}"
-    train_scores = np.array([points(model, r)[0] for r in x_train.to_dict("records")])
-    test_scores = np.array([points(model, r)[0] for r in x_test.to_dict("records")])
-    # The exported table must score exactly as the library's scorecard does, or it is not the model.
-    drift = float(np.max(np.abs(test_scores - card.score(x_test))))
-    if drift > 1e-6:
-        raise RuntimeError(f"the exported points table differs from the scorecard by {drift} points")
-    metrics = {"train": _metrics(y_train, train_scores, seed), "test": _metrics(y_test, test_scores, seed)}
-    metrics["psi_train_test"] = psi(train_scores, test_scores)
-    metrics["calibration"] = calibration(y_test, test_scores, scaling)
-    metrics["benchmarks"] = benchmarks(x_train, x_test, y_train, y_test, features, seed)
+    metrics = _evaluate(model, card, (x_train, x_test, y_train, y_test), features, seed, scaling)
     model_card = {
         "version": model["version"],
         "model_sha256": digest,
@@ -206,6 +197,23 @@ def psi(expected: np.ndarray, actual: np.ndarray, buckets: int = 10) -> float:
     a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1) / len(actual)
     e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _evaluate(model: dict, fitted, split: tuple, features: list[str], seed: int, scaling: Scaling) -> dict:
+    """The exported model on both splits: AUC, Gini and KS with intervals, stability,
+    calibration, and the other models on the same split."""
+    x_train, x_test, y_train, y_test = split
+    train_scores = np.array([points(model, r)[0] for r in x_train.to_dict("records")])
+    test_scores = np.array([points(model, r)[0] for r in x_test.to_dict("records")])
+    # The exported table must score exactly as the library's scorecard does, or it is not the model.
+    drift = float(np.max(np.abs(test_scores - fitted.score(x_test))))
+    if drift > 1e-6:
+        raise RuntimeError(f"the exported points table differs from the scorecard by {drift} points")
+    metrics = {"train": _metrics(y_train, train_scores, seed), "test": _metrics(y_test, test_scores, seed)}
+    metrics["psi_train_test"] = psi(train_scores, test_scores)
+    metrics["calibration"] = calibration(y_test, test_scores, scaling)
+    metrics["benchmarks"] = benchmarks(x_train, x_test, y_train, y_test, features, seed)
+    return metrics
 
 
 def benchmarks(x_train, x_test, y_train, y_test, features: list[str], seed: int) -> dict:
