@@ -74,6 +74,10 @@ def test_the_card_states_intervals_and_calibration(trained):
     assert stated == sorted(stated, reverse=True)  # a higher score stands for a lower bad rate
     assert 0 <= cal["hosmer_lemeshow"]["p_value"] <= 1 and cal["hosmer_lemeshow"]["df"] == 8
     assert "Hosmer–Lemeshow" in render_card(card)
+    cv = card["metrics"]["cross_validation"]
+    assert cv["folds"] == 5 and len(cv["auc_by_fold"]) == 5 and cv["auc_sd"] < 0.05
+    assert abs(cv["auc"] - test["auc"]) < 0.05  # the holdout agrees with the folds
+    assert "5-fold cross-validation" in render_card(card)
     others = card["metrics"]["benchmarks"]
     assert set(others) == {"optbinning_default_scorecard", "gradient_boosting"}
     # The constrained card gives up little against the default scorecard and the boosted model.
