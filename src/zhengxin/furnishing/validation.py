@@ -196,8 +196,8 @@ class Validator:
         """A child's record needs the guardian's consent (PIPL-31); a written-consent field needs
         the written consent's reference (CR-14b)."""
         if "person_id" in values:
-            birth = resident_id.birth_date_expr(resident_id.normalised_expr("person_id"))
-            child = pl.col("__id_problem").is_null() & (birth.dt.offset_by(f"{self.child_age}y") > self.today)
+            adult_on = resident_id.coming_of_age_expr(resident_id.normalised_expr("person_id"), self.child_age)
+            child = pl.col("__id_problem").is_null() & (adult_on > self.today)
             no_guardian = pl.col("guardian_consent_ref").is_null() if "guardian_consent_ref" in values else pl.lit(True)
             checks.add(child.fill_null(False) & no_guardian, "guardian_consent_ref", "guardian_consent_required",
                        f"the person is under {self.child_age}: a record needs guardian_consent_ref, the reference "

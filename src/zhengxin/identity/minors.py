@@ -17,7 +17,7 @@ from zhengxin.kit.staging import upsert_frame
 def of_people(people: pl.DataFrame, today: date, child_age: int) -> pl.DataFrame:
     """(person_token, adult_on) of the persons in `people` (person_token, person_id, normalised)
     who are under `child_age` on `today`."""
-    adult_on = resident_id.birth_date_expr(pl.col("person_id")).dt.offset_by(f"{child_age}y")
+    adult_on = resident_id.coming_of_age_expr(pl.col("person_id"), child_age)
     return (
         people.select("person_token", adult_on.alias("adult_on"))
         .filter(pl.col("adult_on") > today)

@@ -80,6 +80,11 @@ def birth_date_expr(normalised: pl.Expr) -> pl.Expr:
     return normalised.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
 
 
+def coming_of_age_expr(normalised: pl.Expr, years: int) -> pl.Expr:
+    """The day a normalised ID's holder turns `years` (null where the ID holds no birth date)."""
+    return birth_date_expr(normalised).dt.offset_by(f"{years}y")
+
+
 def problems(ids: pl.Series, *, today: date | None = None) -> pl.Series:
     """For each ID: null when valid, else the problem code (same verdict as `validate`)."""
     frame = pl.DataFrame({"id": ids.cast(pl.String)}).with_columns(normalised_expr("id").alias("n"))

@@ -283,7 +283,7 @@ def account_states(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[s
     s = account_snapshots.c
     rows = conn.execute(
         select(s.furnisher_id, s.account_id, s.month, s.status, s.balance_fen, s.overdue_fen, s.days_past_due)
-        .where(or_(*(and_(s.furnisher_id == f, s.account_id == a) for f, a in sorted(keys))))
+        .where(accounts_in(sorted(keys)))
         .order_by(s.furnisher_id, s.account_id, s.month)
     ).mappings()
     return {(r["furnisher_id"], r["account_id"]): dict(r) for r in rows}  # the latest month wins
@@ -324,6 +324,19 @@ def reassignments_about(conn: Connection, person_token: str) -> list[dict]:
          "reassigned_at": x["reassigned_at"], "direction": "added" if x["to_token"] == person_token else "removed"}
         for x in rows
     ]  # fmt: skip
+
+
+def accounts_in(keys: list[tuple[str, str]]):
+    """SQL: the snapshots of these (furnisher, account) keys, given sorted. Grouped by furnisher
+    so that PostgreSQL walks the primary key: a row-value IN list made it filter the whole table
+    (0.19 s a chunk of 1,000 accounts among 110,000 snapshots)."""
+    s = account_snapshots.c
+    return or_(
+        *(
+            and_(s.furnisher_id == furnisher_id, s.account_id.in_([a for _, a in accounts]))
+            for furnisher_id, accounts in groupby(keys, key=lambda k: k[0])
+        )
+    )
 
 
 def has_open_account_with(accounts: list[dict], lender_uscc: str | None) -> bool:

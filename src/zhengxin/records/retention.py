@@ -41,7 +41,7 @@ from zhengxin.records.history import (
     last_expirable_month,
     plan_account,
 )
-from zhengxin.records.repository import refresh_statistics
+from zhengxin.records.repository import accounts_in, refresh_statistics
 from zhengxin.records.tables import (
     account_reassignments,
     account_snapshots,
@@ -222,7 +222,7 @@ def _erase_accounts(
     for start in range(0, len(keys), ACCOUNT_CHUNK):
         chunk = [tuple(k) for k in keys[start : start + ACCOUNT_CHUNK]]
         rows = conn.execute(
-            select(*_SNAPSHOT_FIELDS).where(_accounts_in(chunk)).order_by(s.furnisher_id, s.account_id, s.month)
+            select(*_SNAPSHOT_FIELDS).where(accounts_in(chunk)).order_by(s.furnisher_id, s.account_id, s.month)
         ).mappings()
         closures, deletes, rewrites = [], [], []
         for (furnisher_id, account_id), group in groupby(rows, key=lambda r: (r["furnisher_id"], r["account_id"])):
@@ -243,7 +243,7 @@ def _erase_accounts(
             tally.add(token, f"{name}_negative_months", plan.negative_months, NEGATIVE_RULE)
             tally.add(token, f"{name}_snapshots", len(plan.delete), NEGATIVE_RULE)
         if closures:  # whole accounts: one statement a chunk
-            conn.execute(delete(account_snapshots).where(_accounts_in(closures)))
+            conn.execute(delete(account_snapshots).where(accounts_in(closures)))
         if deletes:
             conn.execute(_DELETE_SNAPSHOT, deletes)
         if rewrites:
@@ -256,19 +256,6 @@ def _erase_orphan_reassignments(conn: Connection) -> None:
     r, s = account_reassignments.c, account_snapshots.c
     gone = ~exists().where(s.furnisher_id == r.furnisher_id, s.account_id == r.account_id)
     conn.execute(delete(account_reassignments).where(gone))
-
-
-def _accounts_in(keys: list[tuple[str, str]]):
-    """SQL: the snapshots of these (furnisher, account) keys, given sorted. Grouped by furnisher
-    so that PostgreSQL walks the primary key: a row-value IN list made it filter the whole table
-    (0.19 s a chunk of 1,000 accounts among 110,000 snapshots)."""
-    s = account_snapshots.c
-    return or_(
-        *(
-            and_(s.furnisher_id == furnisher_id, s.account_id.in_([a for _, a in accounts]))
-            for furnisher_id, accounts in groupby(keys, key=lambda k: k[0])
-        )
-    )
 
 
 def _erase_withdrawn(conn: Connection, catalog, tally: _Tally, withdrawn_of_type: Callable) -> None:

@@ -168,13 +168,10 @@ def open_dispute(
     reason: Annotated[str, Form()],
 ):
     """The objection of POST /v1/me/disputes: the record shows as under dispute at once (CR-25)."""
-    if not reason.strip() or len(reason) > 4000:
-        raise Problem(422, "invalid_request", "the reason is required, at most 4,000 characters")
+    reason = _reason(reason)
     with runtime.transaction() as conn:
-        made = disputes.open_dispute(conn, runtime, person, account_id=account_id.strip(), reason=reason.strip())
-    _ = gettext_for(locale_of(request))
-    flash(request, _("Dispute opened. The agency answers by %(due)s.") % {"due": made["due_on"]})
-    return redirect("/portal/me/disputes")
+        made = disputes.open_dispute(conn, runtime, person, account_id=account_id.strip(), reason=reason)
+    return _dispute_opened(request, made)
 
 
 @router.post("/me/disputes/identity", dependencies=[CsrfChecked])
@@ -186,10 +183,19 @@ def open_identity_dispute(
     reason: Annotated[str, Form()],
 ):
     """The objection of POST /v1/me/disputes/identity, from the identity part of the report."""
+    reason = _reason(reason)
+    with runtime.transaction() as conn:
+        made = disputes.open_identity_dispute(conn, runtime, person, furnisher=furnisher, reason=reason)
+    return _dispute_opened(request, made)
+
+
+def _reason(reason: str) -> str:
     if not reason.strip() or len(reason) > 4000:
         raise Problem(422, "invalid_request", "the reason is required, at most 4,000 characters")
-    with runtime.transaction() as conn:
-        made = disputes.open_identity_dispute(conn, runtime, person, furnisher=furnisher, reason=reason.strip())
+    return reason.strip()
+
+
+def _dispute_opened(request: Request, made: dict):
     _ = gettext_for(locale_of(request))
     flash(request, _("Dispute opened. The agency answers by %(due)s.") % {"due": made["due_on"]})
     return redirect("/portal/me/disputes")
