@@ -182,6 +182,10 @@ model_app = typer.Typer(help="Credit scoring models: train, register and activat
 app.add_typer(model_app, name="model")
 
 
+def _names(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
 @model_app.command("train")
 def model_train(
     data: Annotated[Path, typer.Option(help="CSV or Parquet with feature columns and the target")],
@@ -193,29 +197,45 @@ def model_train(
     db: DbOpt = None,
     activate: Annotated[bool, typer.Option(help="Also make it the live model (with --dir or --db)")] = False,
     features: Annotated[str | None, typer.Option(help="Comma-separated columns to use (protected: only so)")] = None,
+    categorical: Annotated[str | None, typer.Option(help="Comma-separated columns to bin as categories")] = None,
+    exclude: Annotated[str | None, typer.Option(help="Comma-separated columns never to use")] = None,
+    monotonic: Annotated[list[str] | None, typer.Option(help="COL=ascending|descending|auto (repeatable)")] = None,
+    special: Annotated[list[str] | None, typer.Option(help="COL=V1,V2: codes binned apart")] = None,
+    as_of: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Dates count back from it")] = None,
+    groups: Annotated[str | None, typer.Option(help="Comma-separated columns for the fairness report")] = None,
+    cutoff: Annotated[float | None, typer.Option(help="Approval score for the fairness report")] = None,
 ) -> None:
     """Train a points scorecard (optimal binning, monotonic trends, logistic regression) on a
-    held-out split and write model.json with its model card (JSON and HTML). With --dir or
-    --db the model is also registered in that deployment (and, with --activate, made live)."""
+    held-out split and write model.json with its model card (JSON and HTML). Numbers, categories
+    (strings, booleans, or columns named with --categorical) and dates (months before --as-of)
+    are all used; every column left out is listed with its reason. With --dir or --db the model
+    is also registered in that deployment (and, with --activate, made live)."""
     import hashlib
 
-    from zhengxin.reports.scoring.model import read_training_data, train, usable_features, write_card
+    import polars as pl
+
+    from zhengxin.reports.scoring.columns import plan
+    from zhengxin.reports.scoring.model import read_training_data, train, write_card
 
     try:
         frame = read_training_data(data)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, pl.exceptions.PolarsError) as e:
         fail(Problem(422, "unreadable_training_data", str(e)))
     source = {"file": data.name, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
     with console.status(f"training on {frame.height:,} rows"):
         try:
-            named = [c.strip() for c in features.split(",") if c.strip()] if features else None
-            chosen, left_out = usable_features(frame, target, named)
-            model, card = train(frame, target, features=chosen, test_share=test_share, seed=seed, source=source,
-                                left_out=left_out)  # fmt: skip
+            chosen = plan(frame, target, named=_names(features), categorical=_names(categorical),
+                          exclude=_names(exclude), monotonic=monotonic, special=special,
+                          as_of=as_of.date() if as_of else None)  # fmt: skip
+            for s in chosen.specs:
+                console.print(f"feature {s.name}: {s.kind}" + (f", trend {s.trend}" if s.kind != "categorical" else "")
+                              + (f", special codes {s.special}" if s.special else "") + f" ({s.chosen})")
+            for x in chosen.left_out:
+                console.print(f"not used: {x['column']}: {x['reason']}" + (f" ({x['rule']})" if x["rule"] else ""))
+            model, card = train(frame, target, plan=chosen, test_share=test_share, seed=seed, source=source,
+                                groups=_names(groups), cutoff=cutoff)  # fmt: skip
         except ValueError as e:
             fail(Problem(422, "invalid_training_data", str(e)))
-    for x in left_out:
-        console.print(f"not used: {x['column']}: {x['reason']}" + (f" ({x['rule']})" if x["rule"] else ""))
     paths = write_card(model, card, out)
     test = card["metrics"]["test"]
     console.print(
@@ -256,6 +276,70 @@ def model_register(
     except (OSError, ValueError) as e:
         fail(Problem(422, "invalid_model", f"cannot read the model in {model_dir}: {e}"))
     _register(data_dir, db, model, card, activate)
+
+
+@model_app.command("monitor")
+def model_monitor(
+    data: Annotated[Path, typer.Option(help="CSV or Parquet of a later population, with the model's columns")],
+    model_dir: Annotated[Path | None, typer.Option("--model", help="A directory `model train` wrote")] = None,
+    version: Annotated[str | None, typer.Option(help="A version registered in the deployment (--dir or --db)")] = None,
+    month: Annotated[str | None, typer.Option(help="The date or YYYY-MM column to group by month")] = None,
+    as_of: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Dates count back from it")] = None,
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Population stability of the score (PSI) and characteristic stability of every feature
+    (CSI) against the training sample, by month; 0.10 or more is flagged watch, 0.25 or more act.
+    With --model the card in that directory shows it; with --dir or --db the deployment keeps
+    it for the agency's model page."""
+    import hashlib
+
+    import polars as pl
+
+    from zhengxin.reports.scoring import service as scoring
+    from zhengxin.reports.scoring.model import read_training_data, render_card
+    from zhengxin.reports.scoring.monitoring import monitor
+
+    if (model_dir is None) == (version is None):
+        fail(Problem(422, "invalid_arguments", "name the model with --model DIR or --version V (not both)"))
+    deployed = data_dir is not None or db is not None
+    try:
+        if model_dir is not None:
+            model = json.loads((model_dir / "model.json").read_text())
+            card = json.loads((model_dir / "model-card.json").read_text())
+        else:
+            if not deployed:
+                fail(Problem(422, "invalid_arguments", "--version needs the deployment: --dir or --db"))
+            with open_runtime(data_dir, db).reading() as conn:
+                model, card = scoring.model(conn, version), scoring.card(conn, version)
+        frame = read_training_data(data)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as e:
+        fail(Problem(422, "invalid_model_or_data", str(e)))
+    except Problem as p:
+        fail(p)
+    with console.status(f"monitoring {model['version']} on {frame.height:,} rows"):
+        try:
+            months = monitor(model, card, frame, month=month, as_of=as_of.date() if as_of else None)
+        except ValueError as e:
+            fail(Problem(422, "invalid_monitoring_data", str(e)))
+    table = Table("month", "rows", "PSI", "flag", "features flagged")
+    for m in months:
+        flagged = ", ".join(f"{n} {c['csi']:.3f} ({c['flag']})" for n, c in m["csi"].items() if c["flag"] != "stable")
+        table.add_row(m["month"], f"{m['rows']:,}", f"{m['psi']:.4f}", m["flag"], flagged or "—")
+    console.print(table)
+    if model_dir is not None:
+        (model_dir / "monitoring.json").write_text(json.dumps(months, indent=2))
+        (model_dir / "model-card.html").write_text(render_card(card, monitoring=months))
+    if deployed:
+        from zhengxin.kit import clock
+
+        digest = hashlib.sha256(data.read_bytes()).hexdigest()
+        try:
+            with open_runtime(data_dir, db).transaction() as conn:
+                scoring.record_monitoring(conn, model["version"], months, data_sha256=digest, now=clock.now())
+        except Problem as p:
+            fail(p)
+    typer.echo(json.dumps({"version": model["version"], "months": months}))
 
 
 @model_app.command("activate")

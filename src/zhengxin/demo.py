@@ -8,6 +8,7 @@ person (or a test) act as any party.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -204,13 +205,19 @@ def _train_and_activate(runtime: Runtime, population, out: Path) -> str | None:
     from zhengxin.reports.scoring import service as scoring
     from zhengxin.reports.scoring.features import from_population
     from zhengxin.reports.scoring.model import train, write_card
+    from zhengxin.reports.scoring.monitoring import monitor
 
-    frame = from_population(population, population.loans["as_of"].max())
+    as_of = population.loans["as_of"].max()
+    frame = from_population(population, as_of)
     model, card = train(frame, "default_next_12m", source={"file": "the demo's synthetic population"})
     write_card(model, card, out)
+    # The population the bureau holds, monitored against the training sample (`model monitor`).
+    months = monitor(model, card, frame.with_columns(month=pl.lit(f"{as_of:%Y-%m}")), month="month")
     with runtime.transaction() as conn:
         scoring.register(conn, model, card, now=clock.now())
         scoring.activate(conn, model["version"], now=clock.now())
+        digest = hashlib.sha256(frame.write_csv().encode()).hexdigest()
+        scoring.record_monitoring(conn, model["version"], months, data_sha256=digest, now=clock.now())
     return model["version"]
 
 

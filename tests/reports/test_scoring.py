@@ -16,7 +16,8 @@ from zhengxin.cli import app
 from zhengxin.identity.tokens import person_token
 from zhengxin.records.repository import latest_accounts
 from zhengxin.reports.scoring.features import BY_NAME, NAMES, for_person, from_population
-from zhengxin.reports.scoring.model import Scaling, calibration, points, render_card, score, train
+from zhengxin.reports.scoring.model import Scaling, points, render_card, score, train
+from zhengxin.reports.scoring.validation import calibration
 from zhengxin.synth import generate
 
 AS_OF = date(2026, 10, 31)
@@ -58,8 +59,10 @@ def test_every_trained_feature_is_one_a_borrower_can_answer_for(trained):
     assert [x["name"] for x in card["excluded_features"]] == ["colent_share"]
     assert "PIPL-24" in card["excluded_features"][0]["reason"]
     assert card["features"] and all(f["answerable"] for f in card["features"])
-    html = render_card(card)
+    html = render_card(card, locale="en")
     assert "Features left out" in html and "Why a borrower can answer for it" in html
+    chinese = render_card(card)  # the card reads in Chinese unless asked otherwise
+    assert "未采用的特征" in chinese and "借款人为何能对此负责" in chinese and "Features left out" not in chinese
 
 
 def test_the_card_states_intervals_and_calibration(trained):
@@ -73,11 +76,11 @@ def test_the_card_states_intervals_and_calibration(trained):
     stated = [b["expected_bad_rate"] for b in cal["bands"]]
     assert stated == sorted(stated, reverse=True)  # a higher score stands for a lower bad rate
     assert 0 <= cal["hosmer_lemeshow"]["p_value"] <= 1 and cal["hosmer_lemeshow"]["df"] == 8
-    assert "Hosmer–Lemeshow" in render_card(card)
+    assert "Hosmer–Lemeshow" in render_card(card, locale="en")
     cv = card["metrics"]["cross_validation"]
     assert cv["folds"] == 5 and len(cv["auc_by_fold"]) == 5 and cv["auc_sd"] < 0.05
     assert abs(cv["auc"] - test["auc"]) < 0.05  # the holdout agrees with the folds
-    assert "5-fold cross-validation" in render_card(card)
+    assert "5-fold cross-validation" in render_card(card, locale="en")
     others = card["metrics"]["benchmarks"]
     assert set(others) == {"optbinning_default_scorecard", "gradient_boosting"}
     # The constrained card gives up little against the default scorecard and the boosted model.
@@ -166,14 +169,14 @@ def test_the_cli_trains_on_an_outside_data_set_and_writes_the_card(tmp_path):
     assert {(x["column"], x["rule"]) for x in card["left_out"]} == {("age", "PIPL-24"), ("blood_type", "CR-14a")}
     assert "not used: blood_type" in result.output
     assert card["data"]["file"] == "outside.csv" and len(card["data"]["sha256"]) == 64
-    assert "Scorecard " + card["version"] in (tmp_path / "m" / "model-card.html").read_text()
+    assert "评分卡 " + card["version"] in (tmp_path / "m" / "model-card.html").read_text()
     named = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "bad", "--out",
                                      str(tmp_path / "n"), "--features", "debt_ratio,age,blood_type"])  # fmt: skip
     assert named.exit_code == 0, named.output
     card = json.loads((tmp_path / "n" / "model-card.json").read_text())
     assert {f["name"] for f in card["features"]} == {"debt_ratio", "age"} and card["protected_features"] == ["age"]
     assert [x["column"] for x in card["left_out"]] == ["blood_type"]  # refused even when named
-    assert "<b>This model uses protected attributes" in (tmp_path / "n" / "model-card.html").read_text()
+    assert "<b>本模型使用了受保护属性" in (tmp_path / "n" / "model-card.html").read_text()
     missing = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "bad", "--features", "x"])
     assert missing.exit_code == 2 and "invalid_training_data" in missing.output
     bad = CliRunner().invoke(app, ["model", "train", "--data", str(data), "--target", "age"])

@@ -51,3 +51,12 @@ def test_money_is_yuan_with_two_decimals_and_dates_follow_the_locale():
     assert yuan(5, "en") == "CN¥0.05"
     assert local_date(date(2026, 11, 3), "zh_CN") == "2026年11月3日"
     assert local_date("2026-11-03", "en") == "Nov 3, 2026"
+
+
+def test_every_model_card_message_has_a_chinese_translation():
+    from zhengxin.reports.scoring import model
+
+    messages = messages_in(Path(model.__file__).parent)
+    assert len(messages) > 40
+    missing = sorted(messages - set(merged_catalog("zh_CN")._messages))
+    assert not missing, "no zh_CN translation for:\n" + "\n".join(missing)

@@ -225,7 +225,31 @@ def set_tier(
 def models_page(request: Request, actor: AgencyUser, runtime: RuntimeDep):
     with runtime.reading() as conn:
         models = scoring.list_models(conn)
-    return render(request, "agency/models.html", models=models)
+        live = next((m for m in models if m["active"]), None)
+        months = scoring.monitoring(conn, live["version"]) if live else []
+    chart = _stability_chart(months, locale_of(request)) if months else None
+    return render(request, "agency/models.html", models=models, live=live, stability=chart)
+
+
+def _stability_chart(months: list[dict], locale: str):
+    """The live model's PSI by month, coloured by its flag (stable, watch at 0.10, act at 0.25)."""
+    from zhengxin.web.charts import BAD, GOOD, WARN, bars
+
+    _ = gettext_for(locale)
+    flags = {"stable": _("stable"), "watch": _("watch"), "act": _("act")}
+    data = [{"month": _("all rows") if m["month"] == "all" else m["month"], "psi": m["psi"], "flag": flags[m["flag"]]}
+            for m in months]  # fmt: skip
+    flagged = [
+        ", ".join(f"{n} {c['csi']:.3f}" for n, c in m["csi"].items() if c["flag"] != "stable") or "—" for m in months
+    ]
+    return bars(
+        "stability", _("PSI of the score by month against the training sample"), data, x="month", y="psi",
+        color="flag", x_title=_("month"), y_title="PSI", color_title=_("flag"), value_format=".2f",
+        colors={flags["stable"]: GOOD, flags["watch"]: WARN, flags["act"]: BAD},
+        columns=[_("month"), _("rows"), "PSI", _("flag"), _("features flagged (CSI)")],
+        rows=[[d["month"], f"{m['rows']:,}", f"{m['psi']:.4f}", d["flag"], f]
+              for d, m, f in zip(data, months, flagged, strict=True)],
+    )  # fmt: skip
 
 
 @router.get("/agency/models/{version}/card")
@@ -234,7 +258,8 @@ def model_card(request: Request, version: str, actor: AgencyUser, runtime: Runti
     from zhengxin.reports.scoring.model import render_card
 
     with runtime.reading() as conn:
-        return HTMLResponse(render_card(scoring.card(conn, version)))
+        card, months = scoring.card(conn, version), scoring.monitoring(conn, version)
+    return HTMLResponse(render_card(card, monitoring=months, locale=locale_of(request)))
 
 
 @router.post("/agency/models/{version}/activation", dependencies=[CsrfChecked])

@@ -51,12 +51,14 @@ def bars(
     columns: list[str],
     rows: list[list],
     height: int = 220,
+    value_format: str = ",d",
 ) -> Chart:
     """Bars, stacked by `color` when given; `colors` fixes a colour per value (late in amber,
-    missing in red) and the order of the stack and legend."""
+    missing in red) and the order of the stack and legend. Bars count things (whole ticks, even
+    when all are zero) unless `value_format` says otherwise."""
     base = alt.Chart(alt.Data(values=data)).mark_bar()
     cat = alt.X(f"{x}:N", title=x_title, sort=None) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort="-x")
-    counts = alt.Axis(tickMinStep=1, format=",d")  # bars count things: whole ticks, even when all are zero
+    counts = alt.Axis(tickMinStep=1, format=",d") if value_format == ",d" else alt.Axis(format=value_format)
     val = alt.Y(f"{y}:Q", title=y_title, axis=counts) if not horizontal else alt.X(f"{y}:Q", title=y_title, axis=counts)
     enc = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
     tooltip = [alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)]

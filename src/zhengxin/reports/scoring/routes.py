@@ -4,6 +4,8 @@ agency), and a person's own scores with their reasons."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
@@ -12,6 +14,7 @@ from zhengxin.parties.auth import Agency, AnyParty, Individual
 from zhengxin.reports.scoring import service
 from zhengxin.runtime import RuntimeDep
 
+Language = Literal["zh_CN", "en"]
 router = APIRouter(prefix="/v1/scoring", tags=["scoring"])
 me_router = APIRouter(prefix="/v1/me", tags=["individual rights"])
 
@@ -31,11 +34,22 @@ def model_card(version: str, actor: AnyParty, runtime: RuntimeDep) -> dict:
 
 
 @router.get("/models/{version}/card.html", response_class=HTMLResponse)
-def model_card_html(version: str, actor: AnyParty, runtime: RuntimeDep) -> HTMLResponse:
+def model_card_html(version: str, actor: AnyParty, runtime: RuntimeDep, lang: Language = "zh_CN") -> HTMLResponse:
+    """The model card as a page (in Chinese unless `lang=en`), with its monitoring by month."""
     from zhengxin.reports.scoring.model import render_card
 
     with runtime.reading() as conn:
-        return HTMLResponse(render_card(service.card(conn, version)))
+        card, months = service.card(conn, version), service.monitoring(conn, version)
+    return HTMLResponse(render_card(card, monitoring=months, locale=lang))
+
+
+@router.get("/models/{version}/monitoring")
+def monitoring(version: str, actor: AnyParty, runtime: RuntimeDep) -> list[dict]:
+    """The model's stability by month (`zhengxin model monitor`): the score's PSI and every
+    feature's CSI against the training sample, flagged watch (0.10) and act (0.25)."""
+    with runtime.reading() as conn:
+        service.card(conn, version)  # 404 for a version never registered
+        return service.monitoring(conn, version)
 
 
 @router.post("/models/{version}/activation")

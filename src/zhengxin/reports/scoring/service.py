@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from zhengxin.audit import service as audit
 from zhengxin.kit.errors import Problem
@@ -18,7 +18,7 @@ from zhengxin.kit.ids import new_id
 from zhengxin.reports.model import Score, ScoreReason
 from zhengxin.reports.scoring.features import of_rows
 from zhengxin.reports.scoring.model import MODEL_FORMAT, score
-from zhengxin.reports.scoring.tables import scores, scoring_models
+from zhengxin.reports.scoring.tables import scores, scoring_models, scoring_monitoring
 from zhengxin.reports.service import Assembled
 
 REVIEW = (
@@ -142,6 +142,14 @@ def card(conn: Connection, version: str) -> dict:
     return found
 
 
+def model(conn: Connection, version: str) -> dict:
+    """A registered version's points table."""
+    text = conn.execute(select(scoring_models.c.model).where(scoring_models.c.version == version)).scalar()
+    if text is None:
+        raise Problem(404, "model_not_found", f"no registered model {version!r}")
+    return json.loads(text)
+
+
 def live_model(conn: Connection) -> dict | None:
     """The active model's points table, or None: with no live model nothing is scored."""
     version = conn.execute(select(scoring_models.c.version).where(scoring_models.c.active)).scalar()
@@ -173,8 +181,8 @@ def score_person(model: dict, person_token: str, built: Assembled, *, scopes: li
 def section(model: dict, scored: Scored, as_of: date) -> Score:
     """The score as a report shows it, with the explanation PIPL-24 asks for."""
     scaling = model["scaling"]
-    low = sum(min(f["points"] + [f["missing_points"]]) for f in model["features"])
-    high = sum(max(f["points"] + [f["missing_points"]]) for f in model["features"])
+    low = sum(min(_every_points(f)) for f in model["features"])
+    high = sum(max(_every_points(f)) for f in model["features"])
     explanation = (
         f"A points scorecard (model {model['version']}): each of {len(model['features'])} factors from your records "
         f"adds points, and the total is the score. {scaling['base_points']} points mean odds of "
@@ -189,6 +197,35 @@ def section(model: dict, scored: Scored, as_of: date) -> Score:
         max_score=round(high), as_of=as_of, inputs=scored.inputs,
         reasons=[ScoreReason(**r) for r in scored.reasons], explanation=explanation, review=REVIEW,
     )  # fmt: skip
+
+
+def _every_points(f: dict) -> list[float]:
+    return [*f["points"], f["missing_points"], *([f["special_points"]] if "special_points" in f else [])]
+
+
+def record_monitoring(conn: Connection, version: str, months: list[dict], *, data_sha256: str, now: datetime) -> None:
+    """Keep a monitoring run's months for `version` (a month monitored again is replaced)."""
+    if get(conn, version) is None:
+        raise Problem(404, "model_not_found", f"no registered model {version!r}")
+    labels = [m["month"] for m in months]
+    conn.execute(delete(scoring_monitoring).where(scoring_monitoring.c.model_version == version,
+                                                  scoring_monitoring.c.month.in_(labels)))  # fmt: skip
+    conn.execute(insert(scoring_monitoring), [
+        {"id": new_id("mon"), "model_version": version, "month": m["month"], "rows": m["rows"], "psi": m["psi"],
+         "flag": m["flag"], "csi": m["csi"], "mean_score": m["mean_score"], "data_sha256": data_sha256,
+         "computed_at": now} for m in months])  # fmt: skip
+    audit.enqueue(conn, [audit.event("model.monitored", None, version=version, months=labels,
+                                     flags=sorted({m["flag"] for m in months}))])  # fmt: skip
+
+
+def monitoring(conn: Connection, version: str) -> list[dict]:
+    """A model's monitored months, oldest first."""
+    c = scoring_monitoring.c
+    rows = conn.execute(
+        select(c.month, c.rows, c.psi, c.flag, c.csi, c.mean_score, c.computed_at)
+        .where(c.model_version == version).order_by(c.month)
+    ).mappings().all()  # fmt: skip
+    return [dict(r) for r in rows]
 
 
 def record(
