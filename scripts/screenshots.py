@@ -4,6 +4,8 @@
 
 Builds a 300-person demo in a temporary directory unless --dir names an existing one, serves
 it on a free port, signs in as each role in the machine's Chromium and saves one PNG per role.
+Then the model card of a scorecard trained on a lender's mixed-type application data
+(`synth.applications`), monitored on a later month whose applicants shifted: model-card.png.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PAGES = [  # (role, which of that role's credentials, page, file)
     ("regulator", 0, "/portal/regulator", "regulator.png"),
     ("overseer", 0, "/portal/overseer", "overseer.png"),
     ("agency", 0, "/portal/agency", "agency.png"),
+    ("agency", 0, "/portal/agency/models", "agency-models.png"),
 ]
 
 
@@ -85,8 +88,32 @@ def main() -> None:
             page.screenshot(path=str(args.out / name), full_page=True)
             print(f"{role:11} {url:22} -> {args.out / name}")
             context.close()
+        card = args.out.parent / "model-card.html"  # beside the screenshots only while shooting
+        card.write_text(_mixed_type_card(args.lang))
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(card.resolve().as_uri())
+        page.screenshot(path=str(args.out / "model-card.png"), full_page=True)
+        card.unlink()
+        print(f"model card {'':16} -> {args.out / 'model-card.png'}")
         browser.close()
     server.should_exit = True
+
+
+def _mixed_type_card(lang: str) -> str:
+    import polars as pl
+
+    from zhengxin.reports.scoring.columns import plan
+    from zhengxin.reports.scoring.model import render_card, train
+    from zhengxin.reports.scoring.monitoring import monitor
+    from zhengxin.synth.applications import applications
+
+    data = applications(5000, seed=1)
+    model, card = train(data, "bad", plan=plan(data, "bad", special=["months_since_delinquency=-1"]), seed=1)
+    later = pl.concat([
+        applications(3000, seed=2).with_columns(month=pl.lit("2026-11")),
+        applications(3000, seed=3).filter(pl.col("checking_account") != "none").with_columns(month=pl.lit("2026-12")),
+    ])  # fmt: skip
+    return render_card(card, monitoring=monitor(model, card, later, month="month"), locale=lang)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ special codes; prohibited and protected columns; monitoring; fairness by group."
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
+import altair as alt
 import numpy as np
 import polars as pl
 import pytest
@@ -265,4 +267,8 @@ def test_the_cli_trains_monitors_and_the_deployment_shows_it(runtime, client, pa
     sign_in(client, agency, lang="zh_CN")
     page = client.get("/portal/agency/models").text
     assert "现行模型的稳定性" in page and 'id="stability"' in page and "须处置" in page
+    spec = re.search(r'<script type="application/json" id="stability-spec">(.*?)</script>', page, re.S).group(1)
+    spec = json.loads(spec.replace("<\\/", "</"))
+    alt.LayerChart.from_dict(spec, validate=True)  # a valid Vega-Lite layer
+    assert [r["at"] for r in spec["layer"][1]["data"]["values"]] == [0.10, 0.25]  # the watch and act lines
 

@@ -245,6 +245,7 @@ def _stability_chart(months: list[dict], locale: str):
     return bars(
         "stability", _("PSI of the score by month against the training sample"), data, x="month", y="psi",
         color="flag", x_title=_("month"), y_title="PSI", color_title=_("flag"), value_format=".2f",
+        thresholds=[0.10, 0.25],
         colors={flags["stable"]: GOOD, flags["watch"]: WARN, flags["act"]: BAD},
         columns=[_("month"), _("rows"), "PSI", _("flag"), _("features flagged (CSI)")],
         rows=[[d["month"], f"{m['rows']:,}", f"{m['psi']:.4f}", d["flag"], f]

@@ -52,21 +52,30 @@ def bars(
     rows: list[list],
     height: int = 220,
     value_format: str = ",d",
+    thresholds: list[float] | None = None,
 ) -> Chart:
     """Bars, stacked by `color` when given; `colors` fixes a colour per value (late in amber,
     missing in red) and the order of the stack and legend. Bars count things (whole ticks, even
-    when all are zero) unless `value_format` says otherwise."""
+    when all are zero) unless `value_format` says otherwise; `thresholds` draws dashed lines
+    at those values (vertical bars only), always in view."""
     base = alt.Chart(alt.Data(values=data)).mark_bar()
     cat = alt.X(f"{x}:N", title=x_title, sort=None) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort="-x")
     counts = alt.Axis(tickMinStep=1, format=",d") if value_format == ",d" else alt.Axis(format=value_format)
-    val = alt.Y(f"{y}:Q", title=y_title, axis=counts) if not horizontal else alt.X(f"{y}:Q", title=y_title, axis=counts)
+    top = max([*(thresholds or []), *(d[y] for d in data)], default=0) * 1.15 if thresholds else None
+    value_scale = alt.Scale(domain=[0, top]) if top else alt.Undefined
+    val = (alt.Y(f"{y}:Q", title=y_title, axis=counts, scale=value_scale) if not horizontal
+           else alt.X(f"{y}:Q", title=y_title, axis=counts))  # fmt: skip
     enc = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
     tooltip = [alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)]
     if color:
         scale = alt.Scale(domain=list(colors), range=list(colors.values())) if colors else alt.Undefined
         enc["color"] = alt.Color(f"{color}:N", title=color_title, scale=scale)
         tooltip.append(alt.Tooltip(f"{color}:N", title=color_title))
-    return chart(chart_id, title, base.encode(**enc, tooltip=tooltip).properties(height=height), columns, rows)
+    figure = base.encode(**enc, tooltip=tooltip)
+    if thresholds:
+        rules = alt.Chart(alt.Data(values=[{"at": t} for t in thresholds])).mark_rule(color=BAD, strokeDash=[4, 3])
+        figure = alt.layer(figure, rules.encode(y=alt.Y("at:Q", scale=value_scale)))
+    return chart(chart_id, title, figure.properties(height=height), columns, rows)
 
 
 def lines(
