@@ -103,7 +103,9 @@ def enqueue_leaves(conn: Connection, leaves: list[str]) -> None:
         conn.execute(_QUEUE, {"leaves": "\n".join(leaves), "count": len(leaves), "created_at": clock.now()})
 
 
-_QUEUE = insert(log_queue)  # built once: every unit of work that touches personal data queues here
+# Built once: every unit of work that touches personal data queues here. Inline: nobody needs
+# the new seq back, so no RETURNING, and the insert can join a pipeline of writes (kit.db.pipelined).
+_QUEUE = insert(log_queue).inline()
 
 
 def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH) -> int:

@@ -15,6 +15,7 @@ from zhengxin.decisions import service as decisions
 from zhengxin.identity.tokens import token_for
 from zhengxin.inquiries import repository
 from zhengxin.kit import clock
+from zhengxin.kit.db import pipelined
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
@@ -173,21 +174,22 @@ def inquire(
         report = ScoreReport(
             header=report.header, identity=report.identity, score=scoring.section(model, scored, today)
         )
-    repository.add(conn, row, built.sources)
-    if model is not None:
-        scoring.record(conn, scored, token, now=now, inquiry_id=row["id"])
     records: dict[str, int] = {}
     for source in built.sources:
         records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
-    billing.charge(conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product, tier=tier,
-                   fee_fen=fee, records_by_furnisher=records, now=now)  # fmt: skip
-    notifications.notify(
-        conn, runtime, token, "inquiry",
-        {"inquiry_id": row["id"], "lender": lender.name, "purpose": purpose, "product": product,
-         "authorization_id": authorization_id, "at": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
-    )  # fmt: skip
-    decisions.record(
-        conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"],
-        **({"model": model["version"], "score": scored.id} if model is not None else {}), **details,
-    )  # fmt: skip
+    with pipelined(conn):  # what the inquiry stores needs no answer: one round trip
+        repository.add(conn, row, built.sources)
+        if model is not None:
+            scoring.record(conn, scored, token, now=now, inquiry_id=row["id"])
+        billing.charge(conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product,
+                       tier=tier, fee_fen=fee, records_by_furnisher=records, now=now)  # fmt: skip
+        notifications.notify(
+            conn, runtime, token, "inquiry",
+            {"inquiry_id": row["id"], "lender": lender.name, "purpose": purpose, "product": product,
+             "authorization_id": authorization_id, "at": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
+        )  # fmt: skip
+        decisions.record(
+            conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"],
+            **({"model": model["version"], "score": scored.id} if model is not None else {}), **details,
+        )  # fmt: skip
     return InquiryResult(row, report, decision)

@@ -156,6 +156,24 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         raise refusal.answer() from None
 
 
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[Connection]:
+    """Writes that need no answer, sent to PostgreSQL together (psycopg's pipeline mode): one
+    round trip for the lot instead of one each. A failing statement fails the block, and so the
+    whole unit of work, at the latest when it ends. On SQLite, in process, there is nothing to save."""
+    if conn.dialect.name != "postgresql":
+        yield conn
+        return
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield conn
+    except psycopg.Error as e:  # raised when the pipeline syncs: as SQLAlchemy would have raised it
+        raise DBAPIError.instance(None, None, e, psycopg.Error) from e
+
+
 def fetch_or_404(conn: Connection, table, row_id: str, code: str, detail: str, *, lock: bool = False) -> dict:
     """The row of `table` with this `id`, or 404 `code`. With `lock`, held until the transaction
     ends (FOR UPDATE on PostgreSQL; on SQLite the one writer already holds the database)."""
