@@ -29,6 +29,7 @@ from zhengxin.consent.routes import router as consent_router
 from zhengxin.decisions.service import STAFF_READ_PURPOSES
 from zhengxin.disputes import routes as disputes_routes
 from zhengxin.dry_run import router as policy_router
+from zhengxin.federation.routes import router as federation_router
 from zhengxin.furnishing.routes import router as furnishing_router
 from zhengxin.inquiries.routes import router as inquiries_router
 from zhengxin.kit import openapi, spool
@@ -55,6 +56,7 @@ API_ROUTERS = (
     scoring_routes.me_router, disputes_routes.me_router, disputes_routes.furnisher_router, disputes_routes.desk_router,
     disputes_routes.notices_router, notifications_router, complaints_routes.me_router, complaints_routes.router,
     analytics_router, transfers_router, supervision_router, alerts_routes.mine, alerts_routes.agency,
+    federation_router,
 )  # fmt: skip
 
 

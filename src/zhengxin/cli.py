@@ -18,6 +18,7 @@ from rich.table import Table
 from zhengxin.analytics import cli as _analytics_cli  # noqa: F401 - adds `supervision run`
 from zhengxin.cli_common import DbOpt, DirOpt, console, fail, open_runtime
 from zhengxin.config import load_settings
+from zhengxin.federation.cli import federation_app
 from zhengxin.furnishing.flows import furnish_file
 from zhengxin.kit.errors import Problem
 from zhengxin.lake.cli import lake_app
@@ -36,6 +37,7 @@ app.add_typer(authorizations_app, name="authorizations")
 app.add_typer(oversight_app, name="oversight")
 app.add_typer(supervision_app, name="supervision")
 app.add_typer(lake_app, name="lake")
+app.add_typer(federation_app, name="federation")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from zhengxin.complaints import tables as _complaints  # noqa: F401
 from zhengxin.consent import tables as _consent  # noqa: F401
 from zhengxin.decisions import tables as _decisions  # noqa: F401
 from zhengxin.disputes import tables as _disputes  # noqa: F401
+from zhengxin.federation import tables as _federation  # noqa: F401
 from zhengxin.furnishing import tables as _furnishing  # noqa: F401
 from zhengxin.identity import tables as _identity  # noqa: F401
 from zhengxin.inquiries import tables as _inquiries  # noqa: F401

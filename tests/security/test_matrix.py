@@ -21,6 +21,8 @@ from zhengxin.parties.tables import ROLES
 
 # Routes anyone may call, without a key.
 PUBLIC = {("GET", "/healthz")}
+# Routes a federation member calls with an RFC 9421 signature instead of a key (federation.signatures).
+SIGNED = {("POST", "/v1/federation/handshake")}
 
 
 def _declared_roles(dependant) -> tuple[str, ...] | None:
@@ -57,7 +59,7 @@ def api_routes(app) -> list[tuple[str, str, tuple[str, ...] | None]]:
 
 def test_every_api_route_declares_who_may_call_it(runtime):
     app = create_app(runtime=runtime)
-    undeclared = [(m, p) for m, p, roles in api_routes(app) if roles is None and (m, p) not in PUBLIC]
+    undeclared = [(m, p) for m, p, roles in api_routes(app) if roles is None and (m, p) not in PUBLIC | SIGNED]
     assert undeclared == [], f"routes with no declared role: {undeclared}"
     assert len(api_routes(app)) > 80  # the table was read, not an empty walk
 
@@ -98,6 +100,16 @@ def test_the_role_route_matrix(client, runtime, parties):
                 failures.append((method, path, who, r.status_code, code, "admitted role refused"))
     assert failures == [], failures[:20]
     assert min(seen.values()) > 100, seen  # every kind of answer was met, many times
+
+
+def test_signed_routes_refuse_every_api_key(client, parties):
+    """A key is not a member's signature: every role's key is refused as unsigned."""
+    for role in ROLES:
+        extra = {"person_id": resident_id(901)} if role == "individual" else {}
+        _, headers = parties.add(role, **extra)
+        for method, path in SIGNED:
+            r = client.request(method, path, headers=headers, json={})
+            assert (r.status_code, r.json()["code"]) == (401, "signature_missing"), (role, path)
 
 
 @pytest.mark.parametrize("path", ["/healthz"])

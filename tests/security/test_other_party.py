@@ -29,7 +29,7 @@ NOT_PARTY_OWNED = {
     "GET /v1/complaints/{complaint_id}", "POST /v1/complaints/{complaint_id}/answer",
     "GET /v1/disputes/{dispute_id}", "POST /v1/disputes/{dispute_id}/decision",
     "GET /v1/scoring/models/{version}", "GET /v1/scoring/models/{version}/card.html",
-    "GET /v1/scoring/models/{version}/monitoring",
+    "GET /v1/scoring/models/{version}/monitoring", "DELETE /v1/federation/members/{uscc}",
     "POST /v1/scoring/models/{version}/activation", "PUT /v1/billing/tiers/{lender}",
     "GET /v1/supervision/app-reviews/{review_id}", "POST /v1/supervision/app-reviews/{review_id}/rectification",
     "POST /v1/supervision/orders/{order_id}/close", "POST /v1/transfers/{transfer_id}/decision",

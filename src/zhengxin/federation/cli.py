@@ -1,0 +1,66 @@
+"""`zhengxin federation …`: a member node joins (takes the regulator's signed member list) and
+shows the members it knows."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from zhengxin.cli_common import DbOpt, DirOpt, console, fail, open_runtime
+
+federation_app = typer.Typer(help="The federation of agencies: its members.", no_args_is_help=True)
+
+
+@federation_app.command("join")
+def join(
+    regulator: Annotated[str, typer.Option(help="The regulator's node, e.g. https://fed.example")],
+    api_key: Annotated[str, typer.Option(help="This agency's API key at the regulator", envvar="ZHENGXIN_FED_KEY")],
+    regulator_key: Annotated[
+        list[str], typer.Option(help="KEY_ID=HEX: a regulator public key, given out of band (repeatable)")
+    ],
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Fetch the regulator's member list, check its signature against the regulator keys given
+    here (never against keys the same server sends), and make it this node's list: requests
+    from members no longer listed are refused from now on. Run it again to follow changes."""
+    import httpx
+
+    from zhengxin.federation import members
+    from zhengxin.kit import clock
+    from zhengxin.kit.errors import Problem
+
+    keys = dict(k.split("=", 1) for k in regulator_key if "=" in k)
+    if len(keys) != len(regulator_key):
+        fail(Problem(422, "invalid_arguments", "--regulator-key takes KEY_ID=HEX"))
+    try:
+        r = httpx.get(f"{regulator.rstrip('/')}/v1/federation/members", headers={"Authorization": f"Bearer {api_key}"},
+                      timeout=10)  # fmt: skip
+    except httpx.HTTPError as e:
+        fail(Problem(502, "regulator_unreachable", f"cannot reach the regulator's node: {e}"))
+    if r.status_code != 200:
+        fail(Problem(502, "regulator_refused", f"the regulator's node answered {r.status_code}"))
+    try:
+        with open_runtime(data_dir, db).transaction() as conn:
+            changed = members.adopt(conn, r.json(), keys, now=clock.now())
+    except Problem as p:
+        fail(p)
+    console.print(", ".join(f"{k}: {len(v)}" for k, v in changed.items()))
+    typer.echo(json.dumps(changed))
+
+
+@federation_app.command("members")
+def list_members(data_dir: DirOpt = None, db: DbOpt = None) -> None:
+    """The current members this node knows, with their addresses and signing keys."""
+    from rich.table import Table
+
+    from zhengxin.federation import members
+
+    with open_runtime(data_dir, db).reading() as conn:
+        rows = members.current(conn)
+    table = Table("USCC", "name", "base URL", "signing key", "admitted")
+    for m in rows:
+        table.add_row(m["uscc"], m["name"], m["base_url"], m["signing_key"][:16] + "…", m["admitted_at"].isoformat())
+    console.print(table)

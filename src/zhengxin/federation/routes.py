@@ -1,0 +1,60 @@
+"""The federation over HTTP: the regulator admits and removes members; any party reads the
+signed member list; a member checks its signed requests against this node (the handshake every
+member runs on joining, and whenever its key or clock changes)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from zhengxin.federation import members, signatures
+from zhengxin.kit import clock
+from zhengxin.parties.auth import AnyParty, Regulator
+from zhengxin.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1/federation", tags=["federation"])
+
+
+class MemberIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    uscc: str = Field(min_length=18, max_length=18, description="The agency's unified social credit code")
+    base_url: str = Field(max_length=300, description="Where the agency's API answers the other members")
+    signing_key: str = Field(min_length=64, max_length=64, description="Its Ed25519 request-signing key, hex")
+
+
+@router.post("/members", status_code=201)
+def admit(body: MemberIn, actor: Regulator, runtime: RuntimeDep) -> dict:
+    """Admit an agency to the federation (or admit it again, with the key and address given now)."""
+    with runtime.transaction() as conn:
+        return members.admit(conn, actor, **body.model_dump(), now=clock.now())
+
+
+@router.delete("/members/{uscc}")
+def remove(uscc: str, actor: Regulator, runtime: RuntimeDep) -> dict:
+    """Remove a member: its requests are refused from the next one on, at every member."""
+    with runtime.transaction() as conn:
+        return members.remove(conn, actor, uscc, now=clock.now())
+
+
+@router.get("/members")
+def member_list(actor: AnyParty, runtime: RuntimeDep) -> dict:
+    """The current members, signed by this node's artefact key (GET /v1/authorizations/keys
+    publishes the public keys): what every member fetches and checks."""
+    with runtime.reading() as conn:
+        return members.document(conn, runtime.artefact_keys, now=clock.now())
+
+
+@router.post("/handshake")
+async def handshake(request: Request, runtime: RuntimeDep) -> dict:
+    """Signed by a member (RFC 9421), no API key: answers who the federation says signed it, so a
+    member can check its key, its clock and its membership before it asks for anything."""
+    body = await request.body()
+
+    def check() -> dict:
+        with runtime.transaction() as conn:
+            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
+        return {"member": {k: member[k] for k in ("uscc", "name", "base_url")},
+                "verified_at": clock.now(), "max_age_seconds": signatures.MAX_AGE_SECONDS}  # fmt: skip
+
+    return await run_in_threadpool(check)

@@ -1,0 +1,26 @@
+"""The federation's member list (authoritative on the regulator's node) and the nonces of the
+signed requests a member has received (each accepted once)."""
+
+from sqlalchemy import Column, Index, String, Table
+
+from zhengxin.kit.db import UTCDateTime, key, metadata
+
+federation_members = Table(
+    "federation_members",
+    metadata,
+    Column("uscc", key(18), primary_key=True),  # the agency's unified social credit code, its key id
+    Column("name", String(200), nullable=False),
+    Column("base_url", String(300), nullable=False),
+    Column("signing_key", String(64), nullable=False),  # Ed25519 public key, hex: verifies its requests
+    Column("admitted_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),  # removed: refused from the next request on
+)
+
+federation_nonces = Table(
+    "federation_nonces",
+    metadata,
+    Column("key_id", key(18), primary_key=True),
+    Column("nonce", key(64), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+Index("ix_federation_nonces_seen", federation_nonces.c.seen_at)
