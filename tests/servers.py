@@ -26,7 +26,12 @@ def secrets_env(settings) -> dict[str, str]:
     def keys(d):
         return json.dumps({k: v.get_secret_value() for k, v in d.items()})
 
+    federation = {
+        f"ZHENGXIN_FEDERATION__{name.upper()}": value.get_secret_value()
+        for name, value in (("oprf_key", settings.federation.oprf_key),) if value is not None
+    }
     return {
+        **federation,
         "ZHENGXIN_PEPPER": settings.pepper.get_secret_value(),
         "ZHENGXIN_VAULT_KEYS": keys(settings.vault_keys),
         "ZHENGXIN_VAULT_ACTIVE_KEY": settings.vault_active_key,

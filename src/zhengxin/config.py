@@ -101,6 +101,26 @@ class RateLimitSettings(BaseModel):
     redis_url: str | None = None  # shared by every API node; in each process otherwise
 
 
+class FederationSettings(BaseModel):
+    """This node in the federation of agencies (federation/)."""
+
+    uscc: str | None = None  # this agency's USCC: the key id of the requests it signs
+    signing_key: SecretStr | None = None  # its Ed25519 request-signing seed, hex (RFC 9421)
+    # The OPRF key (RFC 9497), a 32-byte seed, hex: on the regulator's node only, which evaluates
+    # the blinded IDs the members send and so never sees one.
+    oprf_key: SecretStr | None = None
+    regulator_url: str | None = None  # where a member asks for its pseudonyms
+    max_blinded: int = Field(default=5000, ge=1)  # blinded elements per OPRF request
+
+    def oprf_key_bytes(self) -> bytes | None:
+        return bytes.fromhex(self.oprf_key.get_secret_value()) if self.oprf_key else None
+
+    def signing_key_bytes(self) -> bytes:
+        if self.signing_key is None or self.uscc is None:
+            raise MissingSecret("ZHENGXIN_FEDERATION__USCC / ZHENGXIN_FEDERATION__SIGNING_KEY are not set")
+        return bytes.fromhex(self.signing_key.get_secret_value())
+
+
 class NotificationSettings(BaseModel):
     """Pushing a person's alerts to the webhook they registered."""
 
@@ -165,6 +185,7 @@ class Settings(BaseSettings):
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    federation: FederationSettings = Field(default_factory=FederationSettings)
     analytics_backend: str = "duckdb"  # engine of the supervision analytics: duckdb (embedded) or pyspark (extra)
     # The portal's session cookie is Secure (HTTPS only) unless a page is asked for over plain HTTP by
     # a loopback name (None, the default); true or false forces it either way.

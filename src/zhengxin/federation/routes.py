@@ -4,12 +4,16 @@ member runs on joining, and whenever its key or clock changes)."""
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from zhengxin.federation import members, signatures
+from zhengxin.audit import service as audit
+from zhengxin.federation import members, pseudonyms, signatures
 from zhengxin.kit import clock
+from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, Regulator
 from zhengxin.runtime import RuntimeDep
 
@@ -58,3 +62,28 @@ async def handshake(request: Request, runtime: RuntimeDep) -> dict:
                 "verified_at": clock.now(), "max_age_seconds": signatures.MAX_AGE_SECONDS}  # fmt: skip
 
     return await run_in_threadpool(check)
+
+
+@router.post("/oprf")
+async def evaluate_blinded(request: Request, runtime: RuntimeDep) -> dict:
+    """The regulator's node evaluates a member's blinded resident IDs with the federation's OPRF
+    key (RFC 9497, OPRF mode). Signed by a member (RFC 9421), no API key; the node sees random
+    group elements only, and logs who asked for how many."""
+    body = await request.body()
+
+    def evaluate() -> dict:
+        with runtime.transaction() as conn:
+            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
+            key = pseudonyms.server_key(runtime.settings)
+            try:
+                blinded = json.loads(body)["blinded"]
+                if not isinstance(blinded, list) or not all(isinstance(b, str) for b in blinded):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                raise Problem(422, "invalid_batch", 'the body must be {"blinded": ["<hex>", ...]}') from None
+            evaluated = pseudonyms.evaluate_all(key, blinded, runtime.settings.federation.max_blinded)
+            audit.enqueue(conn, [audit.event("federation.oprf_evaluated", None, member=member["uscc"],
+                                             elements=len(evaluated))])  # fmt: skip
+        return {"evaluated": evaluated}
+
+    return await run_in_threadpool(evaluate)

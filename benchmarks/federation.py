@@ -1,0 +1,152 @@
+"""Federation benchmark (issue 20, first part): the rate of pseudonym derivation.
+
+In process: blind, evaluate and finalize for each resident ID (federation/oprf.py), against the
+floor of the protocol, libsodium's own ristretto255 scalar multiplication (three per pseudonym:
+the blind, the regulator's evaluation, the unblinding) timed in the same run.
+
+Over HTTP: `pseudonyms.derive` against a served regulator node on loopback (PostgreSQL),
+batches of `--batch` blinded IDs in signed requests (RFC 9421), against the in-process rate.
+Writes benchmarks/results/federation.json.
+
+    python benchmarks/federation.py                  # 20,000 IDs
+    python benchmarks/federation.py --ids 100000 --batch 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from inquiry import PG_URL, RESULTS  # noqa: E402
+
+
+def resident_ids(n: int) -> list[str]:
+    import numpy as np
+
+    from zhengxin.synth.population import _resident_ids
+
+    rng = np.random.default_rng(1)
+    birth = np.datetime64("1960-01-01") + rng.integers(0, 40 * 365, n).astype("timedelta64[D]")
+    return _resident_ids(rng, birth, rng.integers(0, 2, n)).to_list()
+
+
+def in_process(ids: list[str]) -> dict:
+    import pysodium
+
+    from zhengxin.federation import oprf
+
+    key = oprf.derive_key(secrets.token_bytes(32), b"bench")
+    point = oprf.hash_to_group(b"x")
+    scalar = pysodium.crypto_core_ristretto255_scalar_random()
+    started = time.perf_counter()
+    for _ in range(len(ids)):
+        pysodium.crypto_scalarmult_ristretto255(scalar, point)
+    mult_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in ids:
+        data = i.encode()
+        b = oprf.blind(data)
+        oprf.finalize(data, b.blind, oprf.evaluate(key, b.element))
+    seconds = time.perf_counter() - started
+    floor = len(ids) / mult_seconds / 3
+    return {"ids": len(ids), "seconds": round(seconds, 2), "per_second": round(len(ids) / seconds),
+            "floor_three_scalar_mults_per_second": round(floor),
+            "ratio_to_floor": round(len(ids) / seconds / floor, 3)}  # fmt: skip
+
+
+def over_http(ids: list[str], batch: int) -> dict:
+    from sqlalchemy import create_engine, text
+
+    from zhengxin.config import FederationSettings, Settings
+    from zhengxin.deployment import migrate
+    from zhengxin.federation import members, pseudonyms
+    from zhengxin.kit import clock
+    from zhengxin.kit.signing import SigningKeys
+    from zhengxin.parties.service import Actor
+    from zhengxin.runtime import Runtime
+
+    schema = "zx_bench_federation"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    env = {"ZHENGXIN_PEPPER": secrets.token_hex(32), "ZHENGXIN_VAULT_KEYS": json.dumps({"k1": secrets.token_hex(32)}),
+           "ZHENGXIN_VAULT_ACTIVE_KEY": "k1", "ZHENGXIN_LOG_SIGNING_KEYS": json.dumps({"l1": secrets.token_hex(32)}),
+           "ZHENGXIN_LOG_ACTIVE_KEY": "l1", "ZHENGXIN_ARTEFACT_SIGNING_KEYS": json.dumps({"d1": secrets.token_hex(32)}),
+           "ZHENGXIN_ARTEFACT_ACTIVE_KEY": "d1", "ZHENGXIN_FEDERATION__OPRF_KEY": secrets.token_hex(32),
+           "ZHENGXIN_FEDERATION__MAX_BLINDED": str(batch), "ZHENGXIN_RATE_LIMITS__ENABLED": "false"}  # fmt: skip
+    os.environ.update(env)
+    runtime = Runtime(Settings(database_url=url))
+    migrate(runtime.engine)
+    seed = secrets.token_bytes(32)
+    from stdnum.cn import uscc as uscc_code
+
+    uscc = "91310000000000077" + uscc_code.calc_check_digit("91310000000000077")
+    with runtime.transaction() as conn:
+        members.admit(conn, Actor("bench", "regulator", "bench"), name="Bench Agency", uscc=uscc,
+                      base_url="https://bench.example", signing_key=SigningKeys({"s": seed}, "s").public_keys()["s"],
+                      now=clock.now())  # fmt: skip
+    runtime.engine.dispose()
+    port = 8795
+    log = open(Path(tempfile.gettempdir()) / "federation-bench-server.log", "wb")  # noqa: SIM115 - the server's life
+    server = subprocess.Popen([sys.executable, "-c", "from zhengxin.cli import main; main()", "serve", "--db", url,
+                               "--port", str(port), "--no-access-log"], stdout=log, stderr=log,
+                              env={**os.environ, **env})  # fmt: skip
+    try:
+        import httpx
+
+        for _ in range(120):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        member = SimpleNamespace(federation=FederationSettings(uscc=uscc, signing_key=seed.hex(),
+                                                               regulator_url=f"http://127.0.0.1:{port}",
+                                                               max_blinded=batch))  # fmt: skip
+        pseudonyms.derive(ids[:batch], member)  # warm up
+        started = time.perf_counter()
+        pseudonyms.derive(ids, member)
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"ids": len(ids), "batch": batch, "seconds": round(seconds, 2), "per_second": round(len(ids) / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ids", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    args = parser.parse_args()
+    ids = resident_ids(args.ids)
+    local = in_process(ids)
+    floor = local["floor_three_scalar_mults_per_second"]
+    print(f"in process: {local['per_second']:,} pseudonyms/s (floor, three scalar multiplications: {floor:,}/s; "
+          f"ratio {local['ratio_to_floor']})", flush=True)  # fmt: skip
+    http = over_http(ids, args.batch)
+    http["ratio_to_in_process"] = round(http["per_second"] / local["per_second"], 3)
+    print(f"through the regulator's node: {http['per_second']:,} pseudonyms/s in batches of {args.batch:,} "
+          f"(ratio to in process {http['ratio_to_in_process']})")  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    out = {"benchmark": "federation", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+           "pseudonyms": {"in_process": local, "over_http": http}}  # fmt: skip
+    (RESULTS / "federation.json").write_text(json.dumps(out, indent=2))
+    print(f"wrote {RESULTS / 'federation.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Federation pseudonyms: one per person, the same at every member, derived with the OPRF
+(RFC 9497, federation/oprf.py) whose key only the regulator's node holds.
+
+A member blinds each normalised resident ID, sends the blinded elements to the regulator's node
+in a signed request (RFC 9421), and finalises what comes back: the regulator sees only
+uniformly random group elements, never an ID, and no member can compute a pseudonym without
+asking (so none can test guesses offline). The pseudonym is the OPRF output, 64 bytes, hex.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from zhengxin.federation import oprf, signatures
+from zhengxin.identity.resident_id import normalise
+from zhengxin.kit.errors import Problem
+
+KEY_INFO = b"zhengxin federation pseudonyms v1"  # DeriveKeyPair's info: the key's one purpose
+PATH = "/v1/federation/oprf"
+
+
+def server_key(settings) -> bytes:
+    """The OPRF private key of the regulator's node, derived from its configured seed."""
+    seed = settings.federation.oprf_key_bytes()
+    if seed is None:
+        raise Problem(409, "not_the_oprf_node", "this node holds no OPRF key: pseudonyms are evaluated by the "
+                      "regulator's node")  # fmt: skip
+    return oprf.derive_key(seed, KEY_INFO)
+
+
+def evaluate_all(key: bytes, blinded: list[str], limit: int) -> list[str]:
+    """The regulator's step for a batch: each blinded element times the key."""
+    if not 1 <= len(blinded) <= limit:
+        raise Problem(422, "invalid_batch", f"send 1 to {limit} blinded elements")
+    try:
+        return [oprf.evaluate(key, bytes.fromhex(b)).hex() for b in blinded]
+    except (ValueError, oprf.InvalidInput):
+        raise Problem(422, "invalid_element", "every element must be a valid ristretto255 encoding, hex") from None
+
+
+def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = None) -> list[str]:
+    """Pseudonyms for these resident IDs, in order, through the regulator's node."""
+    federation = settings.federation
+    if not federation.regulator_url:
+        raise Problem(409, "no_regulator", "ZHENGXIN_FEDERATION__REGULATOR_URL is not set")
+    seed = federation.signing_key_bytes()
+    url = federation.regulator_url.rstrip("/") + PATH
+    inputs = [normalise(i).encode() for i in resident_ids]
+    out: list[str] = []
+    own = client is None
+    client = client or httpx.Client(timeout=30)
+    try:
+        for start in range(0, len(inputs), federation.max_blinded):
+            batch = inputs[start : start + federation.max_blinded]
+            blinds = [oprf.blind(x) for x in batch]
+            body = json.dumps({"blinded": [b.element.hex() for b in blinds]}).encode()
+            headers = signatures.sign("POST", url, {"content-type": "application/json"}, body,
+                                      key_id=federation.uscc, seed=seed)  # fmt: skip
+            r = client.post(url, content=body, headers=headers)
+            if r.status_code != 200:
+                raise Problem(502, "oprf_refused", f"the regulator's node answered {r.status_code}: {r.text[:200]}")
+            evaluated = r.json()["evaluated"]
+            out += [oprf.finalize(x, b.blind, bytes.fromhex(e)).hex() for x, b, e in zip(batch, blinds, evaluated,
+                                                                                        strict=True)]  # fmt: skip
+    finally:
+        if own:
+            client.close()
+    return out
