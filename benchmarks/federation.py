@@ -6,6 +6,10 @@ the blind, the regulator's evaluation, the unblinding) timed in the same run.
 
 Over HTTP: `pseudonyms.derive` against a served regulator node on loopback (PostgreSQL),
 batches of `--batch` blinded IDs in signed requests (RFC 9421), against the in-process rate.
+
+At intake: one platform's loan file of a synthetic population furnished into a fresh
+PostgreSQL deployment, once as a plain agency and once as a federation member deriving each new
+person's pseudonym through the served regulator node: records per second, and the ratio.
 Writes benchmarks/results/federation.json.
 
     python benchmarks/federation.py                  # 20,000 IDs
@@ -65,7 +69,7 @@ def in_process(ids: list[str]) -> dict:
             "ratio_to_floor": round(len(ids) / seconds / floor, 3)}  # fmt: skip
 
 
-def over_http(ids: list[str], batch: int) -> dict:
+def over_http(ids: list[str], batch: int, intake_persons: int) -> tuple[dict, dict]:
     from sqlalchemy import create_engine, text
 
     from zhengxin.config import FederationSettings, Settings
@@ -121,29 +125,73 @@ def over_http(ids: list[str], batch: int) -> dict:
         started = time.perf_counter()
         pseudonyms.derive(ids, member)
         seconds = time.perf_counter() - started
+        intake = intake_cost(member.federation, intake_persons)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"ids": len(ids), "batch": batch, "seconds": round(seconds, 2), "per_second": round(len(ids) / seconds)}
+    rate = {"ids": len(ids), "batch": batch, "seconds": round(seconds, 2), "per_second": round(len(ids) / seconds)}
+    return rate, intake
+
+
+def intake_cost(federation, persons: int) -> dict:
+    """Seconds to furnish one platform's loans into a fresh deployment, plain and as a member."""
+    from sqlalchemy import create_engine, text
+
+    from zhengxin.config import Settings
+    from zhengxin.deployment import migrate
+    from zhengxin.furnishing.flows import furnish_file
+    from zhengxin.parties.service import add_party
+    from zhengxin.runtime import Runtime
+    from zhengxin.synth import PLATFORMS, generate, write_files
+
+    folder = HERE / "data" / f"synth-{persons}-3"
+    if not folder.exists():
+        write_files(generate(persons, seed=3), folder, ["parquet"])
+    path = folder / PLATFORMS[0].slug / "loan.parquet"
+    out = {}
+    for mode in ("plain", "member"):
+        schema = f"zx_bench_federation_{mode}"
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        extra = {"federation": federation} if mode == "member" else {}
+        runtime = Runtime(Settings(database_url=f"{PG_URL}?options=-csearch_path%3D{schema}", **extra))
+        migrate(runtime.engine)
+        with runtime.transaction() as conn:
+            add_party(conn, runtime.settings, role="furnisher", name=PLATFORMS[0].name, uscc=PLATFORMS[0].uscc)
+        started = time.perf_counter()
+        batch = furnish_file(runtime, PLATFORMS[0].name, path)
+        seconds = time.perf_counter() - started
+        runtime.engine.dispose()
+        out[mode] = {"records": batch["accepted"], "seconds": round(seconds, 2),
+                     "records_per_second": round(batch["accepted"] / seconds)}  # fmt: skip
+    out["ratio_member_to_plain"] = round(out["member"]["seconds"] / out["plain"]["seconds"], 2)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--intake-persons", type=int, default=20_000, help="the population whose loans are furnished")
     args = parser.parse_args()
     ids = resident_ids(args.ids)
     local = in_process(ids)
     floor = local["floor_three_scalar_mults_per_second"]
     print(f"in process: {local['per_second']:,} pseudonyms/s (floor, three scalar multiplications: {floor:,}/s; "
           f"ratio {local['ratio_to_floor']})", flush=True)  # fmt: skip
-    http = over_http(ids, args.batch)
+    http, intake = over_http(ids, args.batch, args.intake_persons)
     http["ratio_to_in_process"] = round(http["per_second"] / local["per_second"], 3)
     print(f"through the regulator's node: {http['per_second']:,} pseudonyms/s in batches of {args.batch:,} "
           f"(ratio to in process {http['ratio_to_in_process']})")  # fmt: skip
+    print(f"intake of {intake['plain']['records']:,} loan records: {intake['plain']['records_per_second']:,}/s plain, "
+          f"{intake['member']['records_per_second']:,}/s deriving pseudonyms (time ratio "
+          f"{intake['ratio_member_to_plain']})")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     out = {"benchmark": "federation", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "pseudonyms": {"in_process": local, "over_http": http}}  # fmt: skip
+           "pseudonyms": {"in_process": local, "over_http": http}, "intake": intake}  # fmt: skip
     (RESULTS / "federation.json").write_text(json.dumps(out, indent=2))
     print(f"wrote {RESULTS / 'federation.json'}")
 

@@ -72,3 +72,49 @@ def test_a_node_without_the_key_and_bad_elements_are_refused(runtime):
 def test_runtime_settings_carry_the_federation_key():
     settings = make_settings("sqlite://", federation={"oprf_key": "11" * 32, "uscc": a_uscc(73)})
     assert Runtime(settings).settings.federation.oprf_key_bytes() == bytes.fromhex("11" * 32)
+
+
+def test_intake_gives_each_new_person_a_pseudonym_through_the_regulator(runtime, db_url, parties, tmp_path):
+    """A member node furnishing records derives its new persons' pseudonyms in batches at intake;
+    with the regulator's node down the records are still accepted, and the persons get theirs
+    when next furnished."""
+    from sqlalchemy import select
+
+    from tests.records import loan, to_jsonl
+    from zhengxin.federation.tables import federation_pseudonyms
+    from zhengxin.furnishing.flows import furnish_file
+    from zhengxin.identity.tokens import person_token
+
+    parties.add("furnisher", "Platform One")
+    oprf_seed = secrets.token_hex(32)
+    seed, public = _keypair()
+    with runtime.transaction() as conn:
+        members.admit(conn, Actor("reg", "regulator", "PBOC"), name="This agency", uscc=a_uscc(74),
+                      base_url="https://this.example", signing_key=public, now=clock.now())  # fmt: skip
+    server = Server(db_url, make_settings(db_url, federation={"oprf_key": oprf_seed}), tmp_path).start()
+    member = {"uscc": a_uscc(74), "signing_key": seed.hex(), "regulator_url": server.base, "max_blinded": 2}
+    agency = Runtime(runtime.settings.model_copy(update={"federation": FederationSettings(**member)}))
+    down = Runtime(runtime.settings.model_copy(update={"federation": FederationSettings(
+        **{**member, "regulator_url": "http://127.0.0.1:9"})}))  # fmt: skip
+
+    def furnish(rt, records, name):
+        path = tmp_path / name
+        path.write_bytes(to_jsonl(records))
+        return furnish_file(rt, "Platform One", path)
+
+    def stored():
+        with runtime.reading() as conn:
+            rows = conn.execute(select(federation_pseudonyms.c.person_token, federation_pseudonyms.c.pseudonym))
+            return dict(rows.all())
+
+    try:
+        assert furnish(down, [loan(9)], "down.jsonl")["accepted"] == 1  # unreachable: accepted, no pseudonym
+        assert stored() == {}
+        batch = furnish(agency, [loan(n) for n in (1, 2, 3, 9)] + [loan(1, account_id="ACC-000101")], "up.jsonl")
+        assert batch["accepted"] == 5
+    finally:
+        server.kill()
+    key = oprf.derive_key(bytes.fromhex(oprf_seed), pseudonyms.KEY_INFO)
+    expected = {person_token(runtime.pepper, resident_id(n)): oprf.evaluate_directly(key, resident_id(n).encode()).hex()
+                for n in (1, 2, 3, 9)}  # fmt: skip
+    assert stored() == expected

@@ -10,12 +10,17 @@ asking (so none can test guesses offline). The pseudonym is the OPRF output, 64 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import httpx
+import polars as pl
+from sqlalchemy import Connection, select
 
 from zhengxin.federation import oprf, signatures
+from zhengxin.federation.tables import federation_pseudonyms
 from zhengxin.identity.resident_id import normalise
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.staging import insert_if_all_new, upsert_frame
 
 KEY_INFO = b"zhengxin federation pseudonyms v1"  # DeriveKeyPair's info: the key's one purpose
 PATH = "/v1/federation/oprf"
@@ -68,3 +73,41 @@ def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = N
         if own:
             client.close()
     return out
+
+
+def enabled(settings) -> bool:
+    """Whether this node derives pseudonyms at intake: it is a member that knows its regulator."""
+    f = settings.federation
+    return bool(f.regulator_url and f.uscc and f.signing_key)
+
+
+def without_pseudonym(conn: Connection, tokens: list[str]) -> set[str]:
+    """Which of these persons have no pseudonym yet."""
+    if not tokens:
+        return set()
+    c = federation_pseudonyms.c
+    have = set(conn.execute(select(c.person_token).where(c.person_token.in_(tokens))).scalars())
+    return set(tokens) - have
+
+
+def for_intake(people: pl.DataFrame, settings, known) -> tuple[pl.DataFrame | None, int]:
+    """(person_token, pseudonym) for the persons of a chunk (person_token, person_id) who have
+    none, derived through the regulator's node; and how many could not be (the node unreachable
+    or refusing: they get theirs when next furnished). `known(tokens)` says who has none yet."""
+    people = people.unique("person_token")
+    missing = known(people["person_token"].to_list())
+    todo = people.filter(pl.col("person_token").is_in(list(missing)))
+    if todo.is_empty():
+        return None, 0
+    try:
+        derived = derive(todo["person_id"].to_list(), settings)
+    except (Problem, httpx.HTTPError):
+        return None, todo.height
+    return pl.DataFrame({"person_token": todo["person_token"], "pseudonym": derived}), 0
+
+
+def store(conn: Connection, frame: pl.DataFrame, now: datetime) -> None:
+    """Keep pseudonyms; a person given one meanwhile by another batch keeps the first."""
+    frame = frame.with_columns(derived_at=pl.lit(now))
+    if not insert_if_all_new(conn, "federation_pseudonyms", frame):
+        upsert_frame(conn, "federation_pseudonyms", frame, ["person_token"])

@@ -3,7 +3,7 @@ signed requests a member has received (each accepted once)."""
 
 from sqlalchemy import Column, Index, String, Table
 
-from zhengxin.kit.db import UTCDateTime, key, metadata
+from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
 
 federation_members = Table(
     "federation_members",
@@ -24,3 +24,14 @@ federation_nonces = Table(
     Column("seen_at", UTCDateTime, nullable=False),
 )
 Index("ix_federation_nonces_seen", federation_nonces.c.seen_at)
+
+# Each person's federation pseudonym beside their token (this agency's own pepper): what other
+# members will ask about. The same person has the same pseudonym at every member.
+federation_pseudonyms = Table(
+    "federation_pseudonyms",
+    metadata,
+    Column("person_token", key(64), primary_key=True),
+    Column("pseudonym", key(128), nullable=False),
+    Column("derived_at", UTCDateTime, nullable=False),
+)
+person_index("ix_federation_pseudonyms_pseudonym", federation_pseudonyms.c.pseudonym)

@@ -7,6 +7,7 @@ quarantined record commit together or not at all, and received = accepted + reje
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from zhengxin.audit import service as audit
 from zhengxin.consent.service import withdrawn_persons
 from zhengxin.decisions import service as decisions
+from zhengxin.federation import pseudonyms
 from zhengxin.furnishing import readers
 from zhengxin.furnishing.tables import QUARANTINE_TEXTS, batches, obligations, quarantine
 from zhengxin.furnishing.validation import SeenKeys, Validator
@@ -36,6 +38,8 @@ from zhengxin.kit.staging import upsert_frame
 from zhengxin.parties.service import FURNISHING_ROLES, Actor
 from zhengxin.records.repository import account_owners, refresh_statistics, write_records
 from zhengxin.runtime import Runtime
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (records so far, bytes read so far)
 
@@ -183,6 +187,7 @@ class _Writes:
     accepted: dict[str, pl.DataFrame]
     quarantined: pl.DataFrame
     minors: pl.DataFrame | None = None  # persons under 14 (person_token, adult_on)
+    pseudonyms: pl.DataFrame | None = None  # federation pseudonyms of persons new to them (person_token, pseudonym)
 
     def spill(self, directory: Path) -> Path:
         """Write to `directory` as Arrow IPC files (the chunk's own subdirectory). Identifiers
@@ -194,6 +199,8 @@ class _Writes:
             self.versions.write_ipc(directory / "versions.arrow")
         if self.minors is not None:
             self.minors.write_ipc(directory / "minors.arrow")
+        if self.pseudonyms is not None:
+            self.pseudonyms.write_ipc(directory / "pseudonyms.arrow")
         for rt_name, frame in self.accepted.items():
             frame.write_ipc(directory / f"records-{rt_name}.arrow")
         self.quarantined.write_ipc(directory / "quarantine.arrow")
@@ -212,6 +219,7 @@ class _Writes:
         ]  # fmt: skip
         events = pl.read_ipc(directory / "events.arrow")["leaf"].to_list()
         versions, young = directory / "versions.arrow", directory / "minors.arrow"
+        named = directory / "pseudonyms.arrow"
         return cls(
             people=people,
             versions=pl.read_ipc(versions) if versions.exists() else None,
@@ -219,6 +227,7 @@ class _Writes:
             accepted={p.stem.removeprefix("records-"): pl.read_ipc(p) for p in sorted(directory.glob("records-*"))},
             quarantined=pl.read_ipc(directory / "quarantine.arrow"),
             minors=pl.read_ipc(young) if young.exists() else None,
+            pseudonyms=pl.read_ipc(named) if named.exists() else None,
         )
 
 
@@ -235,6 +244,23 @@ class _Intake:
         """On a connection of its own: the writer thread holds the batch's."""
         with self.runtime.reading() as conn:
             return account_owners(conn, self.furnisher.party_id, account_ids)
+
+    def _without_pseudonym(self, tokens: list[str]) -> set[str]:
+        with self.runtime.reading() as conn:
+            return pseudonyms.without_pseudonym(conn, tokens)
+
+    def _pseudonyms(self, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
+        """The federation pseudonyms of the chunk's persons who have none, when this node is a
+        member (derived through the regulator's node; a person it could not reach for gets one
+        when next furnished: the ID is never kept to try again)."""
+        if not accepted or not pseudonyms.enabled(self.runtime.settings):
+            return None
+        people = pl.concat([f.select("person_token", "person_id") for f in accepted.values()])
+        derived, pending = pseudonyms.for_intake(people, self.runtime.settings, self._without_pseudonym)
+        if pending:
+            logger.warning("batch %s: %d persons got no federation pseudonym (the regulator's node did not "
+                           "answer)", self.batch_id, pending)  # fmt: skip
+        return derived
 
     def _prepared(self, withdrawn: dict[str, list[str]]) -> Iterator[_Writes]:
         """Parse, validate and encrypt chunk by chunk: everything but the writes."""
@@ -265,6 +291,7 @@ class _Intake:
                     quarantined=_quarantine_frame(vault, self.batch_id, chunk, verdict.rejected,
                                                   runtime.catalog.record_types),
                     minors=_minors(verdict.accepted, clock.today(), runtime.settings.rules.child_age),
+                    pseudonyms=self._pseudonyms(verdict.accepted),
                 )  # fmt: skip
                 for rt_name, frame in verdict.accepted.items():
                     self.by_type[rt_name] += frame.height
@@ -285,6 +312,8 @@ class _Intake:
             vault.store_versions(conn, writes.versions)
         if writes.minors is not None:
             minors.note(conn, writes.minors)
+        if writes.pseudonyms is not None:
+            pseudonyms.store(conn, writes.pseudonyms, self.now)
         if writes.events is not None:
             audit.enqueue_leaves(conn, writes.events)
         for rt_name, frame in writes.accepted.items():
