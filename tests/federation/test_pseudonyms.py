@@ -118,3 +118,11 @@ def test_intake_gives_each_new_person_a_pseudonym_through_the_regulator(runtime,
     expected = {person_token(runtime.pepper, resident_id(n)): oprf.evaluate_directly(key, resident_id(n).encode()).hex()
                 for n in (1, 2, 3, 9)}  # fmt: skip
     assert stored() == expected
+    # The retention run's purge of identities nothing needs takes their pseudonyms with them.
+    from sqlalchemy import false
+
+    from zhengxin.flows.retention import NEIGHBOURS
+
+    with runtime.transaction() as conn:
+        NEIGHBOURS.purge_identities(conn, lambda token: [false()])
+    assert stored() == {}

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from zhengxin.federation import oprf, signatures
 from zhengxin.federation.tables import federation_pseudonyms
@@ -111,3 +111,10 @@ def store(conn: Connection, frame: pl.DataFrame, now: datetime) -> None:
     frame = frame.with_columns(derived_at=pl.lit(now))
     if not insert_if_all_new(conn, "federation_pseudonyms", frame):
         upsert_frame(conn, "federation_pseudonyms", frame, ["person_token"])
+
+
+def forget(conn: Connection, tokens: list[str]) -> None:
+    """A person's pseudonym goes with their identity (PIPL-47): nothing here may link them on."""
+    for start in range(0, len(tokens), 5_000):
+        chunk = tokens[start : start + 5_000]
+        conn.execute(delete(federation_pseudonyms).where(federation_pseudonyms.c.person_token.in_(chunk)))

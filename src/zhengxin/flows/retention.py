@@ -7,10 +7,19 @@ from datetime import date
 
 from zhengxin.consent import service as consent
 from zhengxin.disputes.repository import open_dispute_exists
+from zhengxin.federation import pseudonyms
 from zhengxin.identity import vault
 from zhengxin.parties.service import active_account_exists
 from zhengxin.records import retention
 from zhengxin.records.retention import Neighbours, Progress
+
+
+def _purge_identities(conn, still_needed) -> list[str]:
+    """The identities nothing needs any more, and their federation pseudonyms with them."""
+    purged = vault.purge(conn, still_needed)
+    pseudonyms.forget(conn, purged)
+    return purged
+
 
 NEIGHBOURS = Neighbours(
     withdrawn_of_type=consent.withdrawn_of_type,
@@ -19,7 +28,7 @@ NEIGHBOURS = Neighbours(
         consent.live_authorization_exists(token, today),
         open_dispute_exists(token),
     ],
-    purge_identities=vault.purge,
+    purge_identities=_purge_identities,
 )
 
 
