@@ -15,6 +15,7 @@ from zhengxin.consent import artefact
 from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
 from zhengxin.kit import clock
+from zhengxin.kit.db import pipelined
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, get_party, named_party
@@ -106,12 +107,13 @@ def grant(
         "key_id": runtime.artefact_keys.active_key_id,
         "signature": signature,
     }
-    conn.execute(insert(authorizations).values(**row))
-    decisions.record(
-        conn, decision, individual, individual.person_token, "authorization.granted", authorization=authorization_id,
-        lender=party["id"], purpose=purpose, scopes=scopes, expires_on=expires_on.isoformat(),
-        artefact_sha256=_sha256(text),
-    )  # fmt: skip
+    with pipelined(conn):  # the authorization, its decision and log event: one round trip
+        conn.execute(insert(authorizations).values(**row))
+        decisions.record(
+            conn, decision, individual, individual.person_token, "authorization.granted",
+            authorization=authorization_id, lender=party["id"], purpose=purpose, scopes=scopes,
+            expires_on=expires_on.isoformat(), artefact_sha256=_sha256(text),
+        )  # fmt: skip
     return _view(row, party["name"], runtime.pepper)
 
 
