@@ -10,6 +10,9 @@ batches of `--batch` blinded IDs in signed requests (RFC 9421), against the in-p
 At intake: one platform's loan file of a synthetic population furnished into a fresh
 PostgreSQL deployment, once as a plain agency and once as a federation member deriving each new
 person's pseudonym through the served regulator node: records per second, and the ratio.
+The regulator's national view: the PSI cardinality (federation/psi.py) of two members' pseudonym
+sets of `--psi` persons each, half of them shared: each step's time, the bytes each party sends,
+and the count against the true one.
 Writes benchmarks/results/federation.json.
 
     python benchmarks/federation.py                  # 20,000 IDs
@@ -171,11 +174,44 @@ def intake_cost(federation, persons: int) -> dict:
     return out
 
 
+def psi_cardinality(n: int) -> dict:
+    from zhengxin.federation import psi
+
+    shared = [secrets.token_hex(64) for _ in range(n // 2)]
+    set_a = shared + [secrets.token_hex(64) for _ in range(n - len(shared))]
+    set_b = [secrets.token_hex(64) for _ in range(n - len(shared))] + shared
+    a, b = psi.Party(), psi.Party()
+    times = {}
+    started = time.perf_counter()
+    to_b = a.blind(set_a)
+    times["blind_a"] = time.perf_counter() - started
+    started = time.perf_counter()
+    to_a = b.blind(set_b)
+    times["blind_b"] = time.perf_counter() - started
+    started = time.perf_counter()
+    from_b = b.reblind(to_b)
+    times["reblind_b"] = time.perf_counter() - started
+    started = time.perf_counter()
+    from_a = a.reblind(to_a)
+    times["reblind_a"] = time.perf_counter() - started
+    started = time.perf_counter()
+    count = psi.cardinality(from_b, from_a)
+    times["count"] = time.perf_counter() - started
+    element = 32
+    return {"persons_per_member": n, "count": count, "true_count": len(shared),
+            "seconds": {k: round(v, 2) for k, v in times.items()},
+            "seconds_per_member": round(times["blind_a"] + times["reblind_a"], 1),
+            "bytes_sent": {"member_to_member": n * element, "member_to_regulator": n * element,
+                           "total": 4 * n * element}}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--intake-persons", type=int, default=20_000, help="the population whose loans are furnished")
+    parser.add_argument("--psi", type=lambda v: [int(x) for x in v.split(",")], default=[100_000],
+                        help="persons per member for the PSI cardinality, comma-separated")
     args = parser.parse_args()
     ids = resident_ids(args.ids)
     local = in_process(ids)
@@ -189,9 +225,17 @@ def main() -> None:
     print(f"intake of {intake['plain']['records']:,} loan records: {intake['plain']['records_per_second']:,}/s plain, "
           f"{intake['member']['records_per_second']:,}/s deriving pseudonyms (time ratio "
           f"{intake['ratio_member_to_plain']})")  # fmt: skip
+    cardinalities = []
+    for n in args.psi:
+        c = psi_cardinality(n)
+        cardinalities.append(c)
+        print(f"PSI cardinality, {n:,} persons per member: count {c['count']:,} (true {c['true_count']:,}); "
+              f"{c['seconds_per_member']} s per member, count {c['seconds']['count']} s; "
+              f"{c['bytes_sent']['total'] / 1e6:.1f} MB sent in all", flush=True)  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     out = {"benchmark": "federation", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "pseudonyms": {"in_process": local, "over_http": http}, "intake": intake}  # fmt: skip
+           "pseudonyms": {"in_process": local, "over_http": http}, "intake": intake,
+           "psi_cardinality": cardinalities}  # fmt: skip
     (RESULTS / "federation.json").write_text(json.dumps(out, indent=2))
     print(f"wrote {RESULTS / 'federation.json'}")
 

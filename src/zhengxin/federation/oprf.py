@@ -50,9 +50,10 @@ def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
     return b"".join(blocks)[:length]
 
 
-def hash_to_group(data: bytes) -> bytes:
-    """HashToGroup: hash_to_ristretto255 (RFC 9380 / RFC 9496 one-way map) with the OPRF's DST."""
-    uniform = expand_message_xmd(data, b"HashToGroup-" + CONTEXT, 64)
+def hash_to_group(data: bytes, dst: bytes = b"HashToGroup-" + CONTEXT) -> bytes:
+    """HashToGroup: hash_to_ristretto255 (RFC 9380 / RFC 9496 one-way map), with the OPRF's DST
+    unless another protocol names its own."""
+    uniform = expand_message_xmd(data, dst, 64)
     return pysodium.crypto_core_ristretto255_from_hash(uniform)
 
 
