@@ -487,3 +487,25 @@ def fraud_alert_note(alert: dict | None) -> str | None:
     return (f"fraud alert since {clock.legal_day(alert['placed_at']).isoformat()}, placed by {by}: verify the "
             "applicant's identity before lending")  # fmt: skip
 
+
+
+def peer_summary(conn: Connection, runtime, person_token: str, today: date) -> dict:
+    """What this agency tells another federation member about a person (issue 20): counts and
+    sums only — never an account, a name, an institution or an identifier. The figures are the
+    report's own (summary_section, multi_platform_section), so a peer's view and this agency's
+    report can never count differently."""
+    accounts = shown_accounts(conn, runtime, person_token, today)
+    asked = asked_about(conn, person_token, clock.legal_start(add_months(today, -6)))
+    summary = summary_section(accounts)
+    multi = multi_platform_section(accounts, asked, runtime.settings.rules, today)
+    return {
+        "platforms": multi.active_platforms,
+        "open_accounts": summary.open_accounts,
+        "total_outstanding_fen": multi.total_outstanding_fen,
+        "total_limit_fen": summary.total_limit_fen,
+        "unsecured_outstanding_fen": multi.limits[0].outstanding_fen,  # what ML-2020 and BANK-IL sum over members
+        "worst_status_24m": summary.worst_status_24m,
+        "new_accounts": multi.new_accounts.model_dump(),
+        "inquiries": multi.inquiries.model_dump(),
+        "as_of": today.isoformat(),
+    }
