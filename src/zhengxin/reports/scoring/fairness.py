@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from zhengxin.identity.resident_id import birth_date_expr, normalised_expr
+from zhengxin.identity.resident_id import birth_date_expr, coming_of_age_expr, normalised_expr
 
 FOUR_FIFTHS = 0.8
 AGE_BANDS = (25, 35, 45, 55)  # under 25, 25-34, 35-44, 45-54, 55 and over
@@ -35,28 +35,31 @@ PROVINCES = {
 }  # fmt: skip
 
 
-def age_band(age: pl.Expr) -> pl.Expr:
-    """<25, 25-34, 35-44, 45-54, 55+ (null for a null age)."""
-    expr = pl.when(age.is_null()).then(pl.lit(None, dtype=pl.String))
+def _banded(missing: pl.Expr, younger_than) -> pl.Expr:
+    """<25, 25-34, 35-44, 45-54, 55+ (null where `missing`); `younger_than(bound)` says who is under it."""
+    expr = pl.when(missing).then(pl.lit(None, dtype=pl.String))
     low = None
     for bound in AGE_BANDS:
-        expr = expr.when(age < bound).then(pl.lit(f"<{bound}" if low is None else f"{low}-{bound - 1}"))
+        expr = expr.when(younger_than(bound)).then(pl.lit(f"<{bound}" if low is None else f"{low}-{bound - 1}"))
         low = bound
     return expr.otherwise(pl.lit(f"{low}+"))
 
 
+def age_band(age: pl.Expr) -> pl.Expr:
+    """The band of a numeric age."""
+    return _banded(age.is_null(), lambda bound: age < bound)
+
+
 def from_resident_id(ids: pl.Series, as_of: date) -> pl.DataFrame:
-    """sex, age_band and province for each ID (null where the ID does not carry it)."""
+    """sex, age_band and province for each ID (null where the ID does not carry it). The age is
+    the project's one rule for a birthday (resident_id.coming_of_age_expr), as intake uses it."""
     n = normalised_expr("id")
     birth = birth_date_expr(n)
-    age = (pl.lit(as_of).dt.year() - birth.dt.year()) - (
-        (pl.lit(as_of).dt.month() * 100 + pl.lit(as_of).dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
-    ).cast(pl.Int32)
     sex_digit = n.str.slice(16, 1).cast(pl.Int32, strict=False)
     return pl.DataFrame({"id": ids.cast(pl.String)}).select(
         sex=pl.when(sex_digit.is_null()).then(None).when(sex_digit % 2 == 1).then(pl.lit("male")).otherwise(
             pl.lit("female")),
-        age_band=age_band(age),
+        age_band=_banded(birth.is_null(), lambda bound: coming_of_age_expr(n, bound) > pl.lit(as_of)),
         province=n.str.slice(0, 2).replace_strict(PROVINCES, default=None),
     )  # fmt: skip
 
