@@ -182,21 +182,18 @@ def psi_cardinality(n: int) -> dict:
     set_b = [secrets.token_hex(64) for _ in range(n - len(shared))] + shared
     a, b = psi.Party(), psi.Party()
     times = {}
-    started = time.perf_counter()
-    to_b = a.blind(set_a)
-    times["blind_a"] = time.perf_counter() - started
-    started = time.perf_counter()
-    to_a = b.blind(set_b)
-    times["blind_b"] = time.perf_counter() - started
-    started = time.perf_counter()
-    from_b = b.reblind(to_b)
-    times["reblind_b"] = time.perf_counter() - started
-    started = time.perf_counter()
-    from_a = a.reblind(to_a)
-    times["reblind_a"] = time.perf_counter() - started
-    started = time.perf_counter()
-    count = psi.cardinality(from_b, from_a)
-    times["count"] = time.perf_counter() - started
+
+    def timed(step: str, work):
+        started = time.perf_counter()
+        out = work()
+        times[step] = time.perf_counter() - started
+        return out
+
+    to_b = timed("blind_a", lambda: a.blind(set_a))
+    to_a = timed("blind_b", lambda: b.blind(set_b))
+    from_b = timed("reblind_b", lambda: b.reblind(to_b))
+    from_a = timed("reblind_a", lambda: a.reblind(to_a))
+    count = timed("count", lambda: psi.cardinality(from_b, from_a))
     element = 32
     return {"persons_per_member": n, "count": count, "true_count": len(shared),
             "seconds": {k: round(v, 2) for k, v in times.items()},

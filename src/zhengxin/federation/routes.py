@@ -49,19 +49,29 @@ def member_list(actor: AnyParty, runtime: RuntimeDep) -> dict:
         return members.document(conn, runtime.artefact_keys, now=clock.now())
 
 
+async def _as_member(request: Request, runtime, answer) -> dict:
+    """A route signed by a member (RFC 9421) instead of keyed: the signature checked and its
+    nonce kept, then `answer(conn, member, body)`, all in one unit of work off the event loop."""
+    body = await request.body()
+
+    def run() -> dict:
+        with runtime.transaction() as conn:
+            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
+            return answer(conn, member, body)
+
+    return await run_in_threadpool(run)
+
+
 @router.post("/handshake")
 async def handshake(request: Request, runtime: RuntimeDep) -> dict:
     """Signed by a member (RFC 9421), no API key: answers who the federation says signed it, so a
     member can check its key, its clock and its membership before it asks for anything."""
-    body = await request.body()
 
-    def check() -> dict:
-        with runtime.transaction() as conn:
-            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
+    def answer(conn, member: dict, body: bytes) -> dict:
         return {"member": {k: member[k] for k in ("uscc", "name", "base_url")},
                 "verified_at": clock.now(), "max_age_seconds": signatures.MAX_AGE_SECONDS}  # fmt: skip
 
-    return await run_in_threadpool(check)
+    return await _as_member(request, runtime, answer)
 
 
 @router.post("/oprf")
@@ -69,21 +79,18 @@ async def evaluate_blinded(request: Request, runtime: RuntimeDep) -> dict:
     """The regulator's node evaluates a member's blinded resident IDs with the federation's OPRF
     key (RFC 9497, OPRF mode). Signed by a member (RFC 9421), no API key; the node sees random
     group elements only, and logs who asked for how many."""
-    body = await request.body()
 
-    def evaluate() -> dict:
-        with runtime.transaction() as conn:
-            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
-            key = pseudonyms.server_key(runtime.settings)
-            try:
-                blinded = json.loads(body)["blinded"]
-                if not isinstance(blinded, list) or not all(isinstance(b, str) for b in blinded):
-                    raise TypeError
-            except (ValueError, KeyError, TypeError):
-                raise Problem(422, "invalid_batch", 'the body must be {"blinded": ["<hex>", ...]}') from None
-            evaluated = pseudonyms.evaluate_all(key, blinded, runtime.settings.federation.max_blinded)
-            audit.enqueue(conn, [audit.event("federation.oprf_evaluated", None, member=member["uscc"],
-                                             elements=len(evaluated))])  # fmt: skip
+    def answer(conn, member: dict, body: bytes) -> dict:
+        key = pseudonyms.server_key(runtime.settings)
+        try:
+            blinded = json.loads(body)["blinded"]
+            if not isinstance(blinded, list) or not all(isinstance(b, str) for b in blinded):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise Problem(422, "invalid_batch", 'the body must be {"blinded": ["<hex>", ...]}') from None
+        evaluated = pseudonyms.evaluate_all(key, blinded, runtime.settings.federation.max_blinded)
+        audit.enqueue(conn, [audit.event("federation.oprf_evaluated", None, member=member["uscc"],
+                                         elements=len(evaluated))])  # fmt: skip
         return {"evaluated": evaluated}
 
-    return await run_in_threadpool(evaluate)
+    return await _as_member(request, runtime, answer)

@@ -16,6 +16,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
+import http_sf
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
@@ -101,12 +102,14 @@ def verify(conn: Connection, method: str, url: str, headers, body: bytes, *, now
 
 
 def _key_id(signature_input: str) -> str | None:
-    marker = 'keyid="'
-    start = signature_input.find(marker)
-    if start < 0:
+    """The first `keyid` in the Signature-Input dictionary (RFC 8941), read before anything is
+    verified: it names the member whose key verifies the rest."""
+    try:
+        signatures = http_sf.parse(signature_input.encode(), tltype="dictionary")
+    except ValueError:
         return None
-    end = signature_input.find('"', start + len(marker))
-    return signature_input[start + len(marker) : end] if end > 0 else None
+    ids = (params.get("keyid") for _, params in signatures.values())
+    return next((key_id for key_id in ids if isinstance(key_id, str)), None)
 
 
 def _first_use(conn: Connection, key_id: str, nonce, now: dt.datetime) -> None:

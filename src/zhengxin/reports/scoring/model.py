@@ -80,7 +80,8 @@ def train(
         model["as_of"] = plan.as_of.isoformat()
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()
     model["version"] = f"sc-{trained_at:%Y%m%d%H%M%S}-{digest[:8]}"
-    metrics, test_scores = _evaluate(model, card, (x_train, x_test, y_train, y_test), specs, seed, scaling)
+    metrics, train_scores, test_scores = _evaluate(model, card, (x_train, x_test, y_train, y_test), specs, seed,
+                                                   scaling)  # fmt: skip
     model_card = {
         "version": model["version"],
         "model_sha256": digest,
@@ -101,10 +102,9 @@ def train(
     groups_frame = _groups(frame, plan, groups)
     if groups_frame is not None:
         held = groups_frame[x_test.index.to_numpy()]
-        cut = cutoff if cutoff is not None else float(np.median(metrics.pop("_train_scores")))
+        cut = cutoff if cutoff is not None else float(np.median(train_scores))
         model_card["fairness"] = {**fairness.report(held, y_test, test_scores, cut), "split": "test",
                                   "from": groups_frame.columns}  # fmt: skip
-    metrics.pop("_train_scores", None)
     return model, model_card
 
 
@@ -275,10 +275,11 @@ def _fit(specs, scaling: Scaling, x, y: np.ndarray):
     return card
 
 
-def _evaluate(model: dict, fitted, split: tuple, specs, seed: int, scaling: Scaling) -> tuple[dict, np.ndarray]:
+def _evaluate(model: dict, fitted, split: tuple, specs, seed: int, scaling: Scaling) -> tuple[dict, np.ndarray,
+                                                                                               np.ndarray]:
     """The exported model on both splits: AUC, Gini and KS with intervals, stability,
     calibration, the score distributions, k-fold cross-validation, and the other models on the
-    same split. Returns the metrics and the test scores."""
+    same split. Returns the metrics and the train and test scores."""
     x_train, x_test, y_train, y_test = split
     train_scores = np.array([points(model, r)[0] for r in x_train.to_dict("records")])
     test_scores = np.array([points(model, r)[0] for r in x_test.to_dict("records")])
@@ -294,9 +295,8 @@ def _evaluate(model: dict, fitted, split: tuple, specs, seed: int, scaling: Scal
                "distribution": validation.distributions(y_test, test_scores),
                "benchmarks": validation.other_models(split, [s.name for s in specs if s.kind == "categorical"], seed),
                "cross_validation": validation.cross_validated(lambda x, y: _fit(specs, scaling, x, y), x_train,
-                                                              y_train, seed),
-               "_train_scores": train_scores}  # fmt: skip
-    return metrics, test_scores
+                                                              y_train, seed)}  # fmt: skip
+    return metrics, train_scores, test_scores
 
 
 def _code(name: str) -> str:
