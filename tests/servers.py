@@ -27,9 +27,10 @@ def secrets_env(settings) -> dict[str, str]:
         return json.dumps({k: v.get_secret_value() for k, v in d.items()})
 
     federation = {
-        f"ZHENGXIN_FEDERATION__{name.upper()}": value.get_secret_value()
-        for name, value in (("oprf_key", settings.federation.oprf_key),) if value is not None
-    }
+        f"ZHENGXIN_FEDERATION__{name.upper()}": value.get_secret_value() if hasattr(value, "get_secret_value")
+        else str(value)
+        for name, value in settings.federation if value is not None
+    }  # fmt: skip
     return {
         **federation,
         "ZHENGXIN_PEPPER": settings.pepper.get_secret_value(),

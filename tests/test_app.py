@@ -167,7 +167,7 @@ def test_the_openapi_document_lists_the_catalogs_names(client, runtime):
     schemas = doc["components"]["schemas"]
     purposes, record_types = list(runtime.catalog.purposes), list(runtime.catalog.record_types)
     assert schemas["AuthorizationCreate"]["properties"]["purpose"]["enum"] == purposes
-    assert schemas["AuthorizationCreate"]["properties"]["scopes"]["items"]["enum"] == record_types
+    assert schemas["AuthorizationCreate"]["properties"]["scopes"]["items"]["enum"] == [*record_types, "federation"]
     assert schemas["InquiryCreate"]["properties"]["purpose"]["enum"] == purposes
     params = {p["name"]: p["schema"] for p in doc["paths"]["/v1/policy/explain"]["get"]["parameters"]}
     assert params["purpose"]["enum"] == [*purposes, "dispute_handling", "rights_request", "complaint"]

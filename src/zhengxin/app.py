@@ -24,6 +24,7 @@ from zhengxin.audit.routes import router as log_router
 from zhengxin.billing.routes import router as billing_router
 from zhengxin.complaints import routes as complaints_routes
 from zhengxin.config import Settings
+from zhengxin.consent import service as consent
 from zhengxin.consent.routes import me_router as withdrawals_router
 from zhengxin.consent.routes import router as consent_router
 from zhengxin.decisions.service import STAFF_READ_PURPOSES
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_handlers(app)
-    openapi.install(app, names=runtime.catalog.names() | {"staff_purposes": list(STAFF_READ_PURPOSES)})
+    names = {"staff_purposes": list(STAFF_READ_PURPOSES), "authorization_scopes": [consent.FEDERATION_SCOPE]}
+    openapi.install(app, names=runtime.catalog.names() | names)
     for router in API_ROUTERS:
         app.include_router(router)
 

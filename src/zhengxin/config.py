@@ -111,6 +111,9 @@ class FederationSettings(BaseModel):
     oprf_key: SecretStr | None = None
     regulator_url: str | None = None  # where a member asks for its pseudonyms
     max_blinded: int = Field(default=5000, ge=1)  # blinded elements per OPRF request
+    # How long an inquiry waits for the other members' summaries: a member not answering by then
+    # is marked unavailable and the report says its view is partial.
+    peer_budget_ms: int = Field(default=300, ge=1, le=10_000)
 
     def oprf_key_bytes(self) -> bytes | None:
         return bytes.fromhex(self.oprf_key.get_secret_value()) if self.oprf_key else None

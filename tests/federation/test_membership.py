@@ -51,7 +51,8 @@ def test_only_the_regulator_admits_and_bad_members_are_refused(client, parties, 
     for change, code in (({"uscc": "91110000000000000X"}, "invalid_uscc"),
                          ({"base_url": "ftp://x.example"}, "invalid_base_url"),
                          ({"base_url": "http://x.example"}, "invalid_base_url"),  # plain http only on loopback
-                         ({"signing_key": "zz" * 32}, "invalid_signing_key")):  # fmt: skip
+                         ({"signing_key": "zz" * 32}, "invalid_signing_key"),
+                         ({"artefact_keys": {"doc1": "ab" * 31}}, "invalid_signing_key")):  # fmt: skip
         r = client.post("/v1/federation/members", headers=regulator, json={**good, **change})
         assert r.status_code == 422 and r.json()["code"] == code, r.text
     assert client.delete(f"/v1/federation/members/{a_uscc(48)}", headers=regulator).json()["code"] == (
@@ -160,3 +161,18 @@ def test_a_member_node_joins_and_follows_the_regulators_list(runtime, parties, t
         assert forged.exit_code == 2 and "members_signature_invalid" in forged.output
     finally:
         server.kill()
+
+
+def test_the_federation_scope_needs_a_member_agency(client, parties):
+    """An agency outside any federation cannot promise the person a federation summary: the
+    grant is refused with its own code, and nothing is stored."""
+    from tests.bureau import Bureau
+
+    bureau = Bureau(client, parties)
+    person, lender = bureau.person(3), bureau.lender("First Bank", 3)
+    body = {"lender": lender.name, "purpose": "loan_application", "scopes": ["loan", "federation"]}
+    r = client.post("/v1/authorizations", json=body, headers=person.headers)
+    assert (r.status_code, r.json()["code"]) == (409, "not_a_federation_member")
+    assert client.get("/v1/authorizations", headers=person.headers).json() == []
+    unknown = client.post("/v1/authorizations", json={**body, "scopes": ["loan", "fed"]}, headers=person.headers)
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "invalid_scope")

@@ -66,7 +66,7 @@ def test_a_card_reaches_the_report_its_summary_and_the_score_features(client, bu
     post(client, bank.headers, [card(1)], "bank-1")
     person = bureau.person(1, loan(1, scheduled_payment_fen=45_000, term_months=12))
     report = self_report(client, person.headers)
-    assert report["header"]["report_version"] == "1.3"
+    assert report["header"]["report_version"] == "1.4"
     assert [a["account_id"] for a in report["accounts"]] == ["ACC-000001"]  # the card is in its own part
     (c,) = report["credit_cards"]
     assert (c["account_id"], c["credit_limit_fen"], c["balance_fen"], c["minimum_due_fen"], c["utilisation"]) == (

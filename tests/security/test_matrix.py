@@ -22,7 +22,9 @@ from zhengxin.parties.tables import ROLES
 # Routes anyone may call, without a key.
 PUBLIC = {("GET", "/healthz")}
 # Routes a federation member calls with an RFC 9421 signature instead of a key (federation.signatures).
-SIGNED = {("POST", "/v1/federation/handshake"), ("POST", "/v1/federation/oprf")}
+SIGNED = {
+    ("POST", "/v1/federation/handshake"), ("POST", "/v1/federation/oprf"), ("POST", "/v1/federation/summaries"),
+}
 
 
 def _declared_roles(dependant) -> tuple[str, ...] | None:

@@ -6,6 +6,7 @@ ZHENGXIN_CATALOG_PATH) and validated at start. Intake reads it to decide what to
 
 from zhengxin.catalog.model import (
     CATALOG_NAME,
+    AuthorizationScope,
     Catalog,
     Constraint,
     FieldSpec,
@@ -18,6 +19,7 @@ from zhengxin.catalog.model import (
 
 __all__ = [
     "CATALOG_NAME",
+    "AuthorizationScope",
     "Catalog",
     "Constraint",
     "FieldSpec",

@@ -45,6 +45,11 @@ def catalog_name(kind: Literal["purposes", "record_types"], description: str = "
 
 Purpose = Annotated[str, catalog_name("purposes", "The purpose of the query, as the catalog names it")]
 RecordTypeName = Annotated[str, catalog_name("record_types")]
+# What an authorization may name: the catalog's record types, and the scopes beyond them
+# (`authorization_scopes`: the federation's summaries, consent.FEDERATION_SCOPE).
+AuthorizationScope = Annotated[
+    str, Field(pattern=CATALOG_NAME, json_schema_extra={"x-catalog": ["record_types", "authorization_scopes"]})
+]
 
 
 class _Strict(BaseModel):

@@ -39,6 +39,13 @@ def person_binding(authorization_id: str, resident_id: str, secret: str) -> str:
     return hmac.new(bytes.fromhex(secret), message, "sha256").hexdigest()
 
 
+def pseudonym_binding(authorization_id: str, pseudonym: str, secret: str) -> str:
+    """With the `federation` scope, what binds the artefact to the person's federation pseudonym:
+    a peer agency asked for a summary under it checks the pseudonym it is asked about opens it."""
+    message = f"zhengxin-authorization-pseudonym/v2|{authorization_id}|{pseudonym}".encode()
+    return hmac.new(bytes.fromhex(secret), message, "sha256").hexdigest()
+
+
 def _v1_binding(authorization_id: str, resident_id: str) -> str:
     return hashlib.sha256(f"zhengxin-authorization-person/v1|{authorization_id}|{resident_id}".encode()).hexdigest()
 

@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from zhengxin.catalog import Purpose, RecordTypeName
+from zhengxin.catalog import AuthorizationScope, Purpose
 
 Product = Literal["report", "score"]
 
@@ -11,9 +11,11 @@ Product = Literal["report", "score"]
 class AuthorizationCreate(BaseModel):
     lender: str = Field(description="The lender's party name (or id)")
     purpose: Purpose
-    scopes: list[RecordTypeName] = Field(
-        min_length=1, max_length=32, description="Record types the lender may see, e.g. loan, consumption"
-    )
+    scopes: list[AuthorizationScope] = Field(
+        min_length=1, max_length=32,
+        description="Record types the lender may see, e.g. loan, consumption; `federation`: the agency may also ask "
+        "the other agencies of the federation for a summary of what they hold",
+    )  # fmt: skip
     products: list[Product] = Field(default=["report", "score"], min_length=1)
     separate_consent: bool = Field(
         default=False, description="Separate consent for sensitive record types such as travel (PIPL-29)"

@@ -14,6 +14,7 @@ from zhengxin.audit import service as audit
 from zhengxin.consent import artefact
 from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
+from zhengxin.federation import pseudonyms
 from zhengxin.kit import clock
 from zhengxin.kit.db import pipelined
 from zhengxin.kit.errors import Problem
@@ -24,6 +25,14 @@ from zhengxin.runtime import Runtime
 
 PRODUCTS = ("report", "score")
 METHOD = "credit report and score supplied by the licensed credit reference agency, for this lender only"
+# A scope beyond the catalog's record types: the agency may ask the other members of the
+# federation of agencies for a summary of what they hold about the person (issue 20).
+FEDERATION_SCOPE = "federation"
+FEDERATION_NOTICE = (
+    "Summaries from the other credit reference agencies of the federation, asked under this authorization: "
+    "platforms, open accounts, total outstanding and limits (fen), worst repayment status in 24 months, new "
+    "accounts and inquiries in the last 1, 3 and 6 months. No account, institution or identifier is shared."
+)
 
 
 def sensitive_types(catalog) -> list[str]:
@@ -89,6 +98,10 @@ def grant(
         runtime, authorization_id, resident_id, party, purpose=purpose, products=products, scopes=scopes,
         separate_consent=separate_consent, fair_use=fair_use, issued_at=issued_at, expires_on=expires_on,
     )  # fmt: skip
+    if FEDERATION_SCOPE in scopes:
+        pseudonym = pseudonyms.ensure(conn, runtime.settings, individual.person_token, resident_id, issued_at)
+        fields["federation"] = artefact.pseudonym_binding(
+            authorization_id, pseudonym, artefact.person_secret(runtime.pepper, authorization_id))
     text, signature = artefact.sign(fields, runtime.artefact_keys)
     row = {
         "id": authorization_id,
@@ -126,10 +139,11 @@ def _checked_terms(runtime, *, purpose: str, scopes: list[str], products: list[s
     if not set(products) <= set(PRODUCTS):
         raise Problem(422, "invalid_product", f"products are {', '.join(PRODUCTS)}")
     scopes = sorted(set(scopes))
-    unknown = [s for s in scopes if s not in catalog.record_types]
+    unknown = [s for s in scopes if s not in catalog.record_types and s != FEDERATION_SCOPE]
     if unknown:
         raise Problem(422, "invalid_scope", f"unknown record types: {', '.join(unknown)}")
-    unfit = [s for s in scopes if purpose not in catalog.record_types[s].purposes]
+    # The federation's summaries are loan figures: they serve what loan records may serve.
+    unfit = [s for s in scopes if purpose not in catalog.record_types[_record_type(s)].purposes]
     if unfit:
         raise Problem(
             422, "scope_not_for_purpose", f"{', '.join(unfit)} may not serve {purpose} (catalog purposes)", rule="CM-7"
@@ -144,6 +158,15 @@ def _checked_terms(runtime, *, purpose: str, scopes: list[str], products: list[s
     if fair_use is None:
         raise Problem(422, "invalid_purpose", f"no fair-use limit is configured for {purpose}")
     return products, scopes, expires_on, fair_use
+
+
+def _record_type(scope: str) -> str:
+    return "loan" if scope == FEDERATION_SCOPE else scope
+
+
+def record_scopes(scopes: list[str]) -> list[str]:
+    """The record types among an authorization's scopes."""
+    return [s for s in scopes if s != FEDERATION_SCOPE]
 
 
 def _artefact_fields(
@@ -172,7 +195,8 @@ def _artefact_fields(
             "recipient": party["name"],
             "purpose": catalog.purposes[purpose],
             "method": METHOD,
-            "categories": [catalog.record_types[s].description for s in scopes],
+            "categories": [FEDERATION_NOTICE if s == FEDERATION_SCOPE else catalog.record_types[s].description
+                           for s in scopes],  # fmt: skip
         },
     }
 

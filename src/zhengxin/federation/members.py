@@ -20,10 +20,20 @@ from zhengxin.parties.service import Actor
 
 DOCUMENT_FORMAT = "zhengxin.federation-members/1"
 _c = federation_members.c
-_VIEW = (_c.uscc, _c.name, _c.base_url, _c.signing_key, _c.admitted_at, _c.removed_at)
+_VIEW = (_c.uscc, _c.name, _c.base_url, _c.signing_key, _c.artefact_keys, _c.admitted_at, _c.removed_at)
+_LISTED = ("uscc", "name", "base_url", "signing_key", "artefact_keys")
 
 
-def _checked(name: str, uscc: str, base_url: str, signing_key: str) -> dict:
+def _public_key(value) -> str:
+    try:
+        if not isinstance(value, str) or len(bytes.fromhex(value)) != 32:
+            raise ValueError
+    except ValueError:
+        raise Problem(422, "invalid_signing_key", "a key must be a raw Ed25519 public key in hex") from None
+    return value.lower()
+
+
+def _checked(name: str, uscc: str, base_url: str, signing_key: str, artefact_keys: dict | None = None) -> dict:
     try:
         uscc = validate_uscc(uscc)
     except InvalidIdentifier as e:
@@ -33,18 +43,16 @@ def _checked(name: str, uscc: str, base_url: str, signing_key: str) -> dict:
         raise Problem(422, "invalid_base_url", "base_url must be an http(s) URL with a host and no query")
     if url.scheme == "http" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise Problem(422, "invalid_base_url", "a member outside this machine is reached over https only")
-    try:
-        if len(bytes.fromhex(signing_key)) != 32:
-            raise ValueError
-    except ValueError:
-        raise Problem(422, "invalid_signing_key", "signing_key must be a raw Ed25519 public key in hex") from None
-    return {"uscc": uscc, "name": name.strip(), "base_url": base_url.rstrip("/"), "signing_key": signing_key.lower()}
+    keys = {str(key_id): _public_key(value) for key_id, value in (artefact_keys or {}).items()}
+    return {"uscc": uscc, "name": name.strip(), "base_url": base_url.rstrip("/"),
+            "signing_key": _public_key(signing_key), "artefact_keys": keys}  # fmt: skip
 
 
 def admit(conn: Connection, regulator: Actor, *, name: str, uscc: str, base_url: str, signing_key: str,
-          now: datetime) -> dict:  # fmt: skip
-    """Admit an agency (or admit it again after a removal, with the key and address it gives now)."""
-    row = _checked(name, uscc, base_url, signing_key)
+          now: datetime, artefact_keys: dict | None = None) -> dict:  # fmt: skip
+    """Admit an agency (or admit it again after a removal, with the keys and address it gives
+    now). `artefact_keys` verify the authorizations it signs, which its peers check."""
+    row = _checked(name, uscc, base_url, signing_key, artefact_keys)
     existing = get(conn, row["uscc"])
     if existing is None:
         conn.execute(insert(federation_members).values(**row, admitted_at=now))
@@ -52,7 +60,8 @@ def admit(conn: Connection, regulator: Actor, *, name: str, uscc: str, base_url:
         conn.execute(update(federation_members).where(federation_members.c.uscc == row["uscc"])
                      .values(**row, admitted_at=now, removed_at=None))  # fmt: skip
     audit.enqueue(conn, [audit.event("federation.member_admitted", regulator, uscc=row["uscc"], name=row["name"],
-                                     base_url=row["base_url"], signing_key=row["signing_key"])])  # fmt: skip
+                                     base_url=row["base_url"], signing_key=row["signing_key"],
+                                     artefact_keys=row["artefact_keys"])])  # fmt: skip
     return get(conn, row["uscc"])
 
 
@@ -67,13 +76,17 @@ def remove(conn: Connection, regulator: Actor, uscc: str, *, now: datetime) -> d
 
 def get(conn: Connection, uscc: str) -> dict | None:
     row = conn.execute(select(*_VIEW).where(federation_members.c.uscc == uscc)).mappings().first()
-    return None if row is None else dict(row)
+    return None if row is None else _member(row)
 
 
 def current(conn: Connection) -> list[dict]:
     rows = conn.execute(select(*_VIEW).where(federation_members.c.removed_at.is_(None))
                         .order_by(federation_members.c.uscc)).mappings().all()  # fmt: skip
-    return [dict(r) for r in rows]
+    return [_member(r) for r in rows]
+
+
+def _member(row) -> dict:
+    return {**row, "artefact_keys": row["artefact_keys"] or {}}
 
 
 def document(conn: Connection, keys, *, now: datetime) -> dict:
@@ -82,7 +95,7 @@ def document(conn: Connection, keys, *, now: datetime) -> dict:
     body = {
         "format": DOCUMENT_FORMAT,
         "issued_at": _utc(now),
-        "members": [{**{k: m[k] for k in ("uscc", "name", "base_url", "signing_key")},
+        "members": [{**{k: m[k] for k in _LISTED},
                      "admitted_at": _utc(m["admitted_at"])} for m in current(conn)],
     }  # fmt: skip
     return {"document": body, "key_id": keys.active_key_id, "signature": keys.sign(canonical_json(body))}
@@ -107,7 +120,8 @@ def adopt(conn: Connection, signed: dict, regulator_keys: dict[str, str], *, now
     """A member node takes the regulator's signed list as its own: members listed are current
     (with the key and address listed), members no longer listed are removed. Returns what changed."""
     body = verify_document(signed, regulator_keys)
-    listed = {m["uscc"]: _checked(m["name"], m["uscc"], m["base_url"], m["signing_key"]) for m in body["members"]}
+    listed = {m["uscc"]: _checked(m["name"], m["uscc"], m["base_url"], m["signing_key"], m.get("artefact_keys"))
+              for m in body["members"]}  # fmt: skip
     before = {m["uscc"]: m for m in current(conn)}
     changed = {"admitted": [], "updated": [], "removed": sorted(set(before) - set(listed))}
     for uscc, row in listed.items():
@@ -115,7 +129,7 @@ def adopt(conn: Connection, signed: dict, regulator_keys: dict[str, str], *, now
         if old is None:
             conn.execute(insert(federation_members).values(**row, admitted_at=now))
             changed["admitted"].append(uscc)
-        elif old["removed_at"] is not None or any(old[k] != row[k] for k in ("name", "base_url", "signing_key")):
+        elif old["removed_at"] is not None or any(old[k] != row[k] for k in _LISTED):
             conn.execute(update(federation_members).where(_c.uscc == uscc).values(**row, removed_at=None))
             changed["updated"].append(uscc)
     if changed["removed"]:

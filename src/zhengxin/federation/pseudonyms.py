@@ -14,7 +14,8 @@ from datetime import datetime
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from zhengxin.federation import oprf, signatures
 from zhengxin.federation.tables import federation_pseudonyms
@@ -88,6 +89,39 @@ def without_pseudonym(conn: Connection, tokens: list[str]) -> set[str]:
     c = federation_pseudonyms.c
     have = set(conn.execute(select(c.person_token).where(c.person_token.in_(tokens))).scalars())
     return set(tokens) - have
+
+
+def of_person(conn: Connection, person_token: str) -> str | None:
+    c = federation_pseudonyms.c
+    return conn.execute(select(c.pseudonym).where(c.person_token == person_token)).scalar_one_or_none()
+
+
+def person_with(conn: Connection, pseudonym: str) -> str | None:
+    """The token of the person this agency holds under a pseudonym, if any."""
+    c = federation_pseudonyms.c
+    return conn.execute(select(c.person_token).where(c.pseudonym == pseudonym)).scalar_one_or_none()
+
+
+def ensure(conn: Connection, settings, person_token: str, resident_id: str, now: datetime) -> str:
+    """The person's pseudonym, derived through the regulator's node if they have none yet (a
+    person this agency holds no records about authorizes a federation inquiry, say)."""
+    known = of_person(conn, person_token)
+    if known is not None:
+        return known
+    if not enabled(settings):
+        raise Problem(409, "not_a_federation_member", "this agency is not a member of a federation of agencies")
+    try:
+        [derived] = derive([resident_id], settings)
+    except (httpx.HTTPError, Problem):
+        raise Problem(503, "regulator_unreachable", "the regulator's node did not give the person's federation "
+                      "pseudonym: try again later") from None  # fmt: skip
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(federation_pseudonyms).values(person_token=person_token, pseudonym=derived,
+                                                              derived_at=now))  # fmt: skip
+    except IntegrityError:  # intake gave them one meanwhile: the same one
+        pass
+    return derived
 
 
 def for_intake(people: pl.DataFrame, settings, known) -> tuple[pl.DataFrame | None, int]:

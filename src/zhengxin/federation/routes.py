@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from zhengxin.audit import service as audit
-from zhengxin.federation import members, pseudonyms, signatures
+from zhengxin.federation import flows, members, pseudonyms, signatures
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.auth import AnyParty, Regulator
@@ -25,6 +25,11 @@ class MemberIn(BaseModel):
     uscc: str = Field(min_length=18, max_length=18, description="The agency's unified social credit code")
     base_url: str = Field(max_length=300, description="Where the agency's API answers the other members")
     signing_key: str = Field(min_length=64, max_length=64, description="Its Ed25519 request-signing key, hex")
+    artefact_keys: dict[str, str] = Field(
+        default={}, max_length=16,
+        description="The keys its authorization artefacts are signed with (key id: Ed25519 public key, hex), as its "
+        "GET /v1/authorizations/keys publishes them: the other members check the person's authorization with them",
+    )  # fmt: skip
 
 
 @router.post("/members", status_code=201)
@@ -92,5 +97,18 @@ async def evaluate_blinded(request: Request, runtime: RuntimeDep) -> dict:
         audit.enqueue(conn, [audit.event("federation.oprf_evaluated", None, member=member["uscc"],
                                          elements=len(evaluated))])  # fmt: skip
         return {"evaluated": evaluated}
+
+    return await _as_member(request, runtime, answer)
+
+
+@router.post("/summaries")
+async def summary(request: Request, runtime: RuntimeDep) -> dict:
+    """A member asks what this agency holds about a person, by federation pseudonym, under the
+    person's authorization artefact (signed by the asking member, `federation` in its scopes).
+    Signed by the member (RFC 9421), no API key. The answer, signed with this agency's
+    request-signing key, holds counts and sums only; the access goes into this agency's log."""
+
+    def answer(conn, member: dict, body: bytes) -> dict:
+        return flows.give_summary(conn, runtime, member, body)
 
     return await _as_member(request, runtime, answer)

@@ -1,7 +1,7 @@
 """The federation's member list (authoritative on the regulator's node) and the nonces of the
 signed requests a member has received (each accepted once)."""
 
-from sqlalchemy import Column, Index, String, Table
+from sqlalchemy import JSON, Column, Index, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
 
@@ -12,6 +12,9 @@ federation_members = Table(
     Column("name", String(200), nullable=False),
     Column("base_url", String(300), nullable=False),
     Column("signing_key", String(64), nullable=False),  # Ed25519 public key, hex: verifies its requests
+    # Its authorization artefact keys ({key_id: Ed25519 public key, hex}): a peer checks with them
+    # that the person authorized the summary it is asked for.
+    Column("artefact_keys", JSON),
     Column("admitted_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),  # removed: refused from the next request on
 )

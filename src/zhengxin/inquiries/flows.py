@@ -4,6 +4,7 @@ keeps the deny's record and answers with the problem naming the rules)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +12,9 @@ from sqlalchemy import Connection
 
 from zhengxin.billing import service as billing
 from zhengxin.consent import service as consent
+from zhengxin.consent.artefact import person_secret
 from zhengxin.decisions import service as decisions
+from zhengxin.federation import peers, pseudonyms
 from zhengxin.identity.tokens import token_for
 from zhengxin.inquiries import repository
 from zhengxin.kit import clock
@@ -24,7 +27,7 @@ from zhengxin.policy import Decision, entity_ref, epoch_day
 from zhengxin.records.repository import has_open_account_with, shown_accounts
 from zhengxin.reports.model import CreditReport, ScoreReport
 from zhengxin.reports.scoring import service as scoring
-from zhengxin.reports.service import Viewer, assemble
+from zhengxin.reports.service import Viewer, assemble, with_federation
 from zhengxin.runtime import Runtime
 
 
@@ -117,6 +120,32 @@ def _alert_confirmed(report, applicant_identity_verified: bool) -> dict:
     return {"applicant_identity_verified": True}
 
 
+def _ask_federation(conn: Connection, runtime: Runtime, authorization: dict, token: str, row: dict, scopes):
+    """With the `federation` scope on a report, ask every other member for its summary now (the
+    answers are collected once the report is assembled); None when there is nothing to ask."""
+    if consent.FEDERATION_SCOPE not in scopes or row["product"] != "report" or not pseudonyms.enabled(runtime.settings):
+        return None
+    pseudonym = pseudonyms.of_person(conn, token)  # given when the authorization was granted
+    if pseudonym is None:
+        return None
+    terms = json.loads(authorization["artefact"])
+    body = peers.request_body(
+        pseudonym=pseudonym, purpose=row["purpose"], lender_uscc=terms["lender"]["uscc"], inquiry_id=row["id"],
+        authorization={"artefact": authorization["artefact"], "signature": authorization["signature"],
+                       "person_secret": person_secret(runtime.pepper, authorization["id"])},
+    )  # fmt: skip
+    return peers.ask(conn, runtime.settings, body)
+
+
+def _with_peers(report, asked, runtime: Runtime, row: dict, details: dict):
+    """The report with the peers' answers (or their absence); which peers answered goes into the
+    inquiry record and its log event."""
+    outcomes = peers.collect(asked)
+    row["federation"] = [{"member": o["uscc"], "status": o["status"], "code": o.get("code")} for o in outcomes]
+    details["federation"] = row["federation"]
+    return with_federation(report, outcomes, runtime.settings.rules, asked.budget_ms)
+
+
 def inquire(
     conn: Connection,
     runtime: Runtime,
@@ -161,12 +190,15 @@ def inquire(
         "decision_id": decision.decision_id,
         "created_at": now,
     }
+    asked = _ask_federation(conn, runtime, authorization, token, row, context["scopes"])
     built = assemble(
         conn, runtime, token, viewer=Viewer("lender", lender.party_id), scopes=context["scopes"], today=today, now=now,
         inquiry=row,
     )  # fmt: skip
     row["report_id"] = built.report.header.report_id
     report = built.report
+    if asked is not None:  # the peers answered while the report was assembled, or are left out
+        report = _with_peers(report, asked, runtime, row, details)
     details.update(_alert_confirmed(report, applicant_identity_verified))
     if model is not None:
         # Scored before this inquiry is recorded, so it does not count itself as a recent inquiry.

@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from zhengxin.catalog import Purpose, RecordTypeName
+from zhengxin.catalog import AuthorizationScope, Purpose
 from zhengxin.reports.model import CreditReport, ScoreReport
 
 
@@ -12,8 +12,9 @@ class InquiryCreate(BaseModel):
     authorization_id: str
     purpose: Purpose
     product: Literal["report", "score"]
-    scopes: list[RecordTypeName] | None = Field(
-        max_length=32, default=None, description="Record types to include; default: all the authorization allows"
+    scopes: list[AuthorizationScope] | None = Field(
+        max_length=32, default=None,
+        description="Record types (and `federation`) to include; default: all the authorization allows",
     )
     applicant_identity_verified: bool = Field(
         default=False, description="You verified the applicant's identity: required while a fraud alert is in force"

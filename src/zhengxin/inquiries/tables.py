@@ -1,6 +1,6 @@
 """Every allowed inquiry (CR-22: who, when, what, why) and the records each report used."""
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
 
@@ -17,6 +17,8 @@ inquiries = Table(
     Column("decision_id", key(40), nullable=False),
     Column("report_id", key(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # With the `federation` scope: which members were asked and how each answered (never a figure).
+    Column("federation", JSON),
 )
 person_index("ix_inquiries_person", inquiries.c.person_token)
 Index("ix_inquiries_lender", inquiries.c.lender_id, inquiries.c.created_at)

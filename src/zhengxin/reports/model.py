@@ -13,8 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # 1.1: dispute ids, furnishers and due days on objections and statements; 1.2: score; 1.3: credit
-# cards apart from the other accounts, repayment liabilities, public records, schedules and debt service
-REPORT_VERSION = "1.3"
+# cards apart from the other accounts, repayment liabilities, public records, schedules and debt service;
+# 1.4: the federation's summaries, and multi-platform figures over the agencies that answered
+REPORT_VERSION = "1.4"
 
 
 class Institution(BaseModel):
@@ -111,6 +112,8 @@ class LoanLimit(BaseModel):
 class MultiPlatform(BaseModel):
     """Borrowing across platforms: what supervision and lenders watch for over-indebtedness."""
 
+    agencies: int = Field(default=1, description="Agencies whose figures are summed here: this one and every "
+                          "federation member that answered")  # fmt: skip
     active_platforms: int
     platform_threshold: int = Field(description="MULTI: borrowing on more platforms than this is flagged")
     above_threshold: bool
@@ -118,6 +121,39 @@ class MultiPlatform(BaseModel):
     inquiries: Counts
     total_outstanding_fen: int
     limits: list[LoanLimit]
+
+
+class PeerFigures(BaseModel):
+    """What a federation member holds about the person: counts and sums only."""
+
+    platforms: int
+    open_accounts: int
+    total_outstanding_fen: int
+    total_limit_fen: int
+    unsecured_outstanding_fen: int
+    worst_status_24m: str
+    new_accounts: Counts
+    inquiries: Counts
+    as_of: date
+
+
+class FederationMember(BaseModel):
+    name: str
+    uscc: str
+    status: Literal["answered", "unavailable", "refused"]
+    held: bool | None = Field(description="Whether the member holds loans about the person (answered only)")
+    summary: PeerFigures | None
+    code: str | None = Field(default=None, description="Why it did not answer: unreachable, over_budget, or the "
+                             "member's refusal code")  # fmt: skip
+
+
+class Federation(BaseModel):
+    """The other agencies' summaries, asked under the person's `federation` authorization scope."""
+
+    members: list[FederationMember]
+    partial: bool = Field(description="Some member did not answer within the budget: the multi-platform figures "
+                          "cover only the agencies that did")  # fmt: skip
+    budget_ms: int
 
 
 class MonthStatus(BaseModel):
@@ -324,3 +360,4 @@ class CreditReport(BaseModel):
     corrections: list[Correction] = Field(default=[], description="Accounts a furnisher moved into or out of this file")
     inquiry_records: list[InquiryRecord] = Field(description="Inquiries of the last two years, newest first")
     score: Score | None = Field(default=None, description="The person's own score, when a model is live")
+    federation: Federation | None = Field(default=None, description="Only when the scope includes federation")

@@ -42,6 +42,8 @@ from zhengxin.reports.model import (
     CoveredAccount,
     CreditCard,
     CreditReport,
+    Federation,
+    FederationMember,
     Header,
     Identity,
     IdentitySource,
@@ -54,6 +56,7 @@ from zhengxin.reports.model import (
     MonthStatus,
     MultiPlatform,
     ObjectionLabel,
+    PeerFigures,
     PersonalStatement,
     PublicRecord,
     Summary,
@@ -419,15 +422,27 @@ def multi_platform_section(accounts: list[dict], asked: list, rules, today: date
     open_accounts = [a for a in accounts if a["status"] in OPEN_STATUSES]
     opened = [a["opened_on"] for a in accounts]
     asked_on = [q.created_at.date() for q in asked]
-    unsecured = sum(a["balance_fen"] for a in open_accounts if a["product"] in UNSECURED)
-    platforms = len({a["furnisher_id"] for a in open_accounts})
+    return _multi_platform(
+        rules, platforms=len({a["furnisher_id"] for a in open_accounts}),
+        new_accounts=Counts(last_1m=within(1, opened), last_3m=within(3, opened), last_6m=within(6, opened)),
+        inquiries=Counts(last_1m=within(1, asked_on), last_3m=within(3, asked_on), last_6m=within(6, asked_on)),
+        outstanding=sum(a["balance_fen"] for a in open_accounts),
+        unsecured=sum(a["balance_fen"] for a in open_accounts if a["product"] in UNSECURED),
+    )  # fmt: skip
+
+
+def _multi_platform(rules, *, platforms: int, new_accounts: Counts, inquiries: Counts, outstanding: int,
+                    unsecured: int, agencies: int = 1) -> MultiPlatform:  # fmt: skip
+    """The multi-platform section from its figures: the MULTI threshold and the caps (ML-2020,
+    BANK-IL) applied in one place, for one agency's accounts or summed over the federation's."""
     return MultiPlatform(
+        agencies=agencies,
         active_platforms=platforms,
         platform_threshold=rules.multi_platform_threshold,
         above_threshold=platforms > rules.multi_platform_threshold,
-        new_accounts=Counts(last_1m=within(1, opened), last_3m=within(3, opened), last_6m=within(6, opened)),
-        inquiries=Counts(last_1m=within(1, asked_on), last_3m=within(3, asked_on), last_6m=within(6, asked_on)),
-        total_outstanding_fen=sum(a["balance_fen"] for a in open_accounts),
+        new_accounts=new_accounts,
+        inquiries=inquiries,
+        total_outstanding_fen=outstanding,
         limits=[
             LoanLimit(rule="ML-2020", limit_fen=rules.individual_cap_fen, outstanding_fen=unsecured,
                       exceeded=unsecured > rules.individual_cap_fen),
@@ -435,6 +450,33 @@ def multi_platform_section(accounts: list[dict], asked: list, rules, today: date
                       exceeded=unsecured > rules.internet_consumer_cap_fen),
         ],
     )  # fmt: skip
+
+
+def with_federation(report: CreditReport, outcomes: list[dict], rules, budget_ms: int) -> CreditReport:
+    """The report with the federation's section and its multi-platform figures summed over this
+    agency and every member that answered (federation.peers.collect's outcomes). A platform that
+    furnishes the person's loans to two agencies counts at each: the summaries name no platform."""
+    listed = [FederationMember(
+        name=o["name"], uscc=o["uscc"], status=o["status"], held=o["held"], code=o.get("code"),
+        summary=PeerFigures.model_validate(o["summary"].model_dump()) if o["summary"] is not None else None,
+    ) for o in outcomes]  # fmt: skip
+    answered = [m for m in listed if m.status == "answered"]
+    figures = [m.summary for m in answered if m.summary is not None]
+    local = report.multi_platform
+
+    def counts(attr: str) -> Counts:
+        mine = getattr(local, attr)
+        return Counts(**{k: getattr(mine, k) + sum(getattr(getattr(f, attr), k) for f in figures)
+                         for k in ("last_1m", "last_3m", "last_6m")})  # fmt: skip
+
+    multi = _multi_platform(
+        rules, agencies=1 + len(answered), platforms=local.active_platforms + sum(f.platforms for f in figures),
+        new_accounts=counts("new_accounts"), inquiries=counts("inquiries"),
+        outstanding=local.total_outstanding_fen + sum(f.total_outstanding_fen for f in figures),
+        unsecured=local.limits[0].outstanding_fen + sum(f.unsecured_outstanding_fen for f in figures),
+    )  # fmt: skip
+    section = Federation(members=listed, partial=len(answered) < len(listed), budget_ms=budget_ms)
+    return report.model_copy(update={"multi_platform": multi, "federation": section})
 
 
 def consumption_section(spend: list[dict]) -> Consumption:

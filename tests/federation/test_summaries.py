@@ -1,0 +1,187 @@
+"""Cross-agency summaries (issue 20) between real server processes: two agencies and the
+regulator's node, each with its own database, pepper, keys and log. A lender's inquiry at agency
+1 under the person's `federation` authorization shows agency 2's summary; the figures are
+checked against a hand computation over both agencies' records."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.records import loan, resident_id
+from zhengxin.audit.verify import verify_receipt
+from zhengxin.federation import peers, signatures
+from zhengxin.kit import clock
+
+from .nodes import Federation, databases
+
+
+@pytest.fixture(params=BACKENDS)
+def federation(request, tmp_path):
+    urls, drop = databases(request.param, tmp_path, 3)
+    fed = Federation(urls, tmp_path)
+    try:
+        yield fed
+    finally:
+        fed.stop()
+        drop()
+
+
+def ago(days: int) -> str:
+    return (clock.today() - timedelta(days=days)).isoformat()
+
+
+def _populate(fed: Federation):
+    """Person 1 borrows from platform A (furnishing to agency 1) and from platforms B and C
+    (furnishing to agency 2); person 2 only from platform A."""
+    one, two = fed.agencies
+    bureau1, bureau2 = fed.bureau(one), fed.bureau(two)
+    person = bureau1.person(
+        1, loan(1, as_of=ago(0), opened_on=ago(20), principal_fen=300000, balance_fen=250000, product="microloan"))
+    bureau1.person(2, loan(2, as_of=ago(0)))
+    _, platform_c = two.parties.add("furnisher", "Platform C")
+    there = bureau2.person(1, loan(1, as_of=ago(0), account_id="B-1", opened_on=ago(50), principal_fen=200000,
+                           balance_fen=150000, payment_history="N" * 22 + "1N"))  # fmt: skip
+    bureau2.furnish([loan(1, as_of=ago(0), account_id="C-1", opened_on=ago(400), principal_fen=100000,
+                          balance_fen=80000, product="consumer_loan")], headers=platform_c)  # fmt: skip
+    lender = bureau1.lender("First Bank", 1)
+    return bureau1, bureau2, person, lender, there
+
+
+def test_an_inquiry_with_the_federation_scope_sums_both_agencies(federation):
+    fed = federation
+    one, two = fed.agencies
+    bureau1, bureau2, person, lender, there = _populate(fed)
+    granted = bureau1.grant(person, lender, scopes=["loan", "federation"])
+    assert any("other credit reference agencies" in c for c in json.loads(granted["artefact"])["notice"]["categories"])
+
+    r = bureau1.inquire(lender, person, granted["id"])
+    assert r.status_code == 201, r.text
+    report = r.json()["report"]
+    [peer] = report["federation"]["members"]
+    assert (peer["uscc"], peer["status"], peer["held"]) == (two.settings.federation.uscc, "answered", True)
+    assert peer["summary"] == {
+        "platforms": 2, "open_accounts": 2, "total_outstanding_fen": 230000, "total_limit_fen": 300000,
+        "unsecured_outstanding_fen": 230000, "worst_status_24m": "1",
+        "new_accounts": {"last_1m": 0, "last_3m": 1, "last_6m": 1},
+        "inquiries": {"last_1m": 0, "last_3m": 0, "last_6m": 0}, "as_of": clock.today().isoformat(),
+    }  # fmt: skip
+    multi = report["multi_platform"]
+    assert report["federation"]["partial"] is False and multi["agencies"] == 2
+    assert multi["active_platforms"] == 3 and multi["total_outstanding_fen"] == 480000
+    assert multi["new_accounts"] == {"last_1m": 1, "last_3m": 2, "last_6m": 2}
+    assert [limit["outstanding_fen"] for limit in multi["limits"]] == [480000, 480000]
+    assert "B-1" not in r.text and "Platform C" not in r.text
+
+    # Agency 2's log holds the access, about the person, and the person's receipt verifies there.
+    receipts = two.http.get("/v1/me/receipts", headers=there.headers).json()["receipts"]
+    given = [x for x in receipts if x["kind"] == "federation.summary_given"]
+    assert len(given) == 1
+    two.http.post("/v1/log/sth", headers=bureau2.agency)
+    receipt = two.http.get(f"/v1/me/receipts/{given[0]['leaf_index']}", headers=there.headers).json()
+    leaf = json.loads(receipt["leaf"])
+    assert leaf["member"] == one.settings.federation.uscc and leaf["authorization"] == granted["id"]
+    assert leaf["lender"] == lender.uscc and leaf["purpose"] == "loan_application"
+    keys = {k["key_id"]: k["public_key"] for k in two.http.get("/v1/log/keys", headers=bureau2.agency).json()["keys"]}
+    verify_receipt(receipt, keys)
+
+    # The regulator's node received blinded elements and signed requests, never an ID.
+    ids = [resident_id(1), resident_id(2)]
+    assert fed.proxy.received and all(path == "/v1/federation/oprf" for path, _, _ in fed.proxy.received)
+    for _, body, headers in fed.proxy.received:
+        seen = body + json.dumps(headers).encode()
+        assert not any(i.encode() in seen or i[:17].encode() in seen for i in ids)
+
+    # Without the scope, nobody is asked.
+    plain = bureau1.grant(person, lender, scopes=["loan"])
+    report = bureau1.inquire(lender, person, plain["id"]).json()["report"]
+    assert report["federation"] is None and report["multi_platform"]["agencies"] == 1
+
+
+def test_a_peer_down_or_silent_leaves_the_view_partial_and_a_removed_member_is_refused(federation):
+    fed = federation
+    one, two = fed.agencies
+    bureau1, _, person, lender, _ = _populate(fed)
+
+    def inquire():  # one inquiry per authorization for an application (fair use)
+        granted = bureau1.grant(person, lender, scopes=["loan", "federation"])
+        return bureau1.inquire(lender, person, granted["id"])
+
+    # A member that accepts connections and never answers: left out when the budget runs out.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    fed.admit(two, base_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+    fed.publish()
+    r = inquire()
+    silent.close()
+    assert r.status_code == 201, r.text
+    federation_section = r.json()["report"]["federation"]
+    assert federation_section["partial"] is True and federation_section["budget_ms"] == 300
+    [peer] = federation_section["members"]
+    assert peer["status"] == "unavailable" and peer["summary"] is None
+    assert r.json()["report"]["multi_platform"]["agencies"] == 1
+    assert r.json()["fee_fen"] > 0  # the lender is charged the same
+
+    # A member whose server is down: unreachable, the inquiry answered all the same.
+    fed.admit(two)
+    fed.publish()
+    two.server.kill()
+    r = inquire()
+    assert r.status_code == 201 and r.json()["report"]["federation"]["members"][0]["code"] == "unreachable"
+    two.server.start()
+
+    # Agency 1 removed by the regulator: agency 2 refuses it from the next request on.
+    fed.remove(one)
+    fed.publish()
+    r = inquire()
+    [peer] = r.json()["report"]["federation"]["members"]
+    assert (peer["status"], peer["code"]) == ("refused", "not_a_member")
+
+
+def test_a_peer_refuses_a_request_the_person_did_not_authorize(federation):
+    fed = federation
+    one, two = fed.agencies
+    bureau1, _, person, lender, _ = _populate(fed)
+    granted = bureau1.grant(person, lender, scopes=["loan", "federation"])
+    plain = bureau1.grant(person, lender, scopes=["loan"])
+    seed = one.settings.federation.signing_key_bytes()
+    uscc = one.settings.federation.uscc
+    with one.runtime.reading() as conn:
+        from zhengxin.federation import pseudonyms
+        from zhengxin.identity.tokens import person_token
+
+        pseudonym = pseudonyms.of_person(conn, person_token(one.runtime.pepper, person.person_id))
+    url = two.server.base + peers.PATH
+
+    def ask(authorization: dict, **change) -> tuple[int, str]:
+        terms = {"pseudonym": pseudonym, "purpose": "loan_application", "lender_uscc": lender.uscc,
+                 "inquiry_id": "inq_test", "authorization": authorization, **change}  # fmt: skip
+        body = peers.request_body(**terms)
+        headers = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed)
+        r = two.http.post(peers.PATH, content=body, headers=headers)
+        return r.status_code, r.json().get("code") or r.json()["answer"]["format"]
+
+    given = {k: granted[k] for k in ("artefact", "signature")} | {"person_secret": granted["person_secret"]}
+    assert ask(given) == (200, peers.ANSWER_FORMAT)
+    assert ask(given, purpose="post_loan_management") == (403, "artefact_mismatch")
+    assert ask(given, lender_uscc=one.settings.federation.uscc) == (403, "artefact_mismatch")
+    assert ask(given, pseudonym="ab" * 64) == (403, "artefact_mismatch")  # another person
+    without = {k: plain[k] for k in ("artefact", "signature")} | {"person_secret": plain["person_secret"]}
+    assert ask(without) == (403, "federation_not_authorized")
+    # Signed by agency 2's own artefact key, not by the asking member's: refused.
+    forged_text = granted["artefact"]
+    forged = {"artefact": forged_text, "signature": two.runtime.artefact_keys.sign(forged_text.encode()),
+              "person_secret": granted["person_secret"]}  # fmt: skip
+    assert ask(forged) == (403, "artefact_invalid")
+    # Unsigned, and replayed.
+    body = peers.request_body(pseudonym=pseudonym, purpose="loan_application", lender_uscc=lender.uscc,
+                              inquiry_id="inq_x", authorization=given)  # fmt: skip
+    assert two.http.post(peers.PATH, content=body).json()["code"] == "signature_missing"
+    headers = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed)
+    assert two.http.post(peers.PATH, content=body, headers=headers).status_code == 200
+    assert two.http.post(peers.PATH, content=body, headers=headers).json()["code"] == "signature_replayed"
