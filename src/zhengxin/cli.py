@@ -616,8 +616,15 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve")] = False,
     seed: Annotated[int, typer.Option()] = 0,
+    agencies: Annotated[
+        int, typer.Option(min=1, max=3, help="2 or 3: a federation of agencies in DIR/agency-k, each serving on "
+                          "PORT+k-1, and the regulator's node in DIR/regulator on PORT+N")  # fmt: skip
+    ] = 1,
 ) -> None:
     """Build an embedded demo deployment through the real intake path, then serve it."""
+    if agencies > 1:
+        _federation_demo(data_dir, agencies=agencies, persons=persons, seed=seed, port=port, no_serve=no_serve)
+        return
     from zhengxin.demo import build_demo
 
     for name in ("zhengxin.db", "zhengxin.db-wal", "zhengxin.db-shm", "secrets.env", "credentials.json"):
@@ -626,15 +633,41 @@ def demo(
     shutil.rmtree(data_dir / "witnesses", ignore_errors=True)
     with _progress() as progress:
         summary = build_demo(data_dir, persons=persons, seed=seed, progress=progress)
-    table = Table(title=f"zhengxin demo in {data_dir}")
+    _demo_summary(f"zhengxin demo in {data_dir}", summary)
+    console.print(f"credentials: {data_dir / 'credentials.json'}")
+    if not no_serve:
+        serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port, workers=1, access_log=True)
+
+
+def _demo_summary(title: str, summary: dict) -> None:
+    table = Table(title=title)
     table.add_column("what")
     table.add_column("count", justify="right")
     for k, v in summary.items():
         table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
     console.print(table)
-    console.print(f"credentials: {data_dir / 'credentials.json'}")
-    if not no_serve:
-        serve(data_dir=data_dir, db=None, host="127.0.0.1", port=port, workers=1, access_log=True)
+
+
+def _federation_demo(data_dir: Path, *, agencies: int, persons: int, seed: int, port: int, no_serve: bool) -> None:
+    """The federation demo: the regulator's node and every agency but the first serve in their
+    own processes while this one serves agency 1 (or, with --no-serve, all stop once built)."""
+    from zhengxin.demo_federation import build_federation_demo
+
+    with _progress() as progress:
+        summary, servers = build_federation_demo(data_dir, agencies=agencies, persons=persons, seed=seed, port=port,
+                                                 progress=progress)  # fmt: skip
+    try:
+        _demo_summary(f"zhengxin federation demo in {data_dir}", summary)
+        for k in range(1, agencies + 1):
+            console.print(f"agency {k}: http://127.0.0.1:{port + k - 1}, credentials {data_dir / f'agency-{k}'}"
+                          "/credentials.json")  # fmt: skip
+        console.print(f"the regulator's node: http://127.0.0.1:{port + agencies}")
+        if not no_serve:
+            serve(data_dir=data_dir / "agency-1", db=None, host="127.0.0.1", port=port, workers=1, access_log=True)
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 retention_app = typer.Typer(help="Lawful forgetting: erase what is past its retention period.", no_args_is_help=True)

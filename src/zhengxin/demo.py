@@ -37,9 +37,14 @@ def build_demo(
     seed: int = 0,
     progress: Progress | None = None,
     database_url: str | None = None,
+    population: Population | None = None,
+    first_individuals: list[str] = (),
+    train_model: bool = True,
 ) -> dict:
     """The demo in DIR; its database is DIR's SQLite file unless `database_url` names another
-    (the browser tests build the same deployment on PostgreSQL). Secrets stay in DIR."""
+    (the browser tests build the same deployment on PostgreSQL). Secrets stay in DIR. A
+    federation's agency is given its share of a population, and the persons both agencies
+    hold come first among its individuals (demo_federation.py)."""
     from zhengxin.furnishing.flows import furnish_file
 
     ensure_secrets(data_dir)
@@ -59,7 +64,7 @@ def build_demo(
     with clock.frozen_at(_instant(clock.today() - timedelta(days=HISTORY_DAYS))):  # before the furnishing history
         agency, desk, platform_rows, lender_rows, regulator, witnesses = _organisations(register)
 
-    population = generate(persons, seed=seed)
+    population = population or generate(persons, seed=seed)
     synth_dir = data_dir / "synth"
     write_files(population, synth_dir, sorted(set(PLATFORM_FORMATS)))
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
@@ -75,13 +80,13 @@ def build_demo(
 
     # Individuals who have furnished loans, each with their own credential; the last three are
     # named differently at their bank, have a public record, and guarantee another's loan.
-    borrowers = _demo_borrowers(population)
+    borrowers = _demo_borrowers(population, first_individuals)
     # Account names are pseudonyms: a party name is not a place for a real name.
     individuals = [
         (register("individual", f"demo-person-{n:02d}", person_id=person_id), person_id)
         for n, person_id in enumerate(borrowers["person_id"].to_list(), start=1)
     ]
-    model_version = _train_and_activate(runtime, population, data_dir / "model")
+    model_version = _train_and_activate(runtime, population, data_dir / "model") if train_model else None
     inquiries = _authorize_and_inquire(
         runtime, population, agency, individuals, lender_rows, scores=bool(model_version)
     )
@@ -175,9 +180,10 @@ def _furnish_once(runtime: Runtime, organisations, synth_dir: Path, totals: dict
                 totals[k] += batch[k]
 
 
-def _demo_borrowers(population: Population) -> pl.DataFrame:
-    """The first persons with a platform loan, and last one each whom a bank names differently,
-    who has an open public record, and who guarantees another's loan: what a demo report shows."""
+def _demo_borrowers(population: Population, first: list[str] = ()) -> pl.DataFrame:
+    """The first persons with a platform loan (those of `first` it holds before the rest), and
+    last one each whom a bank names differently, who has an open public record, and who
+    guarantees another's loan: what a demo report shows."""
     named = population.bank_accounts.join(population.persons.select("person_id", pl.col("name").alias("own")),
                                           on="person_id").filter(pl.col("name") != pl.col("own"))  # fmt: skip
     listed = population.public_records.filter(pl.col("status") == "open")
@@ -186,6 +192,9 @@ def _demo_borrowers(population: Population) -> pl.DataFrame:
     for frame in (named, listed, guarantors):
         shown += frame.filter(~pl.col("person_id").is_in(shown))["person_id"].head(1).to_list()
     borrowers = population.loans.filter(~pl.col("person_id").is_in(shown))["person_id"].unique(maintain_order=True)
+    held = set(borrowers.to_list())
+    preferred = [p for p in first if p in held]
+    borrowers = pl.Series(preferred + [p for p in borrowers.to_list() if p not in set(preferred)])
     return pl.DataFrame({"person_id": borrowers.head(DEMO_INDIVIDUALS - len(shown)).to_list() + shown})
 
 
@@ -229,9 +238,13 @@ def _authorize_and_inquire(
     through the same services as the API; a person with an open co-lent loan also allows post-loan monitoring;
     one person revokes, and the lender's next query is denied (and charged nothing)."""
     from zhengxin.billing.service import set_tier
-    from zhengxin.consent.service import grant, revoke
+    from zhengxin.consent.service import FEDERATION_SCOPE, grant, revoke
+    from zhengxin.federation.pseudonyms import enabled
     from zhengxin.inquiries.flows import inquire
     from zhengxin.kit.errors import Problem
+
+    # A federation's agency asks the other members too, as each person authorizes it.
+    beyond = [FEDERATION_SCOPE] if enabled(runtime.settings) else []
 
     def act(party: dict) -> Actor:
         return Actor(party["id"], party["role"], party["name"], party.get("person_token"))
@@ -258,7 +271,7 @@ def _authorize_and_inquire(
         lender = lenders[n % len(lenders)]
         with runtime.transaction() as conn:
             authorization = grant(conn, runtime, act(person), lender=lender["name"], purpose="loan_application",
-                                  scopes=["loan", "consumption", "liability", "public_record"])  # fmt: skip
+                                  scopes=["loan", "consumption", "liability", "public_record", *beyond])  # fmt: skip
         counts["authorizations"] += 1
         query(lender, person_id, authorization, "loan_application")
         if scores:
