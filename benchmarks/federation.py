@@ -1,4 +1,4 @@
-"""Federation benchmark (issue 20, first part): the rate of pseudonym derivation.
+"""Federation benchmark (issue 20): pseudonyms, intake, the PSI cardinality and inquiry latency.
 
 In process: blind, evaluate and finalize for each resident ID (federation/oprf.py), against the
 floor of the protocol, libsodium's own ristretto255 scalar multiplication (three per pseudonym:
@@ -13,9 +13,12 @@ person's pseudonym through the served regulator node: records per second, and th
 The regulator's national view: the PSI cardinality (federation/psi.py) of two members' pseudonym
 sets of `--psi` persons each, half of them shared: each step's time, the bytes each party sends,
 and the count against the true one.
+Inquiry latency: at agency 1 of a three-agency demo federation, without the federation scope,
+with one peer and with two (p50, p99 and the ratios).
 Writes benchmarks/results/federation.json.
 
     python benchmarks/federation.py                  # 20,000 IDs
+    python benchmarks/federation.py --only inquiries
     python benchmarks/federation.py --ids 100000 --batch 5000
 """
 
@@ -35,7 +38,7 @@ from types import SimpleNamespace
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from inquiry import PG_URL, RESULTS  # noqa: E402
+from inquiry import PG_URL, RESULTS, percentiles  # noqa: E402
 
 
 def resident_ids(n: int) -> list[str]:
@@ -202,6 +205,67 @@ def psi_cardinality(n: int) -> dict:
                            "total": 4 * n * element}}  # fmt: skip
 
 
+def inquiry_latency(samples: int, persons: int) -> dict:
+    """Inquiries at agency 1 of `zhengxin demo --agencies 3` (SQLite, in a temporary directory),
+    in process, against the other two agencies' served processes: without the federation scope,
+    with two peers, and with one (agency 3 taken off agency 1's list). Each inquiry under a fresh
+    authorization; only the inquiry is timed."""
+    import socket
+
+    from zhengxin.config import load_settings
+    from zhengxin.consent.service import grant
+    from zhengxin.demo_federation import agency_uscc, build_federation_demo
+    from zhengxin.federation import members
+    from zhengxin.identity.tokens import person_token
+    from zhengxin.inquiries.flows import inquire
+    from zhengxin.kit import clock
+    from zhengxin.parties.service import Actor, find_party
+    from zhengxin.runtime import Runtime
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1] % 50_000 + 10_000
+    tmp = Path(tempfile.mkdtemp(prefix="zx-federation-"))
+    _, servers = build_federation_demo(tmp, agencies=3, persons=persons, seed=5, port=port)
+    try:
+        runtime = Runtime(load_settings(tmp / "agency-1", None))
+        credentials = json.loads((tmp / "agency-1" / "credentials.json").read_text())
+        ids = [c["person_id"] for c in credentials if c["role"] == "individual"]
+        lender = next(c for c in credentials if c["role"] == "lender")
+        with runtime.reading() as conn:
+            lender_actor = Actor(find_party(conn, lender["name"], "lender")["id"], "lender", lender["name"])
+
+        def measure(scopes: list[str]) -> dict:
+            times, answered = [], 0
+            for i in range(samples):
+                pid = ids[i % len(ids)]
+                person = Actor("bench-person", "individual", "bench", person_token(runtime.pepper, pid))
+                with runtime.transaction() as conn:
+                    authorization = grant(conn, runtime, person, lender=lender["name"], purpose="loan_application",
+                                          scopes=scopes)  # fmt: skip
+                started = time.perf_counter()
+                with runtime.transaction() as conn:
+                    result = inquire(conn, runtime, lender_actor, person_id=pid, authorization_id=authorization["id"],
+                                     purpose="loan_application", product="report", applicant_identity_verified=True)
+                times.append(time.perf_counter() - started)
+                answered += sum(o["status"] == "answered" for o in result.inquiry.get("federation") or [])
+            return {**percentiles(times), "peer_answers": answered}
+
+        plain = measure(["loan"])
+        two = measure(["loan", "federation"])
+        with runtime.transaction() as conn:
+            members.remove(conn, Actor("bench", "regulator", "bench"), agency_uscc(3), now=clock.now())
+        one = measure(["loan", "federation"])
+        runtime.engine.dispose()
+    finally:
+        for proc in servers:
+            proc.kill()
+    return {"persons": persons, "without_federation": plain, "one_peer": one, "two_peers": two,
+            "ratio_p50_one_peer": round(one["p50_ms"] / plain["p50_ms"], 2),
+            "ratio_p50_two_peers": round(two["p50_ms"] / plain["p50_ms"], 2),
+            "ratio_p99_two_peers": round(two["p99_ms"] / plain["p99_ms"], 2)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", type=int, default=20_000)
@@ -209,7 +273,29 @@ def main() -> None:
     parser.add_argument("--intake-persons", type=int, default=20_000, help="the population whose loans are furnished")
     parser.add_argument("--psi", type=lambda v: [int(x) for x in v.split(",")], default=[100_000],
                         help="persons per member for the PSI cardinality, comma-separated")
+    parser.add_argument("--inquiries", type=int, default=300, help="inquiries timed per case (0: skip)")
+    parser.add_argument("--only", choices=["inquiries"], help="run only this part; the file keeps the other figures")
     args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "federation.json"
+    out = json.loads(path.read_text()) if path.exists() else {"benchmark": "federation"}
+    out["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    if args.inquiries:
+        latency = inquiry_latency(args.inquiries, persons=2000)
+        out["inquiry_latency"] = latency
+        for case in ("without_federation", "one_peer", "two_peers"):
+            c = latency[case]
+            print(f"inquiry {case.replace('_', ' ')}: p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms "
+                  f"({c['peer_answers']} peer answers)", flush=True)  # fmt: skip
+        print(f"ratio to no federation, p50: one peer {latency['ratio_p50_one_peer']}, two peers "
+              f"{latency['ratio_p50_two_peers']}; p99 two peers {latency['ratio_p99_two_peers']}")  # fmt: skip
+    if args.only is None:
+        out.update(pseudonyms_intake_psi(args))
+    path.write_text(json.dumps(out, indent=2))
+    print(f"wrote {path}")
+
+
+def pseudonyms_intake_psi(args) -> dict:
     ids = resident_ids(args.ids)
     local = in_process(ids)
     floor = local["floor_three_scalar_mults_per_second"]
@@ -229,12 +315,7 @@ def main() -> None:
         print(f"PSI cardinality, {n:,} persons per member: count {c['count']:,} (true {c['true_count']:,}); "
               f"{c['seconds_per_member']} s per member, count {c['seconds']['count']} s; "
               f"{c['bytes_sent']['total'] / 1e6:.1f} MB sent in all", flush=True)  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = {"benchmark": "federation", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "pseudonyms": {"in_process": local, "over_http": http}, "intake": intake,
-           "psi_cardinality": cardinalities}  # fmt: skip
-    (RESULTS / "federation.json").write_text(json.dumps(out, indent=2))
-    print(f"wrote {RESULTS / 'federation.json'}")
+    return {"pseudonyms": {"in_process": local, "over_http": http}, "intake": intake, "psi_cardinality": cardinalities}
 
 
 if __name__ == "__main__":

@@ -121,8 +121,9 @@ def _alert_confirmed(report, applicant_identity_verified: bool) -> dict:
 
 
 def _ask_federation(conn: Connection, runtime: Runtime, authorization: dict, token: str, row: dict, scopes):
-    """With the `federation` scope on a report, ask every other member for its summary now (the
-    answers are collected once the report is assembled); None when there is nothing to ask."""
+    """With the `federation` scope on a report, ask every other member for its summary now, all at
+    once (the answers are awaited once the report is assembled, so a peer's network time and the
+    assembly overlap); None when there is nothing to ask."""
     if consent.FEDERATION_SCOPE not in scopes or row["product"] != "report" or not pseudonyms.enabled(runtime.settings):
         return None
     pseudonym = pseudonyms.of_person(conn, token)  # given when the authorization was granted
@@ -137,9 +138,9 @@ def _ask_federation(conn: Connection, runtime: Runtime, authorization: dict, tok
     return peers.ask(conn, runtime.settings, body)
 
 
-def _with_peers(report, asked, runtime: Runtime, row: dict, details: dict):
-    """The report with the peers' answers (or their absence); which peers answered goes into the
-    inquiry record and its log event."""
+def _with_peers(report, asked: peers.Asked, runtime: Runtime, row: dict, details: dict):
+    """The report with the peers' answers, or their absence once the budget is spent; which
+    peers answered goes into the inquiry record and its log event."""
     outcomes = peers.collect(asked)
     row["federation"] = [{"member": o["uscc"], "status": o["status"], "code": o.get("code")} for o in outcomes]
     details["federation"] = row["federation"]
@@ -197,7 +198,7 @@ def inquire(
     )  # fmt: skip
     row["report_id"] = built.report.header.report_id
     report = built.report
-    if asked is not None:  # the peers answered while the report was assembled, or are left out
+    if asked is not None:
         report = _with_peers(report, asked, runtime, row, details)
     details.update(_alert_confirmed(report, applicant_identity_verified))
     if model is not None:
