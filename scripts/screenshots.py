@@ -6,6 +6,8 @@ Builds a 300-person demo in a temporary directory unless --dir names an existing
 it on a free port, signs in as each role in the machine's Chromium and saves one PNG per role.
 Then the model card of a scorecard trained on a lender's mixed-type application data
 (`synth.applications`), monitored on a later month whose applicants shifted: model-card.png.
+With --federation: a lender's report at agency 1 of a two-agency demo federation, with agency
+2's summary (`zhengxin demo --agencies 2`): lender-federation.png.
 """
 
 from __future__ import annotations
@@ -58,7 +60,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--lang", default="zh_CN", choices=["zh_CN", "en"])
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--federation", action="store_true", help="only the federation report")
     args = parser.parse_args()
+    if args.federation:
+        return federation_report(args)
     data_dir = args.dir
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="zhengxin-shots-"))
@@ -97,6 +102,51 @@ def main() -> None:
         print(f"model card {'':16} -> {args.out / 'model-card.png'}")
         browser.close()
     server.should_exit = True
+
+
+def federation_report(args) -> None:
+    """A person both agencies hold authorizes the lender at agency 1 with the federation scope;
+    the lender runs the inquiry in the portal."""
+    import httpx
+
+    from zhengxin.demo_federation import build_federation_demo
+
+    data_dir = Path(tempfile.mkdtemp(prefix="zhengxin-federation-shots-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1] % 40_000 + 20_000
+    _, servers = build_federation_demo(data_dir, agencies=2, persons=600, seed=0, port=port)
+    try:
+        agency1 = data_dir / "agency-1"
+        one = json.loads((agency1 / "credentials.json").read_text())
+        both = {c["person_id"] for c in json.loads((data_dir / "agency-2" / "credentials.json").read_text())
+                if c["role"] == "individual"}  # fmt: skip
+        person = next(c for c in one if c["role"] == "individual" and c["person_id"] in both)
+        lender = next(c for c in one if c["role"] == "lender")
+        base, server = serve(agency1)
+        granted = httpx.post(f"{base}/v1/authorizations", headers={"Authorization": f"Bearer {person['api_key']}"},
+                             json={"lender": lender["name"], "purpose": "loan_application",
+                                   "scopes": ["loan", "federation"]}).json()  # fmt: skip
+        args.out.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/portal/lang/{args.lang}?next=/portal/signin")
+            page.fill("input[name=api_key]", lender["api_key"])
+            page.press("input[name=api_key]", "Enter")
+            page.wait_for_load_state()
+            page.goto(f"{base}/portal/lender")
+            page.fill("input[name=person_id]", person["person_id"])
+            page.fill("input[name=authorization_id]", granted["id"])
+            page.click("form[action='/portal/lender'] button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(args.out / "lender-federation.png"), full_page=True)
+            browser.close()
+        server.should_exit = True
+        print(f"lender, federation report -> {args.out / 'lender-federation.png'}")
+    finally:
+        for proc in servers:
+            proc.kill()
 
 
 def _mixed_type_card(lang: str) -> str:

@@ -15,6 +15,7 @@ from zhengxin.audit import service as audit
 from zhengxin.consent import service as consent
 from zhengxin.consent.service import PRODUCTS
 from zhengxin.disputes import service as disputes
+from zhengxin.federation import pseudonyms
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for
@@ -96,12 +97,15 @@ def my_receipt(leaf_index: int, person: IndividualUser, runtime: RuntimeDep):
 
 @router.get("/me/authorizations")
 def my_authorizations(request: Request, person: IndividualUser, runtime: RuntimeDep):
+    federation_member = pseudonyms.enabled(runtime.settings)
     with runtime.reading() as conn:
         grants = consent.list_for(conn, runtime, person)
         lenders = list_parties(conn, "lender")
     return render(
         request, "individual/authorizations.html", grants=grants, lenders=lenders, labels=LABELS,
-        purposes=runtime.catalog.purposes, scopes=sorted(runtime.catalog.record_types), products=PRODUCTS,
+        purposes=runtime.catalog.purposes, products=PRODUCTS,
+        # A member of a federation may also be allowed to ask the other agencies for a summary.
+        scopes=sorted(runtime.catalog.record_types) + ([consent.FEDERATION_SCOPE] if federation_member else []),
         sensitive=consent.sensitive_types(runtime.catalog),
     )  # fmt: skip
 

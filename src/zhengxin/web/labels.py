@@ -19,5 +19,5 @@ LABELS = {
     "co_borrower": "Co-borrower", "active": "Active", "released": "Released", "open": "Open",
     "concluded": "Concluded", "court_enforcement": "Court enforcement",
     "dishonest_debtor": "Dishonest-debtor list", "tax_arrears": "Tax arrears",
-    "administrative_penalty": "Administrative penalty",
+    "administrative_penalty": "Administrative penalty", "federation": "Other agencies' summaries",
 }  # fmt: skip
