@@ -145,7 +145,11 @@ def _add_operations(app: FastAPI, runtime: Runtime, log_metrics: CollectorRegist
 access = logging.getLogger("zhengxin.access")
 
 
-UPLOADS = {("POST", "/v1/furnishing/batches"), ("POST", "/portal/furnisher/batches")}
+UPLOADS = {
+    ("POST", "/v1/furnishing/batches"), ("POST", "/portal/furnisher/batches"),
+    # The PSI run's elements: 32 bytes a person, a member's whole set in one body.
+    ("POST", "/v1/federation/psi/exchange"), ("POST", "/v1/federation/psi/submissions"),
+}  # fmt: skip
 
 
 class BodyLimit:

@@ -45,8 +45,6 @@ def build_demo(
     (the browser tests build the same deployment on PostgreSQL). Secrets stay in DIR. A
     federation's agency is given its share of a population, and the persons both agencies
     hold come first among its individuals (demo_federation.py)."""
-    from zhengxin.furnishing.flows import furnish_file
-
     ensure_secrets(data_dir)
     settings = init_deployment(data_dir, database_url)
     runtime = Runtime(settings)
@@ -64,19 +62,9 @@ def build_demo(
     with clock.frozen_at(_instant(clock.today() - timedelta(days=HISTORY_DAYS))):  # before the furnishing history
         agency, desk, platform_rows, lender_rows, regulator, witnesses = _organisations(register)
 
-    population = population or generate(persons, seed=seed)
-    synth_dir = data_dir / "synth"
-    write_files(population, synth_dir, sorted(set(PLATFORM_FORMATS)))
     actor = Actor(party_id=regulator["id"], role="regulator", name=regulator["name"])
-    totals, delivered = _furnish_weekly(runtime, actor, population, platform_rows, synth_dir / "weeks", progress)
-
-    # One platform's corrections file carries the mistakes intake exists to catch.
-    bad = _flawed_records(population, synth_dir / PLATFORMS[0].slug / "corrections.jsonl")
-    batch = furnish_file(runtime, PLATFORMS[0].name, bad, progress=progress)
-    for k in totals:
-        totals[k] += batch[k]
-    _furnish_once(runtime, [*LENDERS, PUBLIC_RECORDS], synth_dir, totals, progress)
-    population = delivered  # what the bureau holds: the rest of the demo acts on it
+    population = population or generate(persons, seed=seed)
+    totals, population = _furnish_all(runtime, actor, population, platform_rows, data_dir / "synth", progress)
 
     # Individuals who have furnished loans, each with their own credential; the last three are
     # named differently at their bank, have a public record, and guarantee another's loan.
@@ -111,6 +99,23 @@ def build_demo(
         **rights,
         **supervised,
     }
+
+
+def _furnish_all(runtime: Runtime, regulator: Actor, population, platforms: list[dict], synth_dir: Path,
+                 progress) -> tuple[dict, object]:  # fmt: skip
+    """Everything furnished through intake: the platforms' weekly history, one platform's
+    flawed corrections (the mistakes intake exists to catch), the banks' and the courts' files.
+    Returns the intake totals and the population as the bureau holds it."""
+    from zhengxin.furnishing.flows import furnish_file
+
+    write_files(population, synth_dir, sorted(set(PLATFORM_FORMATS)))
+    totals, delivered = _furnish_weekly(runtime, regulator, population, platforms, synth_dir / "weeks", progress)
+    bad = _flawed_records(population, synth_dir / PLATFORMS[0].slug / "corrections.jsonl")
+    batch = furnish_file(runtime, PLATFORMS[0].name, bad, progress=progress)
+    for k in totals:
+        totals[k] += batch[k]
+    _furnish_once(runtime, [*LENDERS, PUBLIC_RECORDS], synth_dir, totals, progress)
+    return totals, delivered
 
 
 def _organisations(register):

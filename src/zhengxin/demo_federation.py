@@ -116,11 +116,31 @@ def build_federation_demo(
             summary[f"agency {k}: inquiries allowed"] = built["inquiries allowed"]
             if k > 1:
                 servers.append(_serve(directory, port + k - 1))
+        summary.update(_national_view(data_dir, dirs))
     except BaseException:
         for proc in servers:
             proc.kill()
         raise
     return summary, servers
+
+
+def _national_view(data_dir: Path, dirs: list[Path]) -> dict:
+    """This month's PSI cardinality runs, agency 1 with each other agency, as the regulator's
+    node counts them (the demo reads its figures from the node's database)."""
+    from zhengxin.federation import psi_runs
+    from zhengxin.federation.flows import run_psi
+
+    month = clock.today().strftime("%Y-%m")
+    first = Runtime(load_settings(dirs[0], None))
+    for k in range(2, len(dirs) + 1):
+        run_psi(first, agency_uscc(k), month)
+    first.engine.dispose()
+    regulator = Runtime(load_settings(data_dir / "regulator", None))
+    with regulator.reading() as conn:
+        runs = psi_runs.results(conn)
+    regulator.engine.dispose()
+    return {f"persons with open loans at agencies 1 and {r['responder'][-5:-1].lstrip('0')} ({month}, PSI)": r["count"]
+            for r in runs}  # fmt: skip
 
 
 def _regulator_node(directory: Path, dirs: list[Path], seeds: list[bytes], port: int) -> list[str]:

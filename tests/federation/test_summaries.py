@@ -96,6 +96,11 @@ def test_an_inquiry_with_the_federation_scope_sums_both_agencies(federation):
         seen = body + json.dumps(headers).encode()
         assert not any(i.encode() in seen or i[:17].encode() in seen for i in ids)
 
+    # The regulator, at agency 1, sees how the members answered its inquiries.
+    _, regulator = one.parties.add("regulator", "PBOC")
+    page = _portal_page(one, regulator, "/portal/regulator")
+    assert "近 30 天联盟成员对本机构查询的应答情况" in page and "Agency 2" in page
+
     # Without the scope, nobody is asked.
     plain = bureau1.grant(person, lender, scopes=["loan"])
     report = bureau1.inquire(lender, person, plain["id"]).json()["report"]
@@ -185,3 +190,66 @@ def test_a_peer_refuses_a_request_the_person_did_not_authorize(federation):
     headers = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed)
     assert two.http.post(peers.PATH, content=body, headers=headers).status_code == 200
     assert two.http.post(peers.PATH, content=body, headers=headers).json()["code"] == "signature_replayed"
+
+
+def test_the_regulator_counts_persons_at_both_members_without_learning_who(federation):
+    """The monthly PSI cardinality run between the two agencies, over signed requests: the
+    regulator's node counts the persons with open loans at both, and what it received holds no
+    pseudonym, let alone an ID."""
+    from zhengxin.federation.flows import run_psi
+    from zhengxin.federation.pseudonyms import of_persons
+
+    fed = federation
+    one, two = fed.agencies
+    _populate(fed)
+    month = clock.today().strftime("%Y-%m")
+    fed.proxy.received.clear()
+    result = run_psi(one.runtime, two.settings.federation.uscc, month)
+    assert (result["own_persons"], result["peer_persons"]) == (2, 1)  # the initiator learns sizes only
+    assert "count" not in result
+
+    _, regulator = fed.regulator.parties.add("regulator", "PBOC")
+    _, overseer = fed.regulator.parties.add("overseer", "Board member")
+    view = fed.regulator.http.get("/v1/federation/psi", headers=overseer).json()
+    assert "PSI cardinality" in view["method"]
+    [run] = view["runs"]
+    assert (run["month"], run["initiator"], run["responder"]) == (month, one.settings.federation.uscc,
+                                                                  two.settings.federation.uscc)  # fmt: skip
+    assert (run["count"], run["initiator_persons"], run["responder_persons"]) == (1, 2, 1)
+    assert fed.regulator.http.get("/v1/federation/psi", headers=bureau_lender(fed)).status_code == 403
+    page = _portal_page(fed.regulator, regulator, "/portal/regulator")
+    assert "联盟全国视图" in page and "两家均有" in page and "Agency 1 · Agency 2" in page
+
+    paths = sorted({path.split("?")[0] for path, _, _ in fed.proxy.received})
+    assert paths == ["/v1/federation/psi/submissions"]
+    with one.runtime.reading() as conn:
+        known = of_persons(conn, [t for (t,) in conn.exec_driver_sql("SELECT person_token FROM federation_pseudonyms")])
+    for _, body, _ in fed.proxy.received:
+        assert not any(p.encode() in body or bytes.fromhex(p) in body for p in known)
+        assert not any(resident_id(n).encode() in body for n in (1, 2))
+
+    # The initiator's half again: refused, the count stands.
+    from zhengxin.federation import signatures as sig
+
+    url = f"{fed.proxy.base}/v1/federation/psi/submissions?run={run['run_id']}&month={month}&role=initiator" \
+          f"&peer={two.settings.federation.uscc}"  # fmt: skip
+    again = sig.post(url, bytes(32), one.settings, content_type="application/octet-stream")
+    assert (again.status_code, again.json()["code"]) == (409, "psi_already_submitted")
+
+
+def bureau_lender(fed) -> dict:
+    _, headers = fed.regulator.parties.add("lender", "A bank")
+    return headers
+
+
+def _portal_page(node, headers: dict, path: str) -> str:
+    """A portal page of a served node, signed in as these API headers' party, in Chinese."""
+    import httpx
+
+    from tests.web.portal import sign_in
+
+    with httpx.Client(base_url=node.server.base, timeout=30) as browser:
+        sign_in(browser, headers, lang="zh_CN")
+        r = browser.get(path)
+    assert r.status_code == 200, r.text
+    return r.text

@@ -24,6 +24,7 @@ PUBLIC = {("GET", "/healthz")}
 # Routes a federation member calls with an RFC 9421 signature instead of a key (federation.signatures).
 SIGNED = {
     ("POST", "/v1/federation/handshake"), ("POST", "/v1/federation/oprf"), ("POST", "/v1/federation/summaries"),
+    ("POST", "/v1/federation/psi/exchange"), ("POST", "/v1/federation/psi/submissions"),
 }
 
 

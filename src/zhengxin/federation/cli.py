@@ -64,3 +64,25 @@ def list_members(data_dir: DirOpt = None, db: DbOpt = None) -> None:
     for m in rows:
         table.add_row(m["uscc"], m["name"], m["base_url"], m["signing_key"][:16] + "…", m["admitted_at"].isoformat())
     console.print(table)
+
+
+@federation_app.command("psi")
+def psi_run(
+    peer: Annotated[str, typer.Option(help="The other member's USCC")],
+    month: Annotated[str, typer.Option(help="YYYY-MM: persons with an open loan at its end")],
+    data_dir: DirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run the regulator's monthly PSI cardinality with another member, as its initiator: the
+    regulator's node learns how many persons hold open loans at both, nobody learns who, and
+    this member learns only the size of the other's set. Meant for a monthly schedule."""
+    from zhengxin.federation.flows import run_psi
+    from zhengxin.kit.errors import Problem
+
+    try:
+        result = run_psi(open_runtime(data_dir, db), peer, month)
+    except Problem as p:
+        fail(p)
+    console.print(f"run {result['run_id']} for {month} with {peer}: {result['own_persons']:,} persons here, "
+                  f"{result['peer_persons']:,} there; {result['bytes_sent']:,} bytes sent")  # fmt: skip
+    typer.echo(json.dumps(result))

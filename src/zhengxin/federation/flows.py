@@ -1,6 +1,7 @@
-"""A peer's side of a cross-agency summary (issue 20): check that the person authorized it,
-then answer with the report's own figures, signed, and log the access in this agency's log so
-the person sees here too who asked, when and under which authorization."""
+"""The federation's work across features (issue 20). A peer's side of a cross-agency summary:
+check that the person authorized it, then answer with the report's own figures, signed, and
+log the access in this agency's log so the person sees here too who asked, when and under
+which authorization. A member's sides of the regulator's monthly PSI cardinality run."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from sqlalchemy import Connection
 from zhengxin.audit import service as audit
 from zhengxin.consent import artefact
 from zhengxin.consent.service import FEDERATION_SCOPE
-from zhengxin.federation import peers, pseudonyms
+from zhengxin.federation import members, peers, pseudonyms, psi, psi_runs, signatures
 from zhengxin.kit import clock
 from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
+from zhengxin.kit.ids import new_id
 from zhengxin.kit.signing import SigningKeys
+from zhengxin.records.repository import open_loan_holders
 from zhengxin.reports.service import peer_summary
 
 HEX = r"^[0-9a-f]+$"
@@ -85,3 +88,61 @@ def give_summary(conn: Connection, runtime, member: dict, body: bytes) -> dict:
     )])  # fmt: skip
     keys = SigningKeys({own.uscc: own.signing_key_bytes()}, own.uscc)
     return {"answer": answer, "signature": keys.sign(canonical_json(answer))}
+
+
+# The regulator's national view: a PSI cardinality run between two members -------------------
+
+EXCHANGE_PATH = "/v1/federation/psi/exchange"
+SUBMISSIONS_PATH = "/v1/federation/psi/submissions"
+BINARY = "application/octet-stream"
+
+
+def psi_set(conn: Connection, month: str) -> list[str]:
+    """This member's side of a run: the pseudonyms of the persons with an open loan at the end
+    of `month` (a person furnished before pseudonyms existed has none, and is not counted)."""
+    return pseudonyms.of_persons(conn, open_loan_holders(conn, psi_runs.checked_month(month)))
+
+
+def _submit(settings, run_id: str, month: str, role: str, peer: str, elements: list[bytes]) -> None:
+    url = f"{settings.federation.regulator_url.rstrip('/')}{SUBMISSIONS_PATH}?run={run_id}&month={month}" \
+          f"&role={role}&peer={peer}"  # fmt: skip
+    r = signatures.post(url, b"".join(elements), settings, content_type=BINARY, timeout=600)
+    if r.status_code != 200:
+        raise Problem(502, "regulator_refused", f"the regulator's node answered {r.status_code}: {r.text[:200]}")
+
+
+def run_psi(runtime, peer_uscc: str, month: str) -> dict:
+    """Start a run with another member, as its initiator: send it this member's set blinded with
+    a fresh secret, take its set blinded with its own, blind that again and hand it to the
+    regulator's node. This member learns the size of the peer's set, never the count."""
+    with runtime.reading() as conn:
+        peer = members.get(conn, peer_uscc)
+        mine = psi_set(conn, month)
+    if peer is None or peer["removed_at"] is not None:
+        raise Problem(404, "member_not_found", "no current member has this USCC")
+    party, run_id = psi.Party(), new_id("psi")
+    sent = party.blind(mine)
+    url = f"{peer['base_url']}{EXCHANGE_PATH}?run={run_id}&month={month}"
+    r = signatures.post(url, b"".join(sent), runtime.settings, content_type=BINARY, timeout=600)
+    if r.status_code != 200:
+        raise Problem(502, "peer_refused", f"the peer answered {r.status_code}: {r.text[:200]}")
+    theirs = psi_runs.elements(r.content)
+    _submit(runtime.settings, run_id, month, "initiator", peer_uscc, party.reblind(theirs))
+    return {"run_id": run_id, "month": month, "peer": peer_uscc, "own_persons": len(mine),
+            "peer_persons": len(theirs), "bytes_sent": psi_runs.ELEMENT * (len(mine) + len(theirs)),
+            "bytes_received": len(r.content)}  # fmt: skip
+
+
+def answer_psi(runtime, member: dict, run_id: str, month: str, body: bytes) -> bytes:
+    """The responder's side: the initiator's elements blinded again go to the regulator's node,
+    this member's own set blinded goes back to the initiator (both with one fresh secret)."""
+    theirs = psi_runs.elements(body)
+    with runtime.reading() as conn:
+        mine = psi_set(conn, month)
+    party = psi.Party()
+    try:
+        reblinded = party.reblind(theirs)
+    except ValueError:
+        raise Problem(422, "invalid_elements", "an element is not a ristretto255 encoding") from None
+    _submit(runtime.settings, run_id, month, "responder", member["uscc"], reblinded)
+    return b"".join(party.blind(mine))

@@ -96,6 +96,15 @@ def of_person(conn: Connection, person_token: str) -> str | None:
     return conn.execute(select(c.pseudonym).where(c.person_token == person_token)).scalar_one_or_none()
 
 
+def of_persons(conn: Connection, tokens: list[str]) -> list[str]:
+    """The pseudonyms of those of these persons who have one."""
+    c = federation_pseudonyms.c
+    out: list[str] = []
+    for start in range(0, len(tokens), 5_000):
+        out += conn.execute(select(c.pseudonym).where(c.person_token.in_(tokens[start : start + 5_000]))).scalars()
+    return out
+
+
 def person_with(conn: Connection, pseudonym: str) -> str | None:
     """The token of the person this agency holds under a pseudonym, if any."""
     c = federation_pseudonyms.c

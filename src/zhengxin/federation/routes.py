@@ -5,16 +5,18 @@ member runs on joining, and whenever its key or clock changes)."""
 from __future__ import annotations
 
 import json
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from zhengxin.audit import service as audit
-from zhengxin.federation import flows, members, pseudonyms, signatures
+from zhengxin.federation import flows, members, pseudonyms, psi_runs, signatures
 from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
-from zhengxin.parties.auth import AnyParty, Regulator
+from zhengxin.parties.auth import AnyParty, Regulator, require
+from zhengxin.parties.service import Actor
 from zhengxin.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/federation", tags=["federation"])
@@ -112,3 +114,64 @@ async def summary(request: Request, runtime: RuntimeDep) -> dict:
         return flows.give_summary(conn, runtime, member, body)
 
     return await _as_member(request, runtime, answer)
+
+
+class PsiQuery(BaseModel):
+    """A PSI request's query, read once its signature verified (an unsigned request learns
+    nothing of what a signed one must carry)."""
+
+    run: str = Field(pattern=r"^psi_[0-9a-z]{26}$", description="The run, as its initiator named it")
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: open loans at its end")
+    role: Literal["initiator", "responder"] | None = None
+    peer: str | None = Field(default=None, min_length=18, max_length=18)
+
+
+def _psi_query(request: Request, *required: str) -> PsiQuery:
+    try:
+        query = PsiQuery.model_validate(dict(request.query_params))
+    except ValidationError as e:
+        field = ".".join(str(x) for x in e.errors()[0]["loc"])
+        raise Problem(422, "invalid_query", f"{field}: {e.errors()[0]['msg']}") from None
+    if any(getattr(query, name) is None for name in required):
+        raise Problem(422, "invalid_query", f"{', '.join(required)} are required")
+    return query
+
+
+@router.post("/psi/exchange", response_class=Response)
+async def psi_exchange(request: Request, runtime: RuntimeDep) -> Response:
+    """A member starts a PSI cardinality run with this one (signed, RFC 9421; query `run`,
+    `month`): the body is its set, blinded, as concatenated 32-byte ristretto255 elements. This
+    member hands the regulator's node those elements blinded again and answers with its own set,
+    blinded."""
+    body = await request.body()
+
+    def verified() -> tuple[dict, PsiQuery]:
+        with runtime.transaction() as conn:
+            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
+        return member, _psi_query(request)
+
+    member, query = await run_in_threadpool(verified)
+    answer = await run_in_threadpool(flows.answer_psi, runtime, member, query.run, query.month, body)
+    return Response(answer, media_type=flows.BINARY)
+
+
+@router.post("/psi/submissions")
+async def psi_submission(request: Request, runtime: RuntimeDep) -> dict:
+    """At the regulator's node: a member's half of a PSI cardinality run (signed, RFC 9421;
+    query `run`, `month`, `role` initiator or responder, `peer`), its peer's set blinded by both,
+    as concatenated 32-byte elements. Counted when both halves are in; the count is not told."""
+
+    def answer(conn, member: dict, body: bytes) -> dict:
+        q = _psi_query(request, "role", "peer")
+        return psi_runs.submit(conn, member, run_id=q.run, month=q.month, role=q.role, peer=q.peer, body=body,
+                               now=clock.now())  # fmt: skip
+
+    return await _as_member(request, runtime, answer)
+
+
+@router.get("/psi")
+def psi_results(actor: Annotated[Actor, require("regulator", "overseer")], runtime: RuntimeDep) -> dict:
+    """The regulator's national view: by month and pair of members, how many persons hold open
+    loans at both (and each member's number), without anyone learning who."""
+    with runtime.reading() as conn:
+        return {"method": psi_runs.METHOD, "runs": psi_runs.results(conn)}

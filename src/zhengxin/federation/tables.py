@@ -1,7 +1,7 @@
 """The federation's member list (authoritative on the regulator's node) and the nonces of the
 signed requests a member has received (each accepted once)."""
 
-from sqlalchemy import JSON, Column, Index, String, Table
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Table
 
 from zhengxin.kit.db import UTCDateTime, key, metadata, person_index
 
@@ -38,3 +38,23 @@ federation_pseudonyms = Table(
     Column("derived_at", UTCDateTime, nullable=False),
 )
 person_index("ix_federation_pseudonyms_pseudonym", federation_pseudonyms.c.pseudonym)
+
+# The regulator's node: each PSI cardinality run between two members (federation/psi.py). The
+# responder's doubly blinded elements wait here for the initiator's, then are dropped: only the
+# sizes and the count are kept.
+federation_psi_runs = Table(
+    "federation_psi_runs",
+    metadata,
+    Column("run_id", key(40), primary_key=True),
+    Column("month", String(7), nullable=False),
+    Column("initiator", key(18), nullable=False),
+    Column("responder", key(18), nullable=False),
+    Column("pending", LargeBinary),  # the first submission's elements, until the second arrives
+    Column("pending_role", String(10)),
+    Column("initiator_persons", Integer),
+    Column("responder_persons", Integer),
+    Column("count", Integer),  # persons with open loans at both
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("counted_at", UTCDateTime),
+)
+Index("ix_federation_psi_runs_month", federation_psi_runs.c.month)

@@ -37,6 +37,21 @@ def asked_about(conn: Connection, person_token: str, since: datetime) -> list:
     return conn.execute(_ASKED, {"token": person_token, "since": since}).all()
 
 
+def peer_outcomes(conn: Connection, since: datetime) -> list[dict]:
+    """How the federation's members answered this agency's inquiries since `since`: per member,
+    how often it was asked and how often it answered, was unavailable or refused."""
+    counts: dict[str, dict] = {}
+    asked = inquiries.c.federation.is_not(None)
+    rows = conn.execute(select(inquiries.c.federation).where(inquiries.c.created_at >= since, asked)).scalars()
+    for outcomes in rows:
+        for o in outcomes:
+            c = counts.setdefault(o["member"], {"member": o["member"], "asked": 0, "answered": 0, "unavailable": 0,
+                                                "refused": 0})  # fmt: skip
+            c["asked"] += 1
+            c[o["status"]] += 1
+    return sorted(counts.values(), key=lambda c: c["member"])
+
+
 def add(conn: Connection, row: dict, sources: list) -> None:
     conn.execute(_INSERT, row)
     if sources:

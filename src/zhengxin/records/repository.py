@@ -240,6 +240,18 @@ _MONTH, _STATUS, _CLOSED_ON = (_NAMES.index(n) for n in ("month", "status", "clo
 OPEN_STATUSES = ("current", "overdue")
 
 
+def open_loan_holders(conn: Connection, month: str) -> list[str]:
+    """The persons (tokens) with an open account at the end of `month` (YYYY-MM): each account
+    as its latest month up to then reported it."""
+    s = account_snapshots.c
+    latest = (select(s.furnisher_id, s.account_id, func.max(s.month).label("month"))
+              .where(s.month <= month).group_by(s.furnisher_id, s.account_id).subquery())  # fmt: skip
+    query = select(s.person_token).distinct().join_from(account_snapshots, latest, and_(
+        s.furnisher_id == latest.c.furnisher_id, s.account_id == latest.c.account_id, s.month == latest.c.month,
+    )).where(s.status.in_(OPEN_STATUSES))  # fmt: skip
+    return list(conn.execute(query).scalars())
+
+
 def consumption_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
     """A person's monthly spending summaries from `first_month` (YYYY-MM) on."""
     rows = conn.execute(_CONSUMPTION, {"token": person_token, "first": first_month}).mappings()

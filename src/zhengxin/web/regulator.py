@@ -4,12 +4,17 @@ only, no person), the cross-border transfer queue with its decisions, and orders
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 
 from zhengxin.analytics import service as analytics
+from zhengxin.federation import members as federation_members
+from zhengxin.federation import psi_runs
+from zhengxin.inquiries.repository import peer_outcomes
+from zhengxin.kit import clock
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.i18n import gettext_for, number, percent, yuan
 from zhengxin.parties.service import list_parties
@@ -115,12 +120,33 @@ def dashboard(request: Request, actor: RegulatorUser, runtime: RuntimeDep):
     with runtime.reading() as conn:
         run = analytics.latest_run(conn)
         pending = transfers.list_for(conn, actor, "pending")
+        national = psi_runs.results(conn)  # on the regulator's node
+        names = {m["uscc"]: m["name"] for m in federation_members.current(conn)}
+        peers = [{**p, "name": names.get(p["member"], p["member"])}
+                 for p in peer_outcomes(conn, clock.now() - timedelta(days=30))]  # fmt: skip
     results = run["results"] if run else {}
     outstanding = sorted(results.get("outstanding", []), key=lambda r: -r["balance_fen"])
     return render(
         request, "regulator/dashboard.html", run=run, charts=charts_of(run, locale) if run else [],
         outstanding=outstanding, pending=len(pending), labels=LABELS, obligations=results.get("obligations", []),
-        yuan=lambda fen: yuan(fen, locale), percent=lambda x: percent(x, locale),
+        yuan=lambda fen: yuan(fen, locale), percent=lambda x: percent(x, locale), peers=peers,
+        national=national, national_chart=_national_chart(national, locale) if national else None,
+    )  # fmt: skip
+
+
+def _national_chart(national: list[dict], locale: str):
+    """Persons with open loans at two members, by month and pair (the PSI cardinality runs)."""
+    _ = gettext_for(locale)
+    latest = {}
+    for r in national:  # newest first: the latest run per month and pair
+        latest.setdefault((r["month"], r["initiator"], r["responder"]), r)
+    data = [{"month": m, "pair": f"{r['initiator_name'] or i} · {r['responder_name'] or j}", "persons": r["count"]}
+            for (m, i, j), r in sorted(latest.items())]  # fmt: skip
+    return bars(
+        "national", _("Persons with open loans at two member agencies, by month"), data, x="month", y="persons",
+        color="pair", x_title=_("Month"), y_title=_("Persons"), color_title=_("Members"),
+        columns=[_("Month"), _("Members"), _("Persons")],
+        rows=[[d["month"], d["pair"], number(d["persons"], locale)] for d in data],
     )  # fmt: skip
 
 
