@@ -84,8 +84,11 @@ def test_an_inquiry_with_the_federation_scope_sums_both_agencies(federation):
     two.http.post("/v1/log/sth", headers=bureau2.agency)
     receipt = two.http.get(f"/v1/me/receipts/{given[0]['leaf_index']}", headers=there.headers).json()
     leaf = json.loads(receipt["leaf"])
-    assert leaf["member"] == one.settings.federation.uscc and leaf["authorization"] == granted["id"]
-    assert leaf["lender"] == lender.uscc and leaf["purpose"] == "loan_application"
+    assert leaf["actor"] == {"party": one.settings.federation.uscc, "role": "agency"}
+    assert leaf["authorization"] == granted["id"] and leaf["member_name"] == "Agency 1"
+    assert leaf["lender_uscc"] == lender.uscc and leaf["purpose"] == "loan_application"
+    page = _portal_page(two, there.headers, "/portal/me/accesses", person_id=there.person_id)
+    assert "federation.summary_given" in page and "Agency 1" in page
     keys = {k["key_id"]: k["public_key"] for k in two.http.get("/v1/log/keys", headers=bureau2.agency).json()["keys"]}
     verify_receipt(receipt, keys)
 
@@ -242,14 +245,14 @@ def bureau_lender(fed) -> dict:
     return headers
 
 
-def _portal_page(node, headers: dict, path: str) -> str:
+def _portal_page(node, headers: dict, path: str, person_id: str | None = None) -> str:
     """A portal page of a served node, signed in as these API headers' party, in Chinese."""
     import httpx
 
     from tests.web.portal import sign_in
 
     with httpx.Client(base_url=node.server.base, timeout=30) as browser:
-        sign_in(browser, headers, lang="zh_CN")
+        sign_in(browser, headers, person_id, lang="zh_CN")
         r = browser.get(path)
     assert r.status_code == 200, r.text
     return r.text

@@ -21,6 +21,7 @@ from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.signing import SigningKeys
+from zhengxin.parties.service import Actor
 from zhengxin.records.repository import open_loan_holders
 from zhengxin.reports.service import peer_summary
 
@@ -80,9 +81,11 @@ def give_summary(conn: Connection, runtime, member: dict, body: bytes) -> dict:
         "format": peers.ANSWER_FORMAT, "member": own.uscc, "request_sha256": hashlib.sha256(body).hexdigest(),
         "held": summary is not None, "summary": summary, "answered_at": clock.now().isoformat(timespec="seconds"),
     }  # fmt: skip
-    # Only the person's token goes into the log, and only when this agency holds them.
+    # Only the person's token goes into the log, and only when this agency holds them. The asking
+    # member is the event's actor: the person's list of accesses here names it.
+    asking = Actor(member["uscc"], "agency", member["name"])
     audit.enqueue(conn, [audit.event(
-        "federation.summary_given", None, token, member=member["uscc"], lender=request.lender_uscc,
+        "federation.summary_given", asking, token, member_name=member["name"], lender_uscc=request.lender_uscc,
         purpose=request.purpose, authorization=fields["id"], inquiry=request.inquiry_id, held=summary is not None,
         artefact_sha256=hashlib.sha256(request.authorization.artefact.encode()).hexdigest(),
     )])  # fmt: skip

@@ -184,8 +184,9 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
                 "leaf_index": r.leaf_index,
                 "at": e["at"],
                 "kind": e["kind"],
-                "party": {"id": actor["party"], "role": actor["role"], "name": named.get(actor["party"])}
-                if actor else None,
+                # Another agency of the federation is no party here: its event names it.
+                "party": {"id": actor["party"], "role": actor["role"],
+                          "name": named.get(actor["party"]) or e.get("member_name")} if actor else None,
                 "purpose": e.get("purpose"),
                 "authorization": e.get("authorization"),
                 "lender": {"id": e["lender"], "name": named.get(e["lender"])} if e.get("lender") else None,
@@ -206,7 +207,7 @@ def accesses(conn: Connection, runtime, person: Actor, limit: int = 1000) -> dic
     }  # fmt: skip
 
 
-_SHOWN = {"v", "at", "kind", "actor", "person", "purpose", "authorization", "lender"}
+_SHOWN = {"v", "at", "kind", "actor", "person", "purpose", "authorization", "lender", "member_name"}
 
 
 def _lenders(events: list[dict]) -> set[str]:
