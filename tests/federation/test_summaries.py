@@ -186,7 +186,11 @@ def test_a_peer_refuses_a_request_the_person_did_not_authorize(federation):
     forged = {"artefact": forged_text, "signature": two.runtime.artefact_keys.sign(forged_text.encode()),
               "person_secret": granted["person_secret"]}  # fmt: skip
     assert ask(forged) == (403, "artefact_invalid")
-    # Unsigned, and replayed.
+    # Not a summary request at all; then unsigned, and replayed.
+    junk = b'{"format": "zhengxin.federation-summary-request/1"}'
+    headers = signatures.sign("POST", url, {"content-type": "application/json"}, junk, key_id=uscc, seed=seed)
+    r = two.http.post(peers.PATH, content=junk, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_summary_request")
     body = peers.request_body(pseudonym=pseudonym, purpose="loan_application", lender_uscc=lender.uscc,
                               inquiry_id="inq_x", authorization=given)  # fmt: skip
     assert two.http.post(peers.PATH, content=body).json()["code"] == "signature_missing"
