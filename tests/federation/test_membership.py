@@ -176,3 +176,33 @@ def test_the_federation_scope_needs_a_member_agency(client, parties):
     assert client.get("/v1/authorizations", headers=person.headers).json() == []
     unknown = client.post("/v1/authorizations", json={**body, "scopes": ["loan", "fed"]}, headers=person.headers)
     assert (unknown.status_code, unknown.json()["code"]) == (422, "invalid_scope")
+
+
+def test_a_federation_grant_waits_for_no_unreachable_regulator(db_url, tmp_path):
+    """A person with no pseudonym yet grants the federation scope while the regulator's node is
+    down: 503 regulator_unreachable, and no authorization is stored."""
+    from fastapi.testclient import TestClient
+
+    from tests.bureau import Bureau
+    from tests.conftest import Parties, _empty_all_tables, make_settings
+    from tests.servers import free_port
+    from zhengxin.app import create_app
+    from zhengxin.runtime import Runtime
+
+    seed, _ = _keypair()
+    settings = make_settings(db_url, data_dir=tmp_path, federation={
+        "uscc": a_uscc(90), "signing_key": seed.hex(), "regulator_url": f"http://127.0.0.1:{free_port()}"})
+    runtime = Runtime(settings)
+    _empty_all_tables(runtime.engine)
+    try:
+        with TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1") as client:
+            bureau = Bureau(client, Parties(runtime))
+            person, lender = bureau.person(4), bureau.lender("First Bank", 4)  # intake could not derive one
+            body = {"lender": lender.name, "purpose": "loan_application", "scopes": ["loan", "federation"]}
+            r = client.post("/v1/authorizations", json=body, headers=person.headers)
+            assert (r.status_code, r.json()["code"]) == (503, "regulator_unreachable")
+            assert client.get("/v1/authorizations", headers=person.headers).json() == []
+            assert client.post("/v1/authorizations", json={**body, "scopes": ["loan"]},
+                               headers=person.headers).status_code == 201  # fmt: skip
+    finally:
+        runtime.engine.dispose()

@@ -25,6 +25,7 @@ from zhengxin.kit.staging import insert_if_all_new, upsert_frame
 
 KEY_INFO = b"zhengxin federation pseudonyms v1"  # DeriveKeyPair's info: the key's one purpose
 PATH = "/v1/federation/oprf"
+GRANT_TIMEOUT_SECONDS = 5
 
 
 def server_key(settings) -> bytes:
@@ -46,7 +47,7 @@ def evaluate_all(key: bytes, blinded: list[str], limit: int) -> list[str]:
         raise Problem(422, "invalid_element", "every element must be a valid ristretto255 encoding, hex") from None
 
 
-def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = None) -> list[str]:
+def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = None, timeout: float = 30) -> list[str]:
     """Pseudonyms for these resident IDs, in order, through the regulator's node."""
     federation = settings.federation
     if not federation.regulator_url:
@@ -56,7 +57,7 @@ def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = N
     inputs = [normalise(i).encode() for i in resident_ids]
     out: list[str] = []
     own = client is None
-    client = client or httpx.Client(timeout=30)
+    client = client or httpx.Client(timeout=timeout)
     try:
         for start in range(0, len(inputs), federation.max_blinded):
             batch = inputs[start : start + federation.max_blinded]
@@ -120,7 +121,8 @@ def ensure(conn: Connection, settings, person_token: str, resident_id: str, now:
     if not enabled(settings):
         raise Problem(409, "not_a_federation_member", "this agency is not a member of a federation of agencies")
     try:
-        [derived] = derive([resident_id], settings)
+        # Asked inside the grant's unit of work: a regulator slow to answer must not hold it long.
+        [derived] = derive([resident_id], settings, timeout=GRANT_TIMEOUT_SECONDS)
     except (httpx.HTTPError, Problem):
         raise Problem(503, "regulator_unreachable", "the regulator's node did not give the person's federation "
                       "pseudonym: try again later") from None  # fmt: skip
