@@ -323,14 +323,18 @@ def reassign_account(
     return row
 
 
+_REASSIGNMENTS = (  # built once: every report with loans reads it
+    select(account_reassignments)
+    .where(or_(account_reassignments.c.from_token == bindparam("token"),
+               account_reassignments.c.to_token == bindparam("token")))
+    .order_by(account_reassignments.c.reassigned_at)
+)  # fmt: skip
+
+
 def reassignments_about(conn: Connection, person_token: str) -> list[dict]:
     """The corrections that moved an account into or out of the person's file, oldest first, each
     with its direction (`added` or `removed`) and no other person's token."""
-    r = account_reassignments.c
-    rows = conn.execute(
-        select(account_reassignments).where(or_(r.from_token == person_token, r.to_token == person_token))
-        .order_by(r.reassigned_at)
-    ).mappings()  # fmt: skip
+    rows = conn.execute(_REASSIGNMENTS, {"token": person_token}).mappings()
     return [
         {"id": x["id"], "furnisher_id": x["furnisher_id"], "account_id": x["account_id"], "reference": x["reference"],
          "reassigned_at": x["reassigned_at"], "direction": "added" if x["to_token"] == person_token else "removed"}
