@@ -21,7 +21,8 @@ def mount_portal(app: FastAPI, runtime: Runtime) -> None:
     from zhengxin.web.routes import router
 
     app.add_middleware(
-        SessionMiddleware,
+        PortalOnly,
+        middleware=SessionMiddleware,
         secret_key=session_secret(runtime),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
@@ -30,11 +31,25 @@ def mount_portal(app: FastAPI, runtime: Runtime) -> None:
         https_only=runtime.settings.portal_secure_cookie is True,
     )
     if runtime.settings.portal_secure_cookie is None:  # outside the session middleware, to see its cookie
-        app.add_middleware(SecureUnlessLoopback, cookie=SESSION_COOKIE)
+        app.add_middleware(PortalOnly, middleware=SecureUnlessLoopback, cookie=SESSION_COOKIE)
     app.mount("/portal/static", StaticFiles(directory=Path(__file__).parent / "static"), name="portal-static")
     app.include_router(router)
     for name in ROLE_MODULES:
         app.include_router(import_module(f"zhengxin.web.{name}").router)
+
+
+class PortalOnly:
+    """Runs `middleware` on the portal's requests only: the API keeps no session and sets no
+    cookie, so its requests skip reading one and signing none (on every API call's path)."""
+
+    def __init__(self, app, middleware, **options):
+        self.app = app
+        self.portal = middleware(app, **options)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/portal"):
+            return await self.portal(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 class SecureUnlessLoopback:
