@@ -197,6 +197,16 @@ def test_a_peer_refuses_a_request_the_person_did_not_authorize(federation):
     headers = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed)
     assert two.http.post(peers.PATH, content=body, headers=headers).status_code == 200
     assert two.http.post(peers.PATH, content=body, headers=headers).json()["code"] == "signature_replayed"
+    # Stale, and forged (agency 1's key id, another key).
+    import datetime as dt
+
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=signatures.MAX_AGE_SECONDS + 5)
+    stale = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed,
+                            created=old)  # fmt: skip
+    assert two.http.post(peers.PATH, content=body, headers=stale).json()["code"] == "signature_stale"
+    forged = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc,
+                             seed=two.settings.federation.signing_key_bytes())  # fmt: skip
+    assert two.http.post(peers.PATH, content=body, headers=forged).json()["code"] == "signature_invalid"
 
 
 def test_the_regulator_counts_persons_at_both_members_without_learning_who(federation):
