@@ -165,11 +165,14 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        framing = [(k, v) for k, v in scope["headers"] if k in (b"content-length", b"transfer-encoding")]
+        if not framing:  # HTTP/1.1: a request with neither header has no body (most GETs)
+            return await self.app(scope, receive, send)
         upload = (scope["method"], scope["path"]) in UPLOADS
         cap = self.settings.max_batch_bytes if upload else self.settings.max_body_bytes
         code = "batch_too_large" if upload else "body_too_large"
         too_large = Problem(413, code, f"the request body may be at most {cap} bytes")
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        declared = next((v for k, v in framing if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > cap:
             response = problem_response(too_large)
             response.headers["Connection"] = "close"
