@@ -60,8 +60,10 @@ def make_engine(url: str, *, busy_seconds: float = 30.0, read_only: bool = False
         _private_database_file(make_url(url).database)
         # Pooled connections for a worker's concurrent requests: past the pool (SQLAlchemy's
         # default is 5), each request opened a connection, ran the pragmas below and closed it.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds},
-                               pool_size=10, max_overflow=30)  # fmt: skip
+        # (An in-memory database keeps SQLAlchemy's one connection per thread.)
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pool = {} if in_memory else {"pool_size": 10, "max_overflow": 30}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
