@@ -55,6 +55,14 @@ def deliver_webhooks(runtime: Runtime) -> None:
     delivery.deliver_due(runtime)
 
 
+def federation_psi(runtime: Runtime) -> None:
+    """A federation member starts last month's PSI cardinality runs with its peers once due."""
+    from zhengxin.federation.flows import run_due_psi
+    from zhengxin.kit import clock
+
+    run_due_psi(runtime, clock.today())
+
+
 def escalate_disputes(runtime: Runtime) -> None:
     """Escalate disputes past their due day (CR-25); their alerts go out with the next deliveries."""
     with runtime.transaction() as conn:
@@ -67,6 +75,7 @@ JOBS: list[Job] = [
     Job("sign a tree head", lambda s: s.log_sth_interval_seconds, sign_head),
     Job("deliver webhooks", lambda s: s.notifications.deliver_interval_seconds, deliver_webhooks),
     Job("escalate disputes", lambda s: s.disputes.escalation_interval_seconds, escalate_disputes),
+    Job("federation PSI runs", lambda s: s.federation.psi_check_interval_seconds, federation_psi),
 ]
 
 

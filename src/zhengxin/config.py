@@ -114,6 +114,10 @@ class FederationSettings(BaseModel):
     # How long an inquiry waits for the other members' summaries: a member not answering by then
     # is marked unavailable and the report says its view is partial.
     peer_budget_ms: int = Field(default=300, ge=1, le=10_000)
+    # The monthly PSI cardinality runs a member starts (background worker): for last month, from
+    # this day of the month on, checked this often.
+    psi_day: int = Field(default=15, ge=1, le=28)
+    psi_check_interval_seconds: float = Field(default=3600, gt=0)
 
     def oprf_key_bytes(self) -> bytes | None:
         return bytes.fromhex(self.oprf_key.get_secret_value()) if self.oprf_key else None

@@ -270,3 +270,25 @@ def _portal_page(node, headers: dict, path: str, person_id: str | None = None) -
         r = browser.get(path)
     assert r.status_code == 200, r.text
     return r.text
+
+
+def test_the_worker_starts_last_months_run_once_per_pair(federation):
+    """The background job: after psi_day, last month's run with each peer whose USCC sorts after
+    this member's, once; the other member starts none with it."""
+    from zhengxin.background import JOBS
+    from zhengxin.federation.flows import run_due_psi
+
+    assert "federation PSI runs" in [job.name for job in JOBS]
+    fed = federation
+    one, two = fed.agencies
+    _populate(fed)
+    this_month = clock.today().replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    assert run_due_psi(one.runtime, next_month.replace(day=10)) == []  # before psi_day (15)
+    [started] = run_due_psi(one.runtime, next_month.replace(day=20))
+    assert (started["month"], started["peer"]) == (this_month.strftime("%Y-%m"), two.settings.federation.uscc)
+    assert run_due_psi(one.runtime, next_month.replace(day=21)) == []  # once
+    assert run_due_psi(two.runtime, next_month.replace(day=20)) == []  # started by the other
+    _, overseer = fed.regulator.parties.add("overseer", "Board member")
+    [run] = fed.regulator.http.get("/v1/federation/psi", headers=overseer).json()["runs"]
+    assert (run["month"], run["count"]) == (this_month.strftime("%Y-%m"), 1)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+import logging
+from datetime import date, timedelta
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
@@ -26,6 +28,7 @@ from zhengxin.records.repository import open_loan_holders
 from zhengxin.reports.service import peer_summary
 
 HEX = r"^[0-9a-f]+$"
+log = logging.getLogger("zhengxin")
 
 
 class _Authorization(BaseModel):
@@ -149,3 +152,27 @@ def answer_psi(runtime, member: dict, run_id: str, month: str, body: bytes) -> b
         raise Problem(422, "invalid_elements", "an element is not a ristretto255 encoding") from None
     _submit(runtime.settings, run_id, month, "responder", member["uscc"], reblinded)
     return b"".join(party.blind(mine))
+
+
+def run_due_psi(runtime, today: date) -> list[dict]:
+    """The monthly runs this member starts (the background worker's job): for last month, once
+    `psi_day` of this month has come (furnishers have reported it by then), with each peer due
+    (psi_runs.peers_due). A peer or regulator that fails is tried again at the next turn."""
+    federation = runtime.settings.federation
+    if not pseudonyms.enabled(runtime.settings) or today.day < federation.psi_day:
+        return []
+    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    with runtime.reading() as conn:
+        due = psi_runs.peers_due(conn, federation.uscc, month)
+    done = []
+    for peer in due:
+        try:
+            result = run_psi(runtime, peer, month)
+        except (Problem, httpx.HTTPError) as e:
+            why = getattr(e, "code", type(e).__name__)
+            log.warning("federation PSI run for %s with %s failed: %s", month, peer, why)
+            continue
+        with runtime.transaction() as conn:
+            psi_runs.record_sent(conn, month, peer, result["run_id"], clock.now())
+        done.append(result)
+    return done

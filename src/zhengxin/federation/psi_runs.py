@@ -9,10 +9,11 @@ import re
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from zhengxin.audit import service as audit
 from zhengxin.federation import members, psi
-from zhengxin.federation.tables import federation_psi_runs
+from zhengxin.federation.tables import federation_psi_runs, federation_psi_sent
 from zhengxin.kit.errors import Problem
 
 ELEMENT = 32  # bytes: one ristretto255 element
@@ -79,3 +80,21 @@ def results(conn: Connection, limit: int = 120) -> list[dict]:
     names = {m["uscc"]: m["name"] for m in members.current(conn)}
     return [{**r, "initiator_name": names.get(r["initiator"]), "responder_name": names.get(r["responder"])}
             for r in rows]  # fmt: skip
+
+
+# A member's side: which runs it started ------------------------------------------------------
+
+
+def peers_due(conn: Connection, own_uscc: str, month: str) -> list[str]:
+    """The members this one starts a run with for `month` and has not yet: those whose USCC
+    sorts after its own (each pair runs once, started by the first of the two)."""
+    sent = set(conn.execute(select(federation_psi_sent.c.peer).where(federation_psi_sent.c.month == month)).scalars())
+    return [m["uscc"] for m in members.current(conn) if m["uscc"] > own_uscc and m["uscc"] not in sent]
+
+
+def record_sent(conn: Connection, month: str, peer: str, run_id: str, now: datetime) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(federation_psi_sent).values(month=month, peer=peer, run_id=run_id, sent_at=now))
+    except IntegrityError:  # another worker sent it meanwhile: the regulator counts the first
+        pass

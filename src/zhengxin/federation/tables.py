@@ -58,3 +58,14 @@ federation_psi_runs = Table(
     Column("counted_at", UTCDateTime),
 )
 Index("ix_federation_psi_runs_month", federation_psi_runs.c.month)
+
+# A member's side: the PSI runs it started, one per month and peer (the background worker
+# starts each once, the month after, and tries again at its next turn if the peer was down).
+federation_psi_sent = Table(
+    "federation_psi_sent",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("peer", key(18), primary_key=True),
+    Column("run_id", key(40), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
