@@ -189,14 +189,21 @@ class Naming:
     codes: InstitutionCodes
     by_id: dict
     by_uscc: dict
+    # One Institution per party for the report: a report names the same few many times (each
+    # account, each inquiry record), and the models are only read.
+    named: dict = field(default_factory=dict)
 
     def institution(self, party_id: str) -> Institution:
-        org = self.by_id.get(party_id)
-        named = (
-            self.viewer.kind == "individual" or party_id == self.viewer.party_id
-            or (org is not None and org.role != "lender")
-        )  # fmt: skip
-        return Institution(code=self.codes.code(party_id), name=org.name if org is not None and named else None)
+        found = self.named.get(party_id)
+        if found is None:
+            org = self.by_id.get(party_id)
+            named = (
+                self.viewer.kind == "individual" or party_id == self.viewer.party_id
+                or (org is not None and org.role != "lender")
+            )  # fmt: skip
+            name = org.name if org is not None and named else None
+            found = self.named[party_id] = Institution(code=self.codes.code(party_id), name=name)
+        return found
 
     def co_lender(self, uscc: str) -> Institution:
         org = self.by_uscc.get(uscc)
