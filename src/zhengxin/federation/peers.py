@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from zhengxin.federation import members, signatures
 from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.signing import signature_valid
 
+log = logging.getLogger("zhengxin")
 PATH = "/v1/federation/summaries"
 REQUEST_FORMAT = "zhengxin.federation-summary-request/1"
 ANSWER_FORMAT = "zhengxin.federation-summary/1"
@@ -95,9 +97,17 @@ def _post(member: dict, body: bytes, uscc: str, seed: bytes, budget: float) -> d
         return {"status": "unavailable", "code": "unreachable"}
     elapsed = round((time.monotonic() - started) * 1000)
     if r.status_code != 200:
-        code = r.json().get("code") if r.headers.get("content-type", "").endswith("json") else None
-        return {"status": "refused", "code": code or f"http_{r.status_code}", "elapsed_ms": elapsed}
+        return {"status": "refused", "code": _refusal_code(r), "elapsed_ms": elapsed}
     return {**_checked_answer(member, body, r.content), "elapsed_ms": elapsed}
+
+
+def _refusal_code(r: httpx.Response) -> str:
+    """The peer's problem code, if it sent a problem+json; else the status."""
+    try:
+        code = r.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return code if isinstance(code, str) and len(code) <= 64 else f"http_{r.status_code}"
 
 
 def _checked_answer(member: dict, body: bytes, content: bytes) -> dict:
@@ -125,6 +135,12 @@ def collect(asked: Asked) -> list[dict]:
         _, waiting = wait(waiting, timeout=left, return_when=FIRST_COMPLETED)
     out = []
     for uscc, (member, future) in sorted(asked.pending.items()):
-        outcome = future.result() if future.done() else {"status": "unavailable", "code": "over_budget"}
+        if not future.done():
+            outcome = {"status": "unavailable", "code": "over_budget"}
+        elif future.exception() is not None:  # whatever went wrong with one peer, the inquiry goes on
+            log.warning("federation peer %s: %s", uscc, type(future.exception()).__name__)
+            outcome = {"status": "unavailable", "code": "error"}
+        else:
+            outcome = future.result()
         out.append({"uscc": uscc, "name": member["name"], "held": None, "summary": None, **outcome})
     return out
