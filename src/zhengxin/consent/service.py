@@ -164,11 +164,6 @@ def _record_type(scope: str) -> str:
     return "loan" if scope == FEDERATION_SCOPE else scope
 
 
-def record_scopes(scopes: list[str]) -> list[str]:
-    """The record types among an authorization's scopes."""
-    return [s for s in scopes if s != FEDERATION_SCOPE]
-
-
 def _artefact_fields(
     runtime, authorization_id: str, resident_id: str, party: dict, *, purpose: str, products: list[str],
     scopes: list[str], separate_consent: bool, fair_use, issued_at, expires_on: date,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +19,7 @@ from zhengxin.consent import artefact
 from zhengxin.consent.service import FEDERATION_SCOPE
 from zhengxin.federation import members, peers, pseudonyms, psi, psi_runs, signatures
 from zhengxin.kit import clock
+from zhengxin.kit.calendar import month_label_of
 from zhengxin.kit.canonical import canonical_json
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
@@ -123,9 +124,9 @@ def run_psi(runtime, peer_uscc: str, month: str) -> dict:
     regulator's node. This member learns the size of the peer's set, never the count."""
     with runtime.reading() as conn:
         peer = members.get(conn, peer_uscc)
+        if peer is None or peer["removed_at"] is not None:
+            raise Problem(404, "member_not_found", "no current member has this USCC")
         mine = psi_set(conn, month)
-    if peer is None or peer["removed_at"] is not None:
-        raise Problem(404, "member_not_found", "no current member has this USCC")
     party, run_id = psi.Party(), new_id("psi")
     sent = party.blind(mine)
     url = f"{peer['base_url']}{EXCHANGE_PATH}?run={run_id}&month={month}"
@@ -161,7 +162,7 @@ def run_due_psi(runtime, today: date) -> list[dict]:
     federation = runtime.settings.federation
     if not pseudonyms.enabled(runtime.settings) or today.day < federation.psi_day:
         return []
-    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    month = month_label_of(today, 1)
     with runtime.reading() as conn:
         due = psi_runs.peers_due(conn, federation.uscc, month)
     done = []

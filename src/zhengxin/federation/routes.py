@@ -56,7 +56,7 @@ def member_list(actor: AnyParty, runtime: RuntimeDep) -> dict:
         return members.document(conn, runtime.artefact_keys, now=clock.now())
 
 
-async def _as_member(request: Request, runtime, answer) -> dict:
+async def _as_member(request: Request, runtime, answer):
     """A route signed by a member (RFC 9421) instead of keyed: the signature checked and its
     nonce kept, then `answer(conn, member, body)`, all in one unit of work off the event loop."""
     body = await request.body()
@@ -121,7 +121,7 @@ class PsiQuery(BaseModel):
     nothing of what a signed one must carry)."""
 
     run: str = Field(pattern=r"^psi_[0-9a-z]{26}$", description="The run, as its initiator named it")
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: open loans at its end")
+    month: str = Field(pattern=psi_runs.MONTH.pattern, description="YYYY-MM: open loans at its end")
     role: Literal["initiator", "responder"] | None = None
     peer: str | None = Field(default=None, min_length=18, max_length=18)
 
@@ -144,13 +144,8 @@ async def psi_exchange(request: Request, runtime: RuntimeDep) -> Response:
     member hands the regulator's node those elements blinded again and answers with its own set,
     blinded."""
     body = await request.body()
-
-    def verified() -> tuple[dict, PsiQuery]:
-        with runtime.transaction() as conn:
-            member = signatures.verify(conn, request.method, str(request.url), request.headers, body, now=clock.now())
-        return member, _psi_query(request)
-
-    member, query = await run_in_threadpool(verified)
+    # Verified in a unit of its own: the run's group operations take long, and hold no lock.
+    member, query = await _as_member(request, runtime, lambda conn, member, _: (member, _psi_query(request)))
     answer = await run_in_threadpool(flows.answer_psi, runtime, member, query.run, query.month, body)
     return Response(answer, media_type=flows.BINARY)
 
