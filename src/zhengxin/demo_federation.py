@@ -139,7 +139,8 @@ def _national_view(data_dir: Path, dirs: list[Path]) -> dict:
     with regulator.reading() as conn:
         runs = psi_runs.results(conn)
     regulator.engine.dispose()
-    return {f"persons with open loans at agencies 1 and {r['responder'][-5:-1].lstrip('0')} ({month}, PSI)": r["count"]
+    number = {agency_uscc(k): k for k in range(1, len(dirs) + 1)}
+    return {f"persons with open loans at agencies 1 and {number[r['responder']]} ({month}, PSI)": r["count"]
             for r in runs}  # fmt: skip
 
 
@@ -174,8 +175,7 @@ def _join(directory: Path, regulator_url: str, api_key: str) -> None:
     """What `zhengxin federation join` does, with the regulator key read from its directory
     (out of band: the same machine)."""
     public = _artefact_keys(load_settings(directory.parent / "regulator", None))
-    signed = httpx.get(f"{regulator_url}/v1/federation/members", headers={"Authorization": f"Bearer {api_key}"},
-                       timeout=10).json()  # fmt: skip
+    signed = members.fetch_list(regulator_url, api_key)
     runtime = Runtime(init_deployment(directory, None))
     with runtime.transaction() as conn:
         members.adopt(conn, signed, public, now=clock.now())

@@ -26,8 +26,6 @@ def join(
     """Fetch the regulator's member list, check its signature against the regulator keys given
     here (never against keys the same server sends), and make it this node's list: requests
     from members no longer listed are refused from now on. Run it again to follow changes."""
-    import httpx
-
     from zhengxin.federation import members
     from zhengxin.kit import clock
     from zhengxin.kit.errors import Problem
@@ -36,15 +34,9 @@ def join(
     if len(keys) != len(regulator_key):
         fail(Problem(422, "invalid_arguments", "--regulator-key takes KEY_ID=HEX"))
     try:
-        r = httpx.get(f"{regulator.rstrip('/')}/v1/federation/members", headers={"Authorization": f"Bearer {api_key}"},
-                      timeout=10)  # fmt: skip
-    except httpx.HTTPError as e:
-        fail(Problem(502, "regulator_unreachable", f"cannot reach the regulator's node: {e}"))
-    if r.status_code != 200:
-        fail(Problem(502, "regulator_refused", f"the regulator's node answered {r.status_code}"))
-    try:
+        signed = members.fetch_list(regulator, api_key)
         with open_runtime(data_dir, db).transaction() as conn:
-            changed = members.adopt(conn, r.json(), keys, now=clock.now())
+            changed = members.adopt(conn, signed, keys, now=clock.now())
     except Problem as p:
         fail(p)
     console.print(", ".join(f"{k}: {len(v)}" for k, v in changed.items()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import Connection, insert, select, update
 
 from zhengxin.audit import service as audit
@@ -114,6 +115,19 @@ def verify_document(signed: dict, public_keys: dict[str, str]) -> dict:
     if not signature_valid(key, canonical_json(body), str(signed.get("signature", ""))):
         raise Problem(422, "members_signature_invalid", "the member list's signature does not verify")
     return body
+
+
+def fetch_list(regulator_url: str, api_key: str) -> dict:
+    """The regulator node's signed member list as it serves it (checked by `adopt`, against
+    keys given out of band); 502 when the node cannot be reached or refuses."""
+    try:
+        r = httpx.get(f"{regulator_url.rstrip('/')}/v1/federation/members",
+                      headers={"Authorization": f"Bearer {api_key}"}, timeout=10)  # fmt: skip
+    except httpx.HTTPError as e:
+        raise Problem(502, "regulator_unreachable", f"cannot reach the regulator's node: {e}") from None
+    if r.status_code != 200:
+        raise Problem(502, "regulator_refused", f"the regulator's node answered {r.status_code}")
+    return r.json()
 
 
 def adopt(conn: Connection, signed: dict, regulator_keys: dict[str, str], *, now: datetime) -> dict:
