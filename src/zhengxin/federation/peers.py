@@ -81,18 +81,15 @@ def ask(conn: Connection, settings, body: bytes) -> Asked:
     """Send `body` to every other current member; returns at once."""
     federation = settings.federation
     budget = federation.peer_budget_ms / 1000
-    seed = federation.signing_key_bytes()
     peers = [m for m in members.current(conn) if m["uscc"] != federation.uscc]
-    pending = {m["uscc"]: (m, _POOL.submit(_post, m, body, federation.uscc, seed, budget)) for m in peers}
+    pending = {m["uscc"]: (m, _POOL.submit(_post, m, body, settings, budget)) for m in peers}
     return Asked(pending, time.monotonic() + budget, federation.peer_budget_ms)
 
 
-def _post(member: dict, body: bytes, uscc: str, seed: bytes, budget: float) -> dict:
+def _post(member: dict, body: bytes, settings, budget: float) -> dict:
     started = time.monotonic()
-    url = member["base_url"] + PATH
-    headers = signatures.sign("POST", url, {"content-type": "application/json"}, body, key_id=uscc, seed=seed)
     try:
-        r = _CLIENT.post(url, content=body, headers=headers, timeout=budget)
+        r = signatures.post(member["base_url"] + PATH, body, settings, timeout=budget, client=_CLIENT)
     except httpx.HTTPError:
         return {"status": "unavailable", "code": "unreachable"}
     elapsed = round((time.monotonic() - started) * 1000)

@@ -52,7 +52,7 @@ def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = N
     federation = settings.federation
     if not federation.regulator_url:
         raise Problem(409, "no_regulator", "ZHENGXIN_FEDERATION__REGULATOR_URL is not set")
-    seed = federation.signing_key_bytes()
+    federation.signing_key_bytes()  # a node without its request-signing key fails here, before any request
     url = federation.regulator_url.rstrip("/") + PATH
     inputs = [normalise(i).encode() for i in resident_ids]
     out: list[str] = []
@@ -63,9 +63,7 @@ def derive(resident_ids: list[str], settings, *, client: httpx.Client | None = N
             batch = inputs[start : start + federation.max_blinded]
             blinds = [oprf.blind(x) for x in batch]
             body = json.dumps({"blinded": [b.element.hex() for b in blinds]}).encode()
-            headers = signatures.sign("POST", url, {"content-type": "application/json"}, body,
-                                      key_id=federation.uscc, seed=seed)  # fmt: skip
-            r = client.post(url, content=body, headers=headers)
+            r = signatures.post(url, body, settings, timeout=client.timeout, client=client)
             if r.status_code != 200:
                 raise Problem(502, "oprf_refused", f"the regulator's node answered {r.status_code}: {r.text[:200]}")
             evaluated = r.json()["evaluated"]

@@ -71,13 +71,14 @@ def sign(method: str, url: str, headers: dict, body: bytes, *, key_id: str, seed
     return dict(message.headers)
 
 
-def post(url: str, body: bytes, settings, *, content_type: str = "application/json",
-         timeout: float = 30) -> httpx.Response:  # fmt: skip
-    """POST `body` to another node, signed as this member (settings.federation)."""
+def post(url: str, body: bytes, settings, *, content_type: str = "application/json", timeout=30,
+         client: httpx.Client | None = None) -> httpx.Response:  # fmt: skip
+    """POST `body` to another node, signed as this member (settings.federation), through
+    `client` (a kept pool) or a connection of its own."""
     federation = settings.federation
     headers = sign("POST", url, {"content-type": content_type}, body, key_id=federation.uscc,
                    seed=federation.signing_key_bytes())  # fmt: skip
-    return httpx.post(url, content=body, headers=headers, timeout=timeout)
+    return (client or httpx).post(url, content=body, headers=headers, timeout=timeout)
 
 
 def verify(conn: Connection, method: str, url: str, headers, body: bytes, *, now: dt.datetime) -> dict:
