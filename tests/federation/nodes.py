@@ -53,26 +53,20 @@ def databases(backend: str, tmp: Path, n: int):
     return urls, drop
 
 
-class Recorder:
-    """A reverse proxy in front of the regulator's node that keeps every request it passes on:
-    what the regulator's node received, byte for byte."""
+class Loopback:
+    """An http.server on loopback, served by a thread of this process: each POST is answered
+    by `answer(path, body, headers)` with (status, content type, content)."""
 
-    def __init__(self, target: str):
-        self.received: list[tuple[str, bytes, dict]] = []
-        recorder = self
-
+    def __init__(self, answer):
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                # The Host header is passed on: the signature covers the authority the member aimed at.
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
-                recorder.received.append((self.path, body, headers))
-                r = httpx.post(target + self.path, content=body, headers=headers, timeout=30)
-                self.send_response(r.status_code)
-                self.send_header("content-type", r.headers.get("content-type", "application/json"))
-                self.send_header("content-length", str(len(r.content)))
+                status, content_type, content = answer(self.path, body, dict(self.headers.items()))
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(r.content)
+                self.wfile.write(content)
 
             def log_message(self, *args) -> None:
                 pass
@@ -84,6 +78,31 @@ class Recorder:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Recorder(Loopback):
+    """A reverse proxy in front of the regulator's node that keeps every request it passes on:
+    what the regulator's node received, byte for byte."""
+
+    def __init__(self, target: str):
+        self.received: list[tuple[str, bytes, dict]] = []
+
+        def forward(path: str, body: bytes, headers: dict):
+            # The Host header is passed on: the signature covers the authority the member aimed at.
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+            self.received.append((path, body, headers))
+            r = httpx.post(target + path, content=body, headers=headers, timeout=30)
+            return r.status_code, r.headers.get("content-type", "application/json"), r.content
+
+        super().__init__(forward)
+
+
+class Fixed(Loopback):
+    """A server that answers every request with the same status and body (a member answering
+    what no member would)."""
+
+    def __init__(self, status: int, content: bytes):
+        super().__init__(lambda path, body, headers: (status, "application/json", content))
 
 
 class Node:

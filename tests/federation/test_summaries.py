@@ -17,7 +17,7 @@ from zhengxin.audit.verify import verify_receipt
 from zhengxin.federation import peers, signatures
 from zhengxin.kit import clock
 
-from .nodes import Federation, databases
+from .nodes import Federation, Fixed, databases
 
 
 @pytest.fixture(params=BACKENDS)
@@ -138,7 +138,7 @@ def test_a_peer_down_or_silent_leaves_the_view_partial_and_a_removed_member_is_r
     # A member answering what no member would: a refusal that is no problem+json, an answer
     # that is not signed JSON. Refused, and the inquiry answered.
     for status, content, code in ((403, b"[1, 2]", "http_403"), (200, b"not json", "answer_invalid")):
-        odd = _Fixed(status, content)
+        odd = Fixed(status, content)
         fed.admit(two, base_url=odd.base)
         fed.publish()
         r = inquire()
@@ -305,30 +305,3 @@ def test_the_worker_starts_last_months_run_once_per_pair(federation):
     [run] = fed.regulator.http.get("/v1/federation/psi", headers=overseer).json()["runs"]
     assert (run["month"], run["count"]) == (this_month.strftime("%Y-%m"), 1)
 
-
-class _Fixed:
-    """A server on loopback that answers every request with the same status and body."""
-
-    def __init__(self, status: int, content: bytes):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
