@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, select
 
 from zhengxin.alerts.tables import fraud_alerts
+from zhengxin.kit.db import Read, as_dicts, read
 
 _ACTIVE = (
     select(fraud_alerts.c.id, fraud_alerts.c.kind, fraud_alerts.c.placed_at)
@@ -12,12 +13,16 @@ _ACTIVE = (
     .order_by(fraud_alerts.c.placed_at)
     .limit(1)
 )
+_ACTIVE_ROWS = as_dicts(_ACTIVE)
 
 
 def active_alert(conn: Connection, person_token: str) -> dict | None:
     """The person's oldest alert still in force, or None: what reports and inquiries heed."""
-    row = conn.execute(_ACTIVE, {"token": person_token}).mappings().first()
-    return dict(row) if row else None
+    return read(conn, active_alert_read(person_token))
+
+
+def active_alert_read(person_token: str) -> Read:
+    return Read(_ACTIVE, {"token": person_token}, lambda rows: _ACTIVE_ROWS(rows)[0] if rows else None)
 
 
 def alerts_of(conn: Connection, person_token: str) -> list[dict]:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from zhengxin.billing.tables import charges, lender_tiers, prices, shares
 from zhengxin.kit import clock
+from zhengxin.kit.db import Read, read
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, get_party, names
@@ -71,8 +72,18 @@ _INSERT_CHARGE, _INSERT_SHARES = insert(charges), insert(shares)
 
 def tier_and_price(conn: Connection, settings, lender_id: str, product: str, day: date) -> tuple[str, int]:
     """A lender's tier and the fee it pays for a product on a day."""
-    row = conn.execute(_TIER_AND_FEE, {"lender_id": lender_id, "product": product, "day": day}).one()
-    return row.tier, row.fee if row.fee is not None else _default_price(settings, product, row.tier)
+    tier, listed = read(conn, tier_and_listed_price_read(lender_id, product, day))
+    return tier, fee_in_force(settings, product, tier, listed)
+
+
+def tier_and_listed_price_read(lender_id: str, product: str, day: date) -> Read:
+    """A lender's tier and the price list's fee for it on a day (None: the list has none)."""
+    return Read(_TIER_AND_FEE, {"lender_id": lender_id, "product": product, "day": day}, lambda rows: tuple(rows[0]))
+
+
+def fee_in_force(settings, product: str, tier: str, listed: int | None) -> int:
+    """The listed fee, or the configured default where the price list has none."""
+    return listed if listed is not None else _default_price(settings, product, tier)
 
 
 def _default_price(settings, product: str, tier: str) -> int:

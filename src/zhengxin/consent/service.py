@@ -16,10 +16,10 @@ from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
 from zhengxin.federation import pseudonyms
 from zhengxin.kit import clock
-from zhengxin.kit.db import pipelined
+from zhengxin.kit.db import Read, as_dicts, pipelined, read, read_all
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
-from zhengxin.parties.service import Actor, get_party, named_party
+from zhengxin.parties.service import Actor, get_party, named_party_read
 from zhengxin.records import repository as records
 from zhengxin.runtime import Runtime
 
@@ -41,7 +41,11 @@ def sensitive_types(catalog) -> list[str]:
 
 
 def find_lender(conn: Connection, ref: str) -> dict:
-    return named_party(conn, ref, "lender", active_only=True)
+    return read(conn, find_lender_read(ref))
+
+
+def find_lender_read(ref: str) -> Read:
+    return named_party_read(ref, "lender", active_only=True)
 
 
 def check_purpose(catalog, purpose: str) -> None:
@@ -78,8 +82,8 @@ def grant(
     products, scopes, expires_on, fair_use = _checked_terms(
         runtime, purpose=purpose, scopes=scopes, products=products, expires_on=expires_on
     )
-    party = find_lender(conn, lender)
-
+    # One round trip: the lender, and the person's resident ID the artefact names.
+    party, identity = read_all(conn, find_lender_read(lender), runtime.vault.reveal_read(individual.person_token))
     context = grant_context(catalog, purpose, scopes, separate_consent)
     decision = runtime.policy.decide(
         "grant_authorization", decisions.subject(individual), ("Person", individual.person_token), context
@@ -90,7 +94,7 @@ def grant(
     )  # fmt: skip
     authorization_id = new_id("auth")
 
-    resident_id = runtime.vault.reveal(conn, individual.person_token).get("person_id")
+    resident_id = identity.get("person_id")
     if resident_id is None:
         raise Problem(409, "identity_unknown", "the agency holds no resident ID for this account")
     issued_at = clock.now()
@@ -247,13 +251,18 @@ def list_for(conn: Connection, runtime, actor: Actor, limit: int = 200) -> list[
 def for_inquiry(conn: Connection, authorization_id: str, *, lock: bool = True) -> dict | None:
     """The authorization an inquiry names, locked so concurrent uses count one after another
     (a dry run reads it without the lock)."""
-    query = _LOCKED if lock and conn.dialect.name == "postgresql" else _BY_ID
-    row = conn.execute(query, {"id": authorization_id}).mappings().first()
-    return dict(row) if row else None
+    return read(conn, for_inquiry_read(authorization_id, lock=lock))
+
+
+def for_inquiry_read(authorization_id: str, *, lock: bool = True) -> Read:
+    """`for_inquiry` as a Read (SQLite, whose writers are serialised, has no FOR UPDATE)."""
+    query = _LOCKED if lock else _BY_ID
+    return Read(query, {"id": authorization_id}, lambda rows: _BY_ID_ROWS(rows)[0] if rows else None)
 
 
 _BY_ID = select(authorizations).where(authorizations.c.id == bindparam("id"))
 _LOCKED = _BY_ID.with_for_update()
+_BY_ID_ROWS = as_dicts(_BY_ID)
 
 
 def status(row: dict, today: date | None = None) -> str:

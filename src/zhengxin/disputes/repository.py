@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, exists, or_, select
 
 from zhengxin.disputes.tables import STATEMENT_TEXTS, disputes, statements
+from zhengxin.kit.db import Read, as_dicts, read
 
 UNRESOLVED = ("open", "answered")
 IDENTITY = "identity"  # the record type (and key) of an objection to a furnisher's version of one's identity
@@ -18,7 +19,7 @@ _FLAGGED = (
     )
     .where(
         disputes.c.person_token == bindparam("token"),
-        or_(disputes.c.status.in_(UNRESOLVED), disputes.c.outcome == "unconfirmable"),
+        or_(*(disputes.c.status == status for status in UNRESOLVED), disputes.c.outcome == "unconfirmable"),
     )
     .order_by(disputes.c.opened_at)
 )  # fmt: skip
@@ -27,19 +28,22 @@ _STATEMENTS = (
     .where(statements.c.person_token == bindparam("token"), statements.c.removed_at.is_(None))
     .order_by(statements.c.added_at)
 )
+_STATEMENT_ROWS = as_dicts(_STATEMENTS)
 
 
-def marks_for_report(conn: Connection, runtime, person_token: str) -> tuple[list[dict], list[dict]]:
-    """The person's flagged records (unresolved, or closed unconfirmable: CR-25 keeps both) and
-    their statements, for a report."""
-    flagged = conn.execute(_FLAGGED, {"token": person_token}).mappings().all()
-    return [dict(r) for r in flagged], statements_of(conn, runtime, person_token)
+def flagged_read(person_token: str) -> Read:
+    """The person's flagged records (unresolved, or closed unconfirmable: CR-25 keeps both)."""
+    return Read(_FLAGGED, {"token": person_token}, as_dicts(_FLAGGED))
 
 
 def statements_of(conn: Connection, runtime, person_token: str) -> list[dict]:
     """The person's statements in force, oldest first, their text unsealed."""
-    rows = conn.execute(_STATEMENTS, {"token": person_token}).mappings()
-    return [statement_view(runtime, dict(r)) for r in rows]
+    return read(conn, statements_read(runtime, person_token))
+
+
+def statements_read(runtime, person_token: str) -> Read:
+    return Read(_STATEMENTS, {"token": person_token},
+                lambda rows: [statement_view(runtime, row) for row in _STATEMENT_ROWS(rows)])  # fmt: skip
 
 
 def statement_view(runtime, row: dict) -> dict:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from zhengxin.identity.tables import IDENTITY_VERSIONS, identity_versions, minors, pii_vault
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
+from zhengxin.kit.db import Read, read
 from zhengxin.kit.staging import insert_if_all_new, stage_frame, upsert_frame
 
 VAULT_FIELDS = ("person_id", "name", "phone")
@@ -174,21 +175,31 @@ class Vault:
                         **values, "differs": values.get("name") != current_name})  # fmt: skip
         return out
 
-    def identity(self, conn: Connection, token: str) -> tuple[dict[str, str], bool]:
-        """`reveal`, and whether furnishers named the person differently, in one round trip."""
-        row = conn.execute(_ENTRY_AND_CONFLICT, {"token": token}).first()
-        if row is None:
-            return {}, False
-        values = orjson.loads(self.unseal(token, row.key_id, row.ciphertext))
-        return {k: v for k, v in values.items() if v is not None}, bool(row.conflicting)
+    def identity_read(self, token: str) -> Read:
+        """`reveal`, and whether furnishers named the person differently, in one query."""
+
+        def shape(rows) -> tuple[dict[str, str], bool]:
+            if not rows:
+                return {}, False
+            key_id, ciphertext, conflicting = rows[0]
+            values = orjson.loads(self.unseal(token, key_id, ciphertext))
+            return {k: v for k, v in values.items() if v is not None}, bool(conflicting)
+
+        return Read(_ENTRY_AND_CONFLICT, {"token": token}, shape)
 
     def reveal(self, conn: Connection, token: str) -> dict[str, str]:
         """Decrypt a person's identifiers: for the person themself and lawful uses only."""
-        row = conn.execute(_ENTRY, {"token": token}).first()
-        if row is None:
-            return {}
-        values = orjson.loads(self.unseal(token, row.key_id, row.ciphertext))
-        return {k: v for k, v in values.items() if v is not None}
+        return read(conn, self.reveal_read(token))
+
+    def reveal_read(self, token: str) -> Read:
+        def shape(rows) -> dict[str, str]:
+            if not rows:
+                return {}
+            key_id, ciphertext = rows[0]
+            values = orjson.loads(self.unseal(token, key_id, ciphertext))
+            return {k: v for k, v in values.items() if v is not None}
+
+        return Read(_ENTRY, {"token": token}, shape)
 
     def rotate(self, conn: Connection, page: int = 5000) -> int:
         """Re-encrypt every vault entry not under the active key; returns how many."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -18,7 +18,7 @@ from zhengxin.federation import peers, pseudonyms
 from zhengxin.identity.tokens import token_for
 from zhengxin.inquiries import repository
 from zhengxin.kit import clock
-from zhengxin.kit.db import pipelined
+from zhengxin.kit.db import pipelined, read_all
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
@@ -45,11 +45,13 @@ def inquiry_context(
     token: str,
     *,
     authorization: dict | None,
+    use_times: list[datetime],
     purpose: str,
     product: str,
     scopes: list[str] | None,
 ) -> dict:
-    """What the decision point is told about an inquiry, built from the stores."""
+    """What the decision point is told about an inquiry, built from the stores (`use_times`:
+    when the authorization was used for the product, read with it)."""
     open_account, uses = False, 0
     if purpose == "post_loan_management":
         party = get_party(conn, lender.party_id)
@@ -58,7 +60,7 @@ def inquiry_context(
     if authorization is not None:
         window = authorization["per_days"]
         since = clock.now() - timedelta(days=window) if window else None
-        uses = repository.uses(conn, authorization["id"], product, since)
+        uses = sum(1 for at in use_times if since is None or at > since)
     return decision_context(runtime, authorization, purpose=purpose, product=product, scopes=scopes,
                             open_account=open_account, uses=uses)  # fmt: skip
 
@@ -98,12 +100,12 @@ def authorization_context(authorization: dict) -> dict:
     }
 
 
-def _live_model_for(conn: Connection, product: str) -> dict | None:
+def _live_model_for(conn: Connection, product: str, live_version: str | None) -> dict | None:
     """The live scorecard for a score inquiry (None for a report). Scores come only from it:
     with none live, nothing is scored or charged."""
     if product != "score":
         return None
-    model = scoring.live_model(conn)
+    model = scoring.model_of(conn, live_version)
     if model is None:
         raise Problem(409, "product_unavailable", "no scoring model is active, so the score product is unavailable")
     return model
@@ -147,6 +149,34 @@ def _with_peers(report, asked: peers.Asked, runtime: Runtime, row: dict, details
     return with_federation(report, outcomes, runtime.settings.rules, asked.budget_ms)
 
 
+def _store(conn: Connection, runtime: Runtime, lender: Actor, row: dict, sources, decision: Decision, details: dict,
+           *, tier: str, scored, model: dict | None) -> None:  # fmt: skip
+    """What an allowed inquiry stores, in one round trip (none of it needs an answer): the
+    inquiry and its sources, the score, the charge and the furnishers' shares, the person's
+    notification, and the decision with its log event."""
+    records: dict[str, int] = {}
+    for source in sources:
+        records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
+    token, now = row["person_token"], row["created_at"]
+    with pipelined(conn):
+        repository.add(conn, row, sources)
+        if scored is not None:
+            scoring.record(conn, scored, token, now=now, inquiry_id=row["id"])
+        billing.charge(conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=row["product"],
+                       tier=tier, fee_fen=row["fee_fen"], records_by_furnisher=records, now=now)  # fmt: skip
+        at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+        notifications.notify(
+            conn, runtime, token, "inquiry",
+            {"inquiry_id": row["id"], "lender": lender.name, "purpose": row["purpose"], "product": row["product"],
+             "authorization_id": row["authorization_id"], "at": at},
+        )  # fmt: skip
+        decisions.record(
+            conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=row["fee_fen"],
+            report=row["report_id"], **({"model": model["version"], "score": scored.id} if model is not None else {}),
+            **details,
+        )  # fmt: skip
+
+
 def inquire(
     conn: Connection,
     runtime: Runtime,
@@ -166,20 +196,24 @@ def inquire(
     consent.check_purpose(runtime.catalog, purpose)
     if product not in consent.PRODUCTS:
         raise Problem(422, "invalid_product", f"product must be one of {', '.join(consent.PRODUCTS)}")
-    model = _live_model_for(conn, product)
     token = token_for(runtime.pepper, person_id)
-    authorization = consent.for_inquiry(conn, authorization_id)
-    context = inquiry_context(
-        conn, runtime, lender, token, authorization=authorization, purpose=purpose, product=product, scopes=scopes
-    )
+    now, today = clock.now(), clock.today()
+    # One round trip: the authorization, locked so concurrent uses count one after another (the
+    # times are read after the lock is held), its uses, the price and the live scorecard.
+    authorization, use_times, (tier, listed_fee), live_version = read_all(
+        conn, consent.for_inquiry_read(authorization_id), repository.uses_read(authorization_id, product),
+        billing.tier_and_listed_price_read(lender.party_id, product, today), scoring.live_version_read(),
+    )  # fmt: skip
+    model = _live_model_for(conn, product, live_version)
+    context = inquiry_context(conn, runtime, lender, token, authorization=authorization, use_times=use_times,
+                              purpose=purpose, product=product, scopes=scopes)  # fmt: skip
     if model is not None and "loan" not in context["scopes"]:
         raise Problem(422, "score_requires_loan_scope", "a score is computed from loan records: ask with loan in scope")
     decision = runtime.policy.decide("inquire", decisions.subject(lender), ("Person", token), context)
     details = {"authorization": authorization_id, "purpose": purpose, "product": product}
     decisions.enforce(decision, lender, token, "inquiry.denied", **details)
 
-    now, today = clock.now(), clock.today()
-    tier, fee = billing.tier_and_price(conn, runtime.settings, lender.party_id, product, today)
+    fee = billing.fee_in_force(runtime.settings, product, tier, listed_fee)
     row = {
         "id": new_id("inq"),
         "lender_id": lender.party_id,
@@ -201,28 +235,13 @@ def inquire(
     if asked is not None:
         report = _with_peers(report, asked, runtime, row, details)
     details.update(_alert_confirmed(report, applicant_identity_verified))
+    scored = None
     if model is not None:
         # Scored before this inquiry is recorded, so it does not count itself as a recent inquiry.
         scored = scoring.score_person(model, token, built, scopes=context["scopes"], as_of=today)
         report = ScoreReport(
             header=report.header, identity=report.identity, score=scoring.section(model, scored, today)
         )
-    records: dict[str, int] = {}
-    for source in built.sources:
-        records[source.furnisher_id] = records.get(source.furnisher_id, 0) + source.records
-    with pipelined(conn):  # what the inquiry stores needs no answer: one round trip
-        repository.add(conn, row, built.sources)
-        if model is not None:
-            scoring.record(conn, scored, token, now=now, inquiry_id=row["id"])
-        billing.charge(conn, runtime.settings, inquiry_id=row["id"], payer_id=lender.party_id, product=product,
-                       tier=tier, fee_fen=fee, records_by_furnisher=records, now=now)  # fmt: skip
-        notifications.notify(
-            conn, runtime, token, "inquiry",
-            {"inquiry_id": row["id"], "lender": lender.name, "purpose": purpose, "product": product,
-             "authorization_id": authorization_id, "at": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
-        )  # fmt: skip
-        decisions.record(
-            conn, decision, lender, token, "inquiry", inquiry=row["id"], fee_fen=fee, report=row["report_id"],
-            **({"model": model["version"], "score": scored.id} if model is not None else {}), **details,
-        )  # fmt: skip
+    _store(conn, runtime, lender, row, built.sources, decision, details, tier=tier,
+           scored=scored, model=model)  # fmt: skip
     return InquiryResult(row, report, decision)

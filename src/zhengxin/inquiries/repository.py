@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from zhengxin.inquiries.tables import inquiries, inquiry_sources
+from zhengxin.kit.db import Read
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.service import Actor, names
 
 # Built once: these run on every inquiry.
-_USES = select(func.count()).where(
-    inquiries.c.authorization_id == bindparam("authorization_id"),
-    inquiries.c.product == bindparam("product"),
-    inquiries.c.created_at > bindparam("since"),
+_USE_TIMES = (
+    select(inquiries.c.created_at)
+    .where(inquiries.c.authorization_id == bindparam("authorization_id"), inquiries.c.product == bindparam("product"))
+    .order_by(inquiries.c.created_at.desc())
 )
 _INSERT, _INSERT_SOURCES = insert(inquiries), insert(inquiry_sources)
 _ASKED = (
@@ -22,19 +24,26 @@ _ASKED = (
     .where(inquiries.c.person_token == bindparam("token"), inquiries.c.created_at >= bindparam("since"))
     .order_by(inquiries.c.created_at.desc())
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def uses(conn: Connection, authorization_id: str, product: str, since: datetime | None) -> int:
-    """Inquiries already made with an authorization for a product (since `since`, if given)."""
-    params = {"authorization_id": authorization_id, "product": product, "since": since or _EPOCH}
-    return conn.execute(_USES, params).scalar_one()
+class Asked(NamedTuple):
+    lender_id: str
+    purpose: str
+    product: str
+    created_at: datetime
 
 
-def asked_about(conn: Connection, person_token: str, since: datetime) -> list:
-    """Every inquiry about the person since `since`, newest first: lender_id, purpose, product,
-    created_at (what a report lists and a scorecard counts)."""
-    return conn.execute(_ASKED, {"token": person_token, "since": since}).all()
+def asked_about_read(person_token: str, since: datetime) -> Read:
+    """Every inquiry about the person since `since`, newest first, as `Asked` (what a report
+    lists and a scorecard counts)."""
+    return Read(_ASKED, {"token": person_token, "since": since}, lambda rows: [Asked(*r) for r in rows])
+
+
+def uses_read(authorization_id: str, product: str) -> Read:
+    """When each inquiry with an authorization for a product was made, newest first: what fair
+    use counts within its window (read with the authorization, before the window is known)."""
+    return Read(_USE_TIMES, {"authorization_id": authorization_id, "product": product},
+                lambda rows: [r[0] for r in rows])  # fmt: skip
 
 
 def peer_outcomes(conn: Connection, since: datetime) -> list[dict]:

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, insert, or_, select, update
 
 from zhengxin.config import Settings
 from zhengxin.identity import resident_id
 from zhengxin.identity.tokens import person_token
 from zhengxin.identity.vault import Vault
 from zhengxin.kit import clock
+from zhengxin.kit.db import Read, as_dicts, read
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.tables import ROLES, api_keys, parties, portal_sessions
@@ -268,8 +269,27 @@ def lock_party(conn: Connection, party_id: str) -> None:
 
 def lookup_party(conn: Connection, ref: str, role: str | tuple[str, ...] | None = None) -> dict | None:
     """The party `ref` names, by id or by name (of `role`, or one of the roles, when given), or None."""
-    party = get_party(conn, ref) or find_party(conn, ref, role)
-    return party if party is not None and (role is None or party["role"] in _roles(role)) else None
+    return read(conn, lookup_party_read(ref, role))
+
+
+def lookup_party_read(ref: str, role: str | tuple[str, ...] | None = None) -> Read:
+    """`lookup_party` as one query: the party with this id, else one of `role` with this name."""
+
+    def shape(rows) -> dict | None:
+        found = _BY_ID_OR_NAME_ROWS(rows)
+        party = next((p for p in found if p["id"] == ref), None)
+        party = party or next((p for p in found if p["name"] == ref and (role is None or p["role"] in _roles(role))),
+                              None)  # fmt: skip
+        return party if party is not None and (role is None or party["role"] in _roles(role)) else None
+
+    return Read(_BY_ID_OR_NAME, {"ref": ref}, shape)
+
+
+_BY_ID_OR_NAME = (
+    select(parties).where(or_(parties.c.id == bindparam("ref"), parties.c.name == bindparam("ref")))
+    .order_by(parties.c.created_at)
+)  # fmt: skip
+_BY_ID_OR_NAME_ROWS = as_dicts(_BY_ID_OR_NAME)
 
 
 def named_party(
@@ -277,11 +297,20 @@ def named_party(
 ) -> dict:
     """The party `ref` names, by id or by name (of `role`, when given); 404 `<role>_not_found`
     (`party_not_found`) when there is none, or, with `active_only`, none still active."""
-    party = lookup_party(conn, ref, role)
-    if party is None or (active_only and not party["active"]):
-        who = _roles(role)[0] if role else "party"
-        raise Problem(404, f"{who}_not_found", f"no {'active ' if active_only else ''}{who} with this name or id")
-    return party
+    return read(conn, named_party_read(ref, role, active_only=active_only))
+
+
+def named_party_read(ref: str, role: str | tuple[str, ...] | None = None, *, active_only: bool = False) -> Read:
+    lookup = lookup_party_read(ref, role)
+
+    def shape(rows) -> dict:
+        party = lookup.shape(rows)
+        if party is None or (active_only and not party["active"]):
+            who = _roles(role)[0] if role else "party"
+            raise Problem(404, f"{who}_not_found", f"no {'active ' if active_only else ''}{who} with this name or id")
+        return party
+
+    return Read(lookup.statement, lookup.params, shape)
 
 
 def active_account_exists(person_token):

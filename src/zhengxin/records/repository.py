@@ -19,6 +19,7 @@ from zhengxin.catalog import RecordType
 from zhengxin.config import RuleParameters
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import last_expired_day, month_label
+from zhengxin.kit.db import Read, as_dicts, read
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.kit.staging import upsert_frame
@@ -197,36 +198,49 @@ def latest_accounts(
 ) -> list[dict]:
     """A person's accounts, each in its latest reported month, as a report may show them on
     `today` (default: the clock's): negative months past CR-16's `negative_years` masked `#`,
-    and with `closed_months`, accounts closed longer ago than that left out (see retention).
+    and with `closed_months`, accounts closed longer ago than that left out (see retention)."""
+    return read(conn, latest_accounts_read(person_token, today=today or clock.today(), negative_years=negative_years,
+                                           closed_months=closed_months))  # fmt: skip
 
-    Only an account whose latest month is old enough can still show an expired month, so the
-    others cost what they did before: no query beyond the one that reads the snapshots."""
-    today = today or clock.today()
+
+def latest_accounts_read(person_token: str, *, today: date, negative_years: int, closed_months: int | None) -> Read:
+    """`latest_accounts` as a Read. Only an account whose latest month is old enough can still
+    show an expired month, so the others cost nothing beyond the one query of the snapshots."""
     # The newest month whose 24-month history can reach back to an expirable month.
     stale = month_label(history.last_expirable_month(today, negative_years) + history.HISTORY_MONTHS - 1)
     closed_cutoff = last_expired_day(today, closed_months) if closed_months is not None else None
-    out = []
-    for _, group in groupby(conn.execute(_SNAPSHOTS, {"token": person_token}), key=_ACCOUNT):
-        snapshots = list(group)
-        latest = snapshots[-1]
-        closed = closed_cutoff is not None and latest[_STATUS] == "closed"
-        if latest[_MONTH] <= stale or (closed and (latest[_CLOSED_ON] is None or latest[_CLOSED_ON] <= closed_cutoff)):
-            view = history.current_view(
-                [dict(zip(_NAMES, s, strict=True)) for s in snapshots], today, negative_years=negative_years,
-                closed_months=closed_months,
-            )  # fmt: skip
-            if view is not None:
-                out.append(view)
-        else:
-            out.append(dict(zip(_NAMES, latest, strict=True)))
-    return out
+
+    def shape(rows) -> list[dict]:
+        out = []
+        for _, group in groupby(rows, key=_ACCOUNT):
+            snapshots = list(group)
+            latest = snapshots[-1]
+            closed = closed_cutoff is not None and latest[_STATUS] == "closed"
+            if latest[_MONTH] <= stale or (
+                closed and (latest[_CLOSED_ON] is None or latest[_CLOSED_ON] <= closed_cutoff)
+            ):
+                view = history.current_view(
+                    [dict(zip(_NAMES, s, strict=True)) for s in snapshots], today, negative_years=negative_years,
+                    closed_months=closed_months,
+                )  # fmt: skip
+                if view is not None:
+                    out.append(view)
+            else:
+                out.append(dict(zip(_NAMES, latest, strict=True)))
+        return out
+
+    return Read(_SNAPSHOTS, {"token": person_token}, shape)
 
 
 def shown_accounts(conn: Connection, runtime, person_token: str, today: date) -> list[dict]:
     """A person's accounts as a report or a decision may use them on `today`, under this
     deployment's retention periods (CR-16 and the loan type's own)."""
-    return latest_accounts(
-        conn, person_token, today=today, negative_years=runtime.settings.rules.negative_retention_years,
+    return read(conn, shown_accounts_read(runtime, person_token, today))
+
+
+def shown_accounts_read(runtime, person_token: str, today: date) -> Read:
+    return latest_accounts_read(
+        person_token, today=today, negative_years=runtime.settings.rules.negative_retention_years,
         closed_months=runtime.catalog.record_types["loan"].retention_months,
     )  # fmt: skip
 
@@ -252,16 +266,14 @@ def open_loan_holders(conn: Connection, month: str) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
-def consumption_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
+def consumption_since_read(person_token: str, first_month: str) -> Read:
     """A person's monthly spending summaries from `first_month` (YYYY-MM) on."""
-    rows = conn.execute(_CONSUMPTION, {"token": person_token, "first": first_month}).mappings()
-    return [dict(r) for r in rows]
+    return Read(_CONSUMPTION, {"token": person_token, "first": first_month}, as_dicts(_CONSUMPTION))
 
 
-def travel_since(conn: Connection, person_token: str, first_month: str) -> list[dict]:
+def travel_since_read(person_token: str, first_month: str) -> Read:
     """A person's monthly travel summaries from `first_month` (YYYY-MM) on."""
-    rows = conn.execute(_TRAVEL, {"token": person_token, "first": first_month}).mappings()
-    return [dict(r) for r in rows]
+    return Read(_TRAVEL, {"token": person_token, "first": first_month}, as_dicts(_TRAVEL))
 
 
 _GENERIC = (
@@ -272,18 +284,20 @@ _GENERIC = (
 )  # fmt: skip
 
 
-def catalog_records(conn: Connection, person_token: str, record_types: list[str]) -> dict[str, list[dict]]:
+def catalog_records_read(person_token: str, record_types: list[str]) -> Read:
     """A person's records of catalog-only types (liabilities, public records, a new sector's),
     by type: each its furnisher, key, as_of and fields. One query for them all."""
-    out: dict[str, list[dict]] = {t: [] for t in record_types}
-    if not record_types:
+
+    def shape(rows) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {t: [] for t in record_types}
+        for furnisher_id, record_type, record_key, payload, as_of in rows:
+            if record_type in out:
+                payload = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
+                out[record_type].append({**payload, "furnisher_id": furnisher_id, "record_key": record_key,
+                                         "as_of": as_of})  # fmt: skip
         return out
-    for r in conn.execute(_GENERIC, {"token": person_token}):
-        if r.record_type in out:
-            payload = orjson.loads(r.payload) if isinstance(r.payload, str | bytes) else r.payload
-            out[r.record_type].append({**payload, "furnisher_id": r.furnisher_id, "record_key": r.record_key,
-                                       "as_of": r.as_of})  # fmt: skip
-    return out
+
+    return Read(_GENERIC, {"token": person_token}, shape)
 
 
 def account_states(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
@@ -329,17 +343,17 @@ _REASSIGNMENTS = (  # built once: every report with loans reads it
                account_reassignments.c.to_token == bindparam("token")))
     .order_by(account_reassignments.c.reassigned_at)
 )  # fmt: skip
+_REASSIGNMENT_ROWS = as_dicts(_REASSIGNMENTS)
 
 
-def reassignments_about(conn: Connection, person_token: str) -> list[dict]:
+def reassignments_about_read(person_token: str) -> Read:
     """The corrections that moved an account into or out of the person's file, oldest first, each
     with its direction (`added` or `removed`) and no other person's token."""
-    rows = conn.execute(_REASSIGNMENTS, {"token": person_token}).mappings()
-    return [
+    return Read(_REASSIGNMENTS, {"token": person_token}, lambda rows: [
         {"id": x["id"], "furnisher_id": x["furnisher_id"], "account_id": x["account_id"], "reference": x["reference"],
          "reassigned_at": x["reassigned_at"], "direction": "added" if x["to_token"] == person_token else "removed"}
-        for x in rows
-    ]  # fmt: skip
+        for x in _REASSIGNMENT_ROWS(rows)
+    ])  # fmt: skip
 
 
 def accounts_in(keys: list[tuple[str, str]]):

@@ -14,23 +14,24 @@ from functools import lru_cache
 
 from sqlalchemy import Connection
 
-from zhengxin.alerts.repository import active_alert
-from zhengxin.disputes.repository import IDENTITY, marks_for_report
+from zhengxin.alerts.repository import active_alert_read
+from zhengxin.disputes.repository import IDENTITY, flagged_read, statements_read
 from zhengxin.identity.tokens import derived_key
-from zhengxin.inquiries.repository import asked_about
+from zhengxin.inquiries.repository import asked_about_read
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import add_months, month_label_of
+from zhengxin.kit.db import read_all
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import directory
 from zhengxin.records.history import SEVERITY
 from zhengxin.records.repository import (
     OPEN_STATUSES,
     account_states,
-    catalog_records,
-    consumption_since,
-    reassignments_about,
-    shown_accounts,
-    travel_since,
+    catalog_records_read,
+    consumption_since_read,
+    reassignments_about_read,
+    shown_accounts_read,
+    travel_since_read,
 )
 from zhengxin.reports.model import (
     Account,
@@ -151,29 +152,41 @@ class Facts:
 def fetch(
     conn: Connection, runtime, person_token: str, *, scopes: list[str], today: date, inquiry: dict | None
 ) -> Facts:
-    """Read what the report needs from its owners: one query per kind of fact, one for every
-    institution the report names."""
+    """Read what the report needs from its owners: one query per kind of fact, all sent
+    together (kit.db.read_all), then what depends on their answers."""
     rules = runtime.settings.rules
-    accounts = shown_accounts(conn, runtime, person_token, today) if "loan" in scopes else []
     first_month = month_label_of(today, SUMMARY_MONTHS - 1)
-    spend = consumption_since(conn, person_token, first_month) if "consumption" in scopes else []
-    trips = travel_since(conn, person_token, first_month) if "travel" in scopes else []
-    asked = asked_about(conn, person_token, clock.legal_start(add_months(today, -12 * rules.inquiry_record_years)))
-    flagged, said = marks_for_report(conn, runtime, person_token)
-    held = catalog_records(conn, person_token, [t for t in CATALOG_SECTIONS if t in scopes])
+    since = clock.legal_start(add_months(today, -12 * rules.inquiry_record_years))
+    catalog_types = [t for t in CATALOG_SECTIONS if t in scopes]
+    wanted = {
+        "accounts": shown_accounts_read(runtime, person_token, today) if "loan" in scopes else None,
+        "spend": consumption_since_read(person_token, first_month) if "consumption" in scopes else None,
+        "trips": travel_since_read(person_token, first_month) if "travel" in scopes else None,
+        "asked": asked_about_read(person_token, since),
+        "flagged": flagged_read(person_token),
+        "said": statements_read(runtime, person_token),
+        "held": catalog_records_read(person_token, catalog_types) if catalog_types else None,
+        "corrections": reassignments_about_read(person_token) if "loan" in scopes else None,
+        "identity": runtime.vault.identity_read(person_token),
+        "alert": active_alert_read(person_token),
+    }
+    reads = {name: query for name, query in wanted.items() if query is not None}
+    got = dict(zip(reads, read_all(conn, *reads.values()), strict=True))
+    accounts, spend, trips = got.get("accounts", []), got.get("spend", []), got.get("trips", [])
+    asked, flagged, said, corrections = got["asked"], got["flagged"], got["said"], got.get("corrections", [])
+    held = got.get("held", {})
+    identity, conflicting = got["identity"]
     liabilities, public_records = held.get("liability", []), held.get("public_record", [])
     covered = account_states(conn, {(x["furnisher_id"], x["account_id"]) for x in liabilities})
-    corrections = reassignments_about(conn, person_token) if "loan" in scopes else []
     ids = {a["furnisher_id"] for a in accounts}
     ids |= {r["furnisher_id"] for r in spend + trips + liabilities + public_records + corrections}
     ids |= {d["furnisher_id"] for d in flagged} | {s["furnisher_id"] for s in said}
     ids |= {q.lender_id for q in asked} | ({inquiry["lender_id"]} if inquiry else set())
-    identity, conflicting = runtime.vault.identity(conn, person_token)
     sources = runtime.vault.versions(conn, person_token, identity.get("name")) if conflicting else []
     ids |= {s["furnisher_id"] for s in sources}
     usccs = {a["co_lender_uscc"] for a in accounts if a["co_lender_uscc"]}
     by_id, by_uscc = directory(runtime).lookup(conn, ids, usccs)
-    alert = active_alert(conn, person_token)
+    alert = got["alert"]
     return Facts(
         accounts, spend, trips, asked, flagged, said, identity, by_id, by_uscc, alert, conflicting, sources,
         liabilities, public_records, covered, corrections,
@@ -543,8 +556,8 @@ def peer_summary(conn: Connection, runtime, person_token: str, today: date) -> d
     sums only — never an account, a name, an institution or an identifier. The figures are the
     report's own (summary_section, multi_platform_section), so a peer's view and this agency's
     report can never count differently."""
-    accounts = shown_accounts(conn, runtime, person_token, today)
-    asked = asked_about(conn, person_token, clock.legal_start(add_months(today, -6)))
+    accounts, asked = read_all(conn, shown_accounts_read(runtime, person_token, today),
+                               asked_about_read(person_token, clock.legal_start(add_months(today, -6))))
     summary = summary_section(accounts)
     multi = multi_platform_section(accounts, asked, runtime.settings.rules, today)
     return {

@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime, time
 
 import polars as pl
 
-from zhengxin.inquiries.repository import asked_about
+from zhengxin.inquiries.repository import asked_about_read
 from zhengxin.kit.calendar import add_months, month_label_of
+from zhengxin.kit.db import read_all
 from zhengxin.records.history import NEGATIVE_SYMBOLS, SEVERITY
-from zhengxin.records.repository import catalog_records, consumption_since
+from zhengxin.records.repository import catalog_records_read, consumption_since_read
 
 NEGATIVE = "".join(sorted(NEGATIVE_SYMBOLS))  # the delinquent status symbols, as a regex class
 NEVER = 99  # months since a delinquency that never happened (inside the 24-month history)
@@ -242,10 +243,14 @@ def for_person(
     spending that `compute` counts; with `liabilities` and `public_records`, those), for
     `accounts` in their latest reported state."""
     since = datetime.combine(add_months(as_of, -6), time.min, UTC)
-    asked = [q.created_at for q in asked_about(conn, person_token, since)]
-    spend = consumption_since(conn, person_token, month_label_of(as_of, 11)) if consumption else None
     wanted = [t for t, want in (("liability", liabilities), ("public_record", public_records)) if want]
-    held = catalog_records(conn, person_token, wanted)
+    reads = [asked_about_read(person_token, since)]
+    reads += [consumption_since_read(person_token, month_label_of(as_of, 11))] if consumption else []
+    reads += [catalog_records_read(person_token, wanted)] if wanted else []
+    answers = iter(read_all(conn, *reads))
+    asked = [q.created_at for q in next(answers)]
+    spend = next(answers) if consumption else None
+    held = next(answers) if wanted else {}
     return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend,
                    liabilities=held.get("liability"), public_records=held.get("public_record"))  # fmt: skip
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from zhengxin.audit import service as audit
+from zhengxin.kit.db import Read, read
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.reports.model import Score, ScoreReason
@@ -152,7 +153,19 @@ def model(conn: Connection, version: str) -> dict:
 
 def live_model(conn: Connection) -> dict | None:
     """The active model's points table, or None: with no live model nothing is scored."""
-    version = conn.execute(select(scoring_models.c.version).where(scoring_models.c.active)).scalar()
+    return model_of(conn, read(conn, live_version_read()))
+
+
+def live_version_read() -> Read:
+    """The active model's version (None: no live model), to read with other facts."""
+    return Read(_LIVE_VERSION, {}, lambda rows: rows[0][0] if rows else None)
+
+
+_LIVE_VERSION = select(scoring_models.c.version).where(scoring_models.c.active)
+
+
+def model_of(conn: Connection, version: str | None) -> dict | None:
+    """A model's points table, parsed once per process (a version never changes)."""
     if version is None:
         return None
     if version not in _parsed:
