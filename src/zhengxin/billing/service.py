@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from zhengxin.billing.tables import charges, lender_tiers, prices, shares
 from zhengxin.kit import clock
-from zhengxin.kit.db import Read, read
+from zhengxin.kit.db import Read, read, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, get_party, names
@@ -195,9 +195,10 @@ def charge(
         "period": period,
         "charged_at": now,
     }
-    conn.execute(_INSERT_CHARGE, row)
+    write(conn, _INSERT_CHARGE, row)
     if furnishers:
-        conn.execute(
+        write(
+            conn,
             _INSERT_SHARES,
             [
                 {"charge_id": row["id"], "furnisher_id": f, "records": records_by_furnisher[f], "share_fen": part,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert
 from zhengxin.audit import service as audit
 from zhengxin.decisions.tables import policy_decisions
 from zhengxin.kit import clock
-from zhengxin.kit.db import RecordedRefusal
+from zhengxin.kit.db import RecordedRefusal, write
 from zhengxin.parties.service import Actor
 from zhengxin.policy import Decision, Subject
 
@@ -46,7 +46,8 @@ def record(conn: Connection, decision: Decision, actor: Actor, person_token: str
 
 def keep(conn: Connection, decision: Decision, actor: Actor, person_token: str | None) -> None:
     """Keep the decision row only; the caller puts `decision.record()` in its own log event."""
-    conn.execute(
+    write(
+        conn,
         _INSERT,
         {
             "id": decision.decision_id,

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, insert, select
 
 from zhengxin.inquiries.tables import inquiries, inquiry_sources
-from zhengxin.kit.db import Read
+from zhengxin.kit.db import Read, write
 from zhengxin.kit.errors import Problem
 from zhengxin.parties.service import Actor, names
 
@@ -62,9 +62,10 @@ def peer_outcomes(conn: Connection, since: datetime) -> list[dict]:
 
 
 def add(conn: Connection, row: dict, sources: list) -> None:
-    conn.execute(_INSERT, row)
+    write(conn, _INSERT, row)
     if sources:
-        conn.execute(
+        write(
+            conn,
             _INSERT_SOURCES,
             [
                 {"inquiry_id": row["id"], "furnisher_id": s.furnisher_id, "record_type": s.record_type,

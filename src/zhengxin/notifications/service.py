@@ -20,7 +20,7 @@ from zhengxin.audit import service as audit
 from zhengxin.config import NotificationSettings
 from zhengxin.identity.tokens import derived_key
 from zhengxin.kit import clock
-from zhengxin.kit.db import UTCDateTime
+from zhengxin.kit.db import UTCDateTime, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications.tables import WEBHOOK_TEXTS, notifications, webhook_deliveries, webhook_endpoints
@@ -49,8 +49,8 @@ def notify(conn: Connection, runtime: Runtime, person_token: str, kind: str, pay
     (due now). `payload` must hold no PII: institution names, purposes, ids, dates."""
     now = clock.now()
     row = {"id": new_id("ntf"), "person_token": person_token, "kind": kind, "payload": payload, "created_at": now}
-    conn.execute(_NOTIFY, row)
-    conn.execute(_OUTBOX, {"id": row["id"], "attempts": 0, "now": now, "token": person_token})
+    write(conn, _NOTIFY, row)
+    write(conn, _OUTBOX, {"id": row["id"], "attempts": 0, "now": now, "token": person_token})
     return _view({**row, "read_at": None})
 
 
