@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -76,6 +77,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime.settings.log_schedule:  # the background worker's jobs, in this process
             keeper = threading.Thread(target=background.keep, args=(runtime, stop), name="background", daemon=True)
             keeper.start()
+        # What is loaded by now (modules, catalog, policies) lives as long as the server: out of
+        # the collector's sight, a full collection no longer walks it between requests.
+        gc.freeze()
         yield
         if (cache := key_cache(runtime)) is not None:
             await cache.close()
