@@ -16,7 +16,7 @@ from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
 from zhengxin.federation import pseudonyms
 from zhengxin.kit import clock
-from zhengxin.kit.db import Read, as_dicts, pipelined, read, read_all
+from zhengxin.kit.db import Read, as_dicts, pipelined, read, read_all, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, get_party, named_party_read
@@ -125,7 +125,7 @@ def grant(
         "signature": signature,
     }
     with pipelined(conn):  # the authorization, its decision and log event: one round trip
-        conn.execute(insert(authorizations).values(**row))
+        write(conn, _INSERT, row)
         decisions.record(
             conn, decision, individual, individual.person_token, "authorization.granted",
             authorization=authorization_id, lender=party["id"], purpose=purpose, scopes=scopes,
@@ -260,6 +260,7 @@ def for_inquiry_read(authorization_id: str, *, lock: bool = True) -> Read:
     return Read(query, {"id": authorization_id}, lambda rows: _BY_ID_ROWS(rows)[0] if rows else None)
 
 
+_INSERT = insert(authorizations)
 _BY_ID = select(authorizations).where(authorizations.c.id == bindparam("id"))
 _LOCKED = _BY_ID.with_for_update()
 _BY_ID_ROWS = as_dicts(_BY_ID)
