@@ -22,6 +22,7 @@ from zhengxin.identity import resident_id
 from zhengxin.identity.tokens import person_token
 from zhengxin.inquiries import repository as inquiry_records
 from zhengxin.kit import clock
+from zhengxin.kit.db import pipelined, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.notifications import service as notifications
@@ -106,16 +107,20 @@ def _self_query(
         # The person's own score, on everything held about them, with the same reasons a lender gets.
         scored = scoring.score_person(model, token, built, scopes=scopes, as_of=today)
         built.report.score = scoring.section(model, scored, today)
-    conn.execute(insert(self_queries).values(**row))
-    if model is not None:
-        scoring.record(conn, scored, token, now=now, self_query_id=row["id"])
-    # The payer is whoever took the query: the person online (always 0), the counter otherwise.
-    billing.charge(
-        conn, runtime.settings, inquiry_id=row["id"], payer_id=party.party_id, product="self_query",
-        tier="individual", fee_fen=fee, records_by_furnisher={}, now=now,
-    )  # fmt: skip
+    with pipelined(conn):  # what the self-query stores needs no answer: one round trip
+        write(conn, _INSERT_SELF_QUERY, row)
+        if model is not None:
+            scoring.record(conn, scored, token, now=now, self_query_id=row["id"])
+        # The payer is whoever took the query: the person online (always 0), the counter otherwise.
+        billing.charge(
+            conn, runtime.settings, inquiry_id=row["id"], payer_id=party.party_id, product="self_query",
+            tier="individual", fee_fen=fee, records_by_furnisher={}, now=now,
+        )  # fmt: skip
     return {"self_query_id": row["id"], "channel": channel, "fee_fen": fee, "free": free, "created_at": now,
             "report": built.report}  # fmt: skip
+
+
+_INSERT_SELF_QUERY = insert(self_queries)
 
 
 def _valid_id(person_id: str) -> str:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from zhengxin.audit import service as audit
-from zhengxin.kit.db import Read, read
+from zhengxin.kit.db import Read, read, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.reports.model import Score, ScoreReason
@@ -245,13 +245,14 @@ def record(
     conn: Connection, scored: Scored, person_token: str, *, now: datetime, inquiry_id: str | None = None,
     self_query_id: str | None = None,
 ) -> None:  # fmt: skip
-    conn.execute(
-        insert(scores).values(
-            id=scored.id, person_token=person_token, inquiry_id=inquiry_id, self_query_id=self_query_id,
-            model_version=scored.model_version, score=scored.score, reasons=scored.reasons,
-            features=scored.features, created_at=now,
-        )
-    )  # fmt: skip
+    write(conn, _INSERT_SCORE, {
+        "id": scored.id, "person_token": person_token, "inquiry_id": inquiry_id, "self_query_id": self_query_id,
+        "model_version": scored.model_version, "score": scored.score, "reasons": scored.reasons,
+        "features": scored.features, "created_at": now,
+    })  # fmt: skip
+
+
+_INSERT_SCORE = insert(scores)
 
 
 def history(conn: Connection, person_token: str) -> list[dict]:
