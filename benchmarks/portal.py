@@ -67,6 +67,9 @@ def main() -> None:
     build_demo(data_dir, persons=args.persons)
     build_seconds = time.perf_counter() - start
     credentials = json.loads((data_dir / "credentials.json").read_text())
+    # Every request comes from one test client: past ~1,800 of them the per-address bucket
+    # would answer 429 and the run would time the rate limiter, not the pages.
+    os.environ["ZHENGXIN_RATE_LIMITS__ENABLED"] = "false"
     runtime = Runtime(load_settings(data_dir))
     app = create_app(runtime=runtime)
     rows = []
