@@ -109,15 +109,11 @@ def enqueue_leaves(conn: Connection, leaves: list[str]) -> None:
 _QUEUE = insert(log_queue).inline()
 
 
-def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH, through: int | None = None) -> int:
-    """Move queued events (about `max_leaves`, whole queue rows; with `through`, only rows up to
-    that seq) into the tree; returns how many."""
+def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH) -> int:
+    """Move queued events (about `max_leaves`, whole queue rows) into the tree; returns how many."""
     _lock_size(conn)  # one sequencer at a time; queue rows read after the lock are settled
     rows, total = [], 0
-    query = select(log_queue.c.seq, log_queue.c.leaves, log_queue.c.count).order_by(log_queue.c.seq)
-    if through is not None:
-        query = query.where(log_queue.c.seq <= through)
-    for row in conn.execute(query):
+    for row in conn.execute(select(log_queue.c.seq, log_queue.c.leaves, log_queue.c.count).order_by(log_queue.c.seq)):
         if rows and total + row.count > max_leaves:
             break
         rows.append(row)
@@ -138,20 +134,23 @@ def sequence(conn: Connection, max_leaves: int = SEQUENCE_BATCH, through: int | 
 
 
 def sequence_all(engine) -> int:
-    """Sequence everything queued before this call, one bounded transaction at a time. Only
-    that: under a steady stream of inquiries the queue is never empty, and a sequencer chasing
-    it would run without pause, a few new leaves a pass, at its fixed cost each time."""
-    total, through = 0, None
-    while True:
+    """Sequence at least everything queued before this call, one bounded transaction at a time,
+    oldest first. Not more passes than that takes: under a steady stream of inquiries the queue
+    is never empty, and a sequencer chasing it would run without pause, a few new leaves a pass
+    at its fixed cost each time (and a request that sequences before answering would wait).
+    Counted in leaves, not by seq: SQLite gives a deleted last seq to the next row."""
+    total, budget = 0, None
+    while budget is None or total < budget:
         with engine.begin() as conn:
-            if through is None:
-                through = conn.execute(select(func.max(log_queue.c.seq))).scalar()
-                if through is None:
-                    return total
-            done = sequence(conn, through=through)
+            if budget is None:
+                budget = queued(conn)
+                if budget == 0:
+                    return 0
+            done = sequence(conn)
         total += done
         if done == 0:
-            return total
+            break
+    return total
 
 
 def queued(conn: Connection) -> int:
