@@ -108,3 +108,15 @@ def test_rotation_re_encrypts_everything_under_the_new_key(runtime):
         assert {r.key_id for r in conn.execute(select(pii_vault.c.key_id))} == {"k2"}
         only_new = Vault({"k2": keys["k2"]}, "k2", runtime.pepper)
         assert only_new.reveal(conn, "t" * 64)["name"] == "赵敏"
+
+
+def test_an_unknown_county_in_a_known_province_is_an_invalid_region():
+    """stdnum's own lookup raises KeyError here (the province and city exist, the county does
+    not): before, that reached the caller as a 500 on the path of every inquiry."""
+    body = "110199" + "19900101" + "123"
+    value = body + ric.calc_check_digit(body + "0")  # the check digit of the first 17
+    with pytest.raises(resident_id.InvalidIdentifier) as e:
+        resident_id.validate(value)
+    assert e.value.code == "resident_id_region"
+    assert resident_id.problems(pl.Series([value, make_id(3)], dtype=pl.String)).to_list()[1] is None
+    assert resident_id.problems(pl.Series([value], dtype=pl.String)).to_list()[0] is not None
