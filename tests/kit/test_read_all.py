@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from zhengxin.audit.service import enqueue
 from zhengxin.audit.tables import log_queue
 from zhengxin.identity.tables import minors
-from zhengxin.kit.db import Read, as_dicts, read, read_all
+from zhengxin.kit.db import Read, as_dicts, read, read_all, read_named
 
 _MINORS = select(minors.c.person_token, minors.c.adult_on).where(minors.c.adult_on >= bindparam("from")).order_by(
     minors.c.person_token
@@ -51,3 +51,11 @@ def test_a_failing_read_raises_as_sqlalchemy_would(runtime):
     missing = select(column("x")).select_from(table("no_such_table"))
     with runtime.reading() as conn, pytest.raises(DBAPIError, match="no_such_table"):
         read_all(conn, Read(_MINORS, {"from": date(2030, 1, 1)}), Read(missing, {}))
+
+
+def test_read_named_answers_by_name_and_leaves_out_what_was_not_asked(runtime):
+    with runtime.transaction() as conn:
+        conn.execute(insert(minors), [{"person_token": "t1", "adult_on": date(2030, 1, 1)}])
+    with runtime.reading() as conn:
+        got = read_named(conn, minors=Read(_MINORS, {"from": date(2029, 1, 1)}, as_dicts(_MINORS)), queue=None)
+    assert got == {"minors": [{"person_token": "t1", "adult_on": date(2030, 1, 1)}]}

@@ -16,7 +16,7 @@ from zhengxin.consent.tables import authorizations, consent_withdrawals
 from zhengxin.decisions import service as decisions
 from zhengxin.federation import pseudonyms
 from zhengxin.kit import clock
-from zhengxin.kit.db import Read, as_dicts, pipelined, read, read_all, write
+from zhengxin.kit.db import Read, as_dicts, pipelined, read_all, write
 from zhengxin.kit.errors import Problem
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import Actor, get_party, named_party_read
@@ -38,10 +38,6 @@ FEDERATION_NOTICE = (
 def sensitive_types(catalog) -> list[str]:
     """Record types that need the person's separate consent (PIPL-29)."""
     return sorted(name for name, rt in catalog.record_types.items() if rt.separate_consent)
-
-
-def find_lender(conn: Connection, ref: str) -> dict:
-    return read(conn, find_lender_read(ref))
 
 
 def find_lender_read(ref: str) -> Read:
@@ -248,16 +244,10 @@ def list_for(conn: Connection, runtime, actor: Actor, limit: int = 200) -> list[
     return out
 
 
-def for_inquiry(conn: Connection, authorization_id: str, *, lock: bool = True) -> dict | None:
+def for_inquiry_read(authorization_id: str) -> Read:
     """The authorization an inquiry names, locked so concurrent uses count one after another
-    (a dry run reads it without the lock)."""
-    return read(conn, for_inquiry_read(authorization_id, lock=lock))
-
-
-def for_inquiry_read(authorization_id: str, *, lock: bool = True) -> Read:
-    """`for_inquiry` as a Read (SQLite, whose writers are serialised, has no FOR UPDATE)."""
-    query = _LOCKED if lock else _BY_ID
-    return Read(query, {"id": authorization_id}, lambda rows: _BY_ID_ROWS(rows)[0] if rows else None)
+    (SQLite, whose writers are serialised, renders no FOR UPDATE)."""
+    return Read(_LOCKED, {"id": authorization_id}, lambda rows: _BY_ID_ROWS(rows)[0] if rows else None)
 
 
 _INSERT = insert(authorizations)

@@ -35,7 +35,7 @@ def normalise(value: str) -> str:
 def validate(value: str, *, today: date | None = None) -> str:
     """Return the normalised resident ID or raise InvalidIdentifier."""
     number = normalise(value)
-    # stdnum's ric.validate, step by step, with the region looked up once per (region, year):
+    # stdnum's ric.validate, step by step, with each region's periods read once (_region_periods):
     # its own lookup reads the region database on every call, on the path of every inquiry.
     if len(number) != 18:
         raise InvalidIdentifier("resident_id_length", "resident ID must have 18 characters")

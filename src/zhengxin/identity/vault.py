@@ -182,8 +182,7 @@ class Vault:
             if not rows:
                 return {}, False
             key_id, ciphertext, conflicting = rows[0]
-            values = orjson.loads(self.unseal(token, key_id, ciphertext))
-            return {k: v for k, v in values.items() if v is not None}, bool(conflicting)
+            return self._opened(token, key_id, ciphertext), bool(conflicting)
 
         return Read(_ENTRY_AND_CONFLICT, {"token": token}, shape)
 
@@ -192,14 +191,12 @@ class Vault:
         return read(conn, self.reveal_read(token))
 
     def reveal_read(self, token: str) -> Read:
-        def shape(rows) -> dict[str, str]:
-            if not rows:
-                return {}
-            key_id, ciphertext = rows[0]
-            values = orjson.loads(self.unseal(token, key_id, ciphertext))
-            return {k: v for k, v in values.items() if v is not None}
+        return Read(_ENTRY, {"token": token}, lambda rows: self._opened(token, *rows[0]) if rows else {})
 
-        return Read(_ENTRY, {"token": token}, shape)
+    def _opened(self, token: str, key_id: str, ciphertext: bytes) -> dict[str, str]:
+        """A vault entry's identifiers, the absent ones left out."""
+        values = orjson.loads(self.unseal(token, key_id, ciphertext))
+        return {k: v for k, v in values.items() if v is not None}
 
     def rotate(self, conn: Connection, page: int = 5000) -> int:
         """Re-encrypt every vault entry not under the active key; returns how many."""

@@ -221,6 +221,12 @@ def read_all(conn: Connection, *queries: Read) -> list:
         raise DBAPIError.instance(None, None, e, psycopg.Error) from e
 
 
+def read_named(conn: Connection, **queries: Read | None) -> dict[str, Any]:
+    """`read_all` by name, leaving out the queries given as None (facts not asked for)."""
+    wanted = {name: query for name, query in queries.items() if query is not None}
+    return dict(zip(wanted, read_all(conn, *wanted.values()), strict=True))
+
+
 def write(conn: Connection, statement, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
     """Run a write that needs no answer (an INSERT, UPDATE or DELETE without RETURNING, on one
     row or, given a list, on many). On PostgreSQL it goes straight to psycopg, compiled once per
@@ -228,9 +234,10 @@ def write(conn: Connection, statement, params: Mapping[str, Any] | Sequence[Mapp
     seven writes SQLAlchemy's execution machinery cost more than sending them. On SQLite it is
     `conn.execute`."""
     rows = [params] if isinstance(params, Mapping) else list(params)
-    if conn.dialect.name != "postgresql" or not rows:
-        if rows:
-            conn.execute(statement, params)
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(statement, params)
         return
     import psycopg
     from sqlalchemy.exc import DBAPIError

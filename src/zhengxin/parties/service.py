@@ -277,10 +277,11 @@ def lookup_party_read(ref: str, role: str | tuple[str, ...] | None = None) -> Re
 
     def shape(rows) -> dict | None:
         found = _BY_ID_OR_NAME_ROWS(rows)
-        party = next((p for p in found if p["id"] == ref), None)
-        party = party or next((p for p in found if p["name"] == ref and (role is None or p["role"] in _roles(role))),
-                              None)  # fmt: skip
-        return party if party is not None and (role is None or party["role"] in _roles(role)) else None
+        fits = [p for p in found if role is None or p["role"] in _roles(role)]
+        by_id = next((p for p in found if p["id"] == ref), None)
+        if by_id is not None:  # the id decides when it matches, even a party of another role (then: none)
+            return by_id if by_id in fits else None
+        return next((p for p in fits if p["name"] == ref), None)
 
     return Read(_BY_ID_OR_NAME, {"ref": ref}, shape)
 

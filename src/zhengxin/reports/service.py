@@ -20,7 +20,7 @@ from zhengxin.identity.tokens import derived_key
 from zhengxin.inquiries.repository import asked_about_read
 from zhengxin.kit import clock
 from zhengxin.kit.calendar import add_months, month_label_of
-from zhengxin.kit.db import read_all
+from zhengxin.kit.db import read_all, read_named
 from zhengxin.kit.ids import new_id
 from zhengxin.parties.service import directory
 from zhengxin.records.history import SEVERITY
@@ -158,20 +158,19 @@ def fetch(
     first_month = month_label_of(today, SUMMARY_MONTHS - 1)
     since = clock.legal_start(add_months(today, -12 * rules.inquiry_record_years))
     catalog_types = [t for t in CATALOG_SECTIONS if t in scopes]
-    wanted = {
-        "accounts": shown_accounts_read(runtime, person_token, today) if "loan" in scopes else None,
-        "spend": consumption_since_read(person_token, first_month) if "consumption" in scopes else None,
-        "trips": travel_since_read(person_token, first_month) if "travel" in scopes else None,
-        "asked": asked_about_read(person_token, since),
-        "flagged": flagged_read(person_token),
-        "said": statements_read(runtime, person_token),
-        "held": catalog_records_read(person_token, catalog_types) if catalog_types else None,
-        "corrections": reassignments_about_read(person_token) if "loan" in scopes else None,
-        "identity": runtime.vault.identity_read(person_token),
-        "alert": active_alert_read(person_token),
-    }
-    reads = {name: query for name, query in wanted.items() if query is not None}
-    got = dict(zip(reads, read_all(conn, *reads.values()), strict=True))
+    got = read_named(
+        conn,
+        accounts=shown_accounts_read(runtime, person_token, today) if "loan" in scopes else None,
+        spend=consumption_since_read(person_token, first_month) if "consumption" in scopes else None,
+        trips=travel_since_read(person_token, first_month) if "travel" in scopes else None,
+        asked=asked_about_read(person_token, since),
+        flagged=flagged_read(person_token),
+        said=statements_read(runtime, person_token),
+        held=catalog_records_read(person_token, catalog_types) if catalog_types else None,
+        corrections=reassignments_about_read(person_token) if "loan" in scopes else None,
+        identity=runtime.vault.identity_read(person_token),
+        alert=active_alert_read(person_token),
+    )
     accounts, spend, trips = got.get("accounts", []), got.get("spend", []), got.get("trips", [])
     asked, flagged, said, corrections = got["asked"], got["flagged"], got["said"], got.get("corrections", [])
     held = got.get("held", {})

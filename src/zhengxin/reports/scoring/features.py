@@ -20,7 +20,7 @@ import polars as pl
 
 from zhengxin.inquiries.repository import asked_about_read
 from zhengxin.kit.calendar import add_months, month_label_of
-from zhengxin.kit.db import read_all
+from zhengxin.kit.db import read_named
 from zhengxin.records.history import NEGATIVE_SYMBOLS, SEVERITY
 from zhengxin.records.repository import catalog_records_read, consumption_since_read
 
@@ -247,13 +247,13 @@ def for_person(
     `accounts` in their latest reported state."""
     since = datetime.combine(add_months(as_of, -6), time.min, UTC)
     wanted = [t for t, want in (("liability", liabilities), ("public_record", public_records)) if want]
-    reads = [asked_about_read(person_token, since)]
-    reads += [consumption_since_read(person_token, month_label_of(as_of, 11))] if consumption else []
-    reads += [catalog_records_read(person_token, wanted)] if wanted else []
-    answers = iter(read_all(conn, *reads))
-    asked = [q.created_at for q in next(answers)]
-    spend = next(answers) if consumption else None
-    held = next(answers) if wanted else {}
+    got = read_named(
+        conn, asked=asked_about_read(person_token, since),
+        spend=consumption_since_read(person_token, month_label_of(as_of, 11)) if consumption else None,
+        held=catalog_records_read(person_token, wanted) if wanted else None,
+    )  # fmt: skip
+    asked = [q.created_at for q in got["asked"]]
+    spend, held = got.get("spend"), got.get("held", {})
     return of_rows(person_token, as_of, accounts=accounts, asked_on=[t.date() for t in asked], spend=spend,
                    liabilities=held.get("liability"), public_records=held.get("public_record"))  # fmt: skip
 
